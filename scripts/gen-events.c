@@ -1,0 +1,188 @@
+/* gen-events.c - deterministic generator of realistic Amplitude events.
+ *
+ * Writes N NDJSON events shaped like a product-analytics backfill (about 350
+ * bytes each: ids, time, session, device facts, nested event and user
+ * properties, some non-ASCII text and escapes). With --bad-rate R a share R
+ * of the lines is replaced by a bad line drawn from every rejection kind the
+ * loader knows; --blank-rate adds blank lines. The same --seed gives the same
+ * bytes, so tests and benchmarks can regenerate their inputs.
+ *
+ * Usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R]
+ *                   [--crlf] [--no-newline-at-end] [-o FILE]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 2685821657736338717ULL;
+}
+
+static double rnd01(void)
+{
+    return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+
+static const char *const event_types[] = {
+    "Page Viewed", "Button Clicked", "Product Viewed", "Add To Cart", "Checkout Started",
+    "Order Completed", "Search", "Sign Up", "Login", "Video Played",
+};
+static const char *const platforms[] = {"iOS", "Android", "Web"};
+static const char *const cities[] = {
+    "San Francisco", "S\xc3\xa3o Paulo", "Z\xc3\xbcrich", "\xe6\x9d\xb1\xe4\xba\xac", "Berlin",
+    "Paris", "Lagos", "Mumbai",
+};
+static const char *const countries[] = {
+    "United States", "Brazil", "Switzerland", "Japan", "Germany", "France", "Nigeria", "India",
+};
+
+static void uuid(char *out)
+{
+    uint64_t a = rnd(), b = rnd();
+    snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+}
+
+static void good_event(FILE *fp, uint64_t i)
+{
+    char dev[40];
+    uint64_t user = rnd() % 100000;
+    uint64_t t = 1700000000000ULL + i * 37 + rnd() % 1000;
+    int p = (int)(rnd() % 3), c = (int)(rnd() % 8);
+    uint64_t shape = rnd() % 10;
+
+    uuid(dev);
+    fprintf(fp, "{\"event_type\":\"%s\"", event_types[rnd() % 10]);
+    if (shape != 0)
+        fprintf(fp, ",\"user_id\":\"user_%06llu@example.com\"", (unsigned long long)user);
+    if (shape != 1)
+        fprintf(fp, ",\"device_id\":\"%s\"", dev);
+    fprintf(fp, ",\"time\":%llu,\"session_id\":%llu", (unsigned long long)t,
+            (unsigned long long)(t - t % 1800000));
+    if (shape < 5)
+        fprintf(fp, ",\"insert_id\":\"%016llx%08llx\"", (unsigned long long)rnd(),
+                (unsigned long long)(i & 0xffffffff));
+    fprintf(fp,
+            ",\"platform\":\"%s\",\"os_name\":\"%s\",\"app_version\":\"3.%d.%d\",\"country\":\"%s\","
+            "\"city\":\"%s\",\"language\":\"en\",\"ip\":\"10.%d.%d.%d\"",
+            platforms[p], p == 0 ? "ios" : p == 1 ? "android" : "chrome", (int)(rnd() % 20),
+            (int)(rnd() % 10), countries[c], cities[c], (int)(rnd() % 256), (int)(rnd() % 256),
+            (int)(rnd() % 256));
+    fprintf(fp,
+            ",\"event_properties\":{\"product_id\":\"sku-%05d\",\"price\":%d.%02d,\"quantity\":%d,"
+            "\"tags\":[\"new\",\"promo\"],\"title\":\"The \\\"Best\\\" caf\\u00e9\","
+            "\"referrer\":\"https://www.example.com/p/%d\"}",
+            (int)(rnd() % 100000), (int)(rnd() % 500), (int)(rnd() % 100), 1 + (int)(rnd() % 5),
+            (int)(rnd() % 10000));
+    fprintf(fp, ",\"user_properties\":{\"plan\":\"%s\",\"cohort\":\"2024-%02d\"}}",
+            rnd() % 2 ? "pro" : "free", 1 + (int)(rnd() % 12));
+}
+
+/* One line of each kind the loader must refuse. */
+static const char *const bad_lines[] = {
+    "{\"event_type\":\"a\",\"user_id\":\"user_1@example.com\",}",            /* trailing comma */
+    "{\"user_id\":\"user_1@example.com\",\"time\":1700000000000}",           /* no event_type */
+    "{\"event_type\":\"Page Viewed\",\"time\":1700000000000}",               /* no ids */
+    "{\"event_type\":\"Page Viewed\",\"user_id\":\"abc\"}",                  /* short id */
+    "{\"event_type\":\"Page Viewed\",\"device_id\":\"Undefined\"}",          /* placeholder */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"time\":\"2024-01-01\"}",
+    "[{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\"}]",       /* not an object */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_\xff\xfe@example.com\"}",  /* bad UTF-8 */
+    "{\"event_type\":\"Lo\tgin\",\"user_id\":\"user_1@example.com\"}",       /* control char */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"price\":NaN}",
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@exa",                    /* truncated */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"user_id\":\"user_2@x.com\"}",
+    "{\"event_type\":\"\",\"user_id\":\"user_1@example.com\"}",              /* empty type */
+    "{\"event_type\":42,\"user_id\":\"user_1@example.com\"}",                /* type not string */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"insert_id\":7}",
+    "{\"event_type\":\"Login\",\"user_id\":\"\\ud800 lone\"}",              /* lone surrogate */
+    "{\"event_type\":\"Login\",\"user_id\":12345678}",                       /* id not string */
+    "{'event_type':'Login'}",                                                /* single quotes */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\"} trailing",
+    "{\"event_type\":\"Login\",\"device_id\":\"00000000-0000-0000-0000-000000000000\"}",
+};
+#define N_BAD (sizeof(bad_lines) / sizeof(bad_lines[0]))
+
+static void deep_line(FILE *fp)
+{
+    fputs("{\"event_type\":\"Deep\",\"user_id\":\"user_1@example.com\",\"event_properties\":", fp);
+    for (int d = 0; d < 41; d++)
+        fputs("{\"a\":", fp);
+    fputs("1", fp);
+    for (int d = 0; d < 41; d++)
+        fputc('}', fp);
+    fputc('}', fp);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = 1000, seed = 1;
+    double bad_rate = 0, blank_rate = 0;
+    int crlf = 0, no_final_newline = 0;
+    const char *out = NULL;
+    FILE *fp = stdout;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        if (strcmp(a, "-n") == 0 && v) {
+            n = strtoull(v, NULL, 10), i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            seed = strtoull(v, NULL, 10), i++;
+        } else if (strcmp(a, "--bad-rate") == 0 && v) {
+            bad_rate = strtod(v, NULL), i++;
+        } else if (strcmp(a, "--blank-rate") == 0 && v) {
+            blank_rate = strtod(v, NULL), i++;
+        } else if (strcmp(a, "-o") == 0 && v) {
+            out = v, i++;
+        } else if (strcmp(a, "--crlf") == 0) {
+            crlf = 1;
+        } else if (strcmp(a, "--no-newline-at-end") == 0) {
+            no_final_newline = 1;
+        } else {
+            fprintf(stderr,
+                    "usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R] "
+                    "[--crlf] [--no-newline-at-end] [-o FILE]\n");
+            return 2;
+        }
+    }
+    if (out != NULL && (fp = fopen(out, "w")) == NULL) {
+        perror(out);
+        return 1;
+    }
+    setvbuf(fp, NULL, _IOFBF, 1 << 20);
+    rng_state ^= seed * 0x9E3779B97F4A7C15ULL;
+    if (rng_state == 0)
+        rng_state = 1;
+    for (uint64_t i = 0; i < n; i++) {
+        double r = rnd01();
+        if (r < bad_rate) {
+            uint64_t k = rnd() % (N_BAD + 1);
+            if (k == N_BAD)
+                deep_line(fp);
+            else
+                fputs(bad_lines[k], fp);
+        } else if (r < bad_rate + blank_rate) {
+            fputs(rnd() % 2 ? "" : "  \t", fp);
+        } else {
+            good_event(fp, i);
+        }
+        if (i + 1 < n || !no_final_newline)
+            fputs(crlf ? "\r\n" : "\n", fp);
+    }
+    if (fclose(fp) != 0) {
+        perror(out ? out : "stdout");
+        return 1;
+    }
+    return 0;
+}

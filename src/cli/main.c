@@ -1,0 +1,481 @@
+/* main.c - the ampload command: argv and environment in, exit code out.
+ *
+ * This is the only place that reads argv or the environment, prints, or
+ * decides an exit code. It turns the command line into an
+ * al_pipeline_opts_t, runs the pipeline, and reports. Exit codes are mapped
+ * in one function (exit_code_for) and documented in the README and --help.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "../core/batch.h"
+#include "../core/json.h"
+#include "../core/pipeline.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#ifndef AMPLOAD_VERSION
+#define AMPLOAD_VERSION "0.1.0"
+#endif
+
+enum {
+    EXIT_OK = 0,
+    EXIT_INTERNAL = 1, /* out of memory, unwritable state directory, ... */
+    EXIT_USAGE = 2,
+    EXIT_INPUT = 3, /* an input could not be read, or broke while being read */
+};
+
+typedef struct {
+    al_pipeline_opts_t pipe;
+    int dry_run;
+    int quiet;
+    const char *state_dir;
+    const char *report_path;
+    const char *api_key_file;
+    char state_buf[PATH_MAX];
+    char reject_buf[PATH_MAX + 32];
+} cli_t;
+
+static const char usage_text[] =
+    "Usage: ampload [options] FILE...\n"
+    "Load NDJSON events (plain or zstd-compressed; '-' = stdin) into Amplitude's\n"
+    "Batch Event Upload API.\n"
+    "\n"
+    "Run:\n"
+    "  --dry-run             read, validate and batch; send nothing\n"
+    "  --threads N           parser threads (default: number of cores)\n"
+    "  --state DIR           reject file and state (default ./.ampload/<run-name>)\n"
+    "  --report FILE         write the final JSON report to FILE\n"
+    "  -q, --quiet           print nothing but errors\n"
+    "\n"
+    "Events:\n"
+    "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
+    "                        options.min_id_length (default 5)\n"
+    "  --max-event-bytes N   longest accepted event line (default 1048576)\n"
+    "  --batch-events N      events per request, 1..2000 (default 2000)\n"
+    "  --batch-bytes N       bytes per request body, envelope included\n"
+    "                        (default 19500000, at most 20000000)\n"
+    "  --chunk-bytes N       read chunk size (default 8388608)\n"
+    "\n"
+    "Delivery:\n"
+    "  --api-key-file PATH   file holding the API key (or env AMPLITUDE_API_KEY)\n"
+    "\n"
+    "  -h, --help            this text     --version   versions\n"
+    "\n"
+    "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
+    "error, 2 usage error, 3 input error (missing, unreadable or corrupt input).\n"
+    "\n"
+    "Examples:\n"
+    "  ampload --dry-run events.ndjson             validate, see what would be sent\n"
+    "  zstdcat a.zst | ampload --dry-run -          read standard input\n"
+    "  ampload --dry-run --report r.json day*.zst   machine-readable counts\n";
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "ampload: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\nTry 'ampload --help' for the options.\n");
+    return EXIT_USAGE;
+}
+
+/* Parses a decimal integer in [lo, hi]. @return 0, or EXIT_USAGE after a message. */
+static int parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+    char range[64];
+
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        goto bad;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)lo, (unsigned long long)hi);
+    fprintf(stderr, "ampload: %s: '%s' is not a number in %s\n", opt, s, range);
+    fprintf(stderr, "Try 'ampload --help' for the options.\n");
+    return EXIT_USAGE;
+}
+
+/* Reads the API key from path; strips one trailing newline. @return 0 or exit code. */
+static int read_key_file(const char *path, char *key, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    size_t n;
+    if (fp == NULL) {
+        fprintf(stderr, "ampload: --api-key-file %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    n = fread(key, 1, cap - 1, fp);
+    fclose(fp);
+    key[n] = '\0';
+    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' '))
+        key[--n] = '\0';
+    if (n == 0) {
+        fprintf(stderr, "ampload: --api-key-file %s: the file is empty\n", path);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Default state directory: ./.ampload/<first input's name>-<hash of all inputs>,
+ * so the same command finds the same state again. */
+static void default_state_dir(cli_t *c, int argc, char **argv)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the absolute input paths */
+    const char *first = argv[0];
+    const char *base = strrchr(first, '/') ? strrchr(first, '/') + 1 : first;
+    char name[64];
+    size_t n = 0;
+
+    for (int i = 0; i < argc; i++) {
+        char abs[PATH_MAX];
+        const char *p = argv[i];
+        if (strcmp(p, "-") != 0 && realpath(p, abs) != NULL)
+            p = abs;
+        for (; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xFF) * 1099511628211ULL;
+    }
+    if (strcmp(first, "-") == 0)
+        base = "stdin";
+    for (; *base && n < 40; base++)
+        name[n++] = (isalnum((unsigned char)*base) || *base == '.' || *base == '_' || *base == '-')
+                        ? *base
+                        : '_';
+    name[n] = '\0';
+    snprintf(c->state_buf, sizeof(c->state_buf), ".ampload/%s-%08" PRIx32, name,
+             (uint32_t)(h ^ (h >> 32)));
+    c->state_dir = c->state_buf;
+}
+
+/* mkdir -p. @return 0 or -1 with errno. */
+static int make_dirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int parse_args(cli_t *c, int argc, char **argv)
+{
+    enum {
+        OPT_DRY_RUN = 256,
+        OPT_THREADS,
+        OPT_STATE,
+        OPT_REPORT,
+        OPT_MIN_ID,
+        OPT_MAX_EVENT,
+        OPT_BATCH_EVENTS,
+        OPT_BATCH_BYTES,
+        OPT_CHUNK_BYTES,
+        OPT_API_KEY_FILE,
+        OPT_API_KEY,
+        OPT_VERSION,
+    };
+    static const struct option longopts[] = {
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"state", required_argument, NULL, OPT_STATE},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"min-id-length", required_argument, NULL, OPT_MIN_ID},
+        {"max-event-bytes", required_argument, NULL, OPT_MAX_EVENT},
+        {"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
+        {"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
+        {"chunk-bytes", required_argument, NULL, OPT_CHUNK_BYTES},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+        {"api-key", required_argument, NULL, OPT_API_KEY},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    al_pipeline_opts_t *p = &c->pipe;
+    uint64_t v;
+    int opt, rc;
+    int max_event_set = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    al_pipeline_opts_init(p);
+    p->threads = (uint32_t)(cores < 1 ? 1 : cores > AL_MAX_THREADS ? AL_MAX_THREADS : cores);
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+        rc = 0;
+        switch (opt) {
+        case OPT_DRY_RUN:
+            c->dry_run = 1;
+            break;
+        case OPT_THREADS:
+            rc = parse_num("--threads", optarg, 1, AL_MAX_THREADS, &v);
+            p->threads = (uint32_t)v;
+            break;
+        case OPT_STATE:
+            c->state_dir = optarg;
+            break;
+        case OPT_REPORT:
+            c->report_path = optarg;
+            break;
+        case 'q':
+            c->quiet = 1;
+            break;
+        case OPT_MIN_ID:
+            rc = parse_num("--min-id-length", optarg, 1, 1024, &v);
+            p->rules.min_id_length = (uint32_t)v;
+            p->batch.min_id_length = (uint32_t)v;
+            break;
+        case OPT_MAX_EVENT:
+            rc = parse_num("--max-event-bytes", optarg, 64, AL_MAX_BATCH_BYTES, &v);
+            p->rules.max_event_bytes = (uint32_t)v;
+            max_event_set = 1;
+            break;
+        case OPT_BATCH_EVENTS:
+            rc = parse_num("--batch-events", optarg, 1, AL_MAX_BATCH_EVENTS, &v);
+            p->batch.max_events = (uint32_t)v;
+            break;
+        case OPT_BATCH_BYTES:
+            rc = parse_num("--batch-bytes", optarg, 1024, AL_MAX_BATCH_BYTES, &v);
+            p->batch.max_bytes = (size_t)v;
+            break;
+        case OPT_CHUNK_BYTES:
+            rc = parse_num("--chunk-bytes", optarg, 4096, (uint64_t)1 << 30, &v);
+            p->chunk_bytes = (size_t)v;
+            break;
+        case OPT_API_KEY_FILE:
+            c->api_key_file = optarg;
+            break;
+        case OPT_API_KEY:
+            return usage_error("--api-key would show the key in 'ps' and shell history%s%s",
+                               "; put it in AMPLITUDE_API_KEY or a file for --api-key-file", "");
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(EXIT_OK);
+        case OPT_VERSION:
+            printf("ampload %s (zstd %s)\n", AMPLOAD_VERSION, ZSTD_versionString());
+            exit(EXIT_OK);
+        case ':':
+            return usage_error("option %s needs a value%s", argv[optind - 1], "");
+        default:
+            return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (optind >= argc)
+        return usage_error("no input files%s%s", " (give FILE... or '-' for standard input)", "");
+    {
+        size_t env = al_batch_envelope_bytes(&p->batch);
+        if (!max_event_set && p->rules.max_event_bytes + env > p->batch.max_bytes)
+            p->rules.max_event_bytes = (uint32_t)(p->batch.max_bytes - env);
+        if (p->rules.max_event_bytes + env > p->batch.max_bytes) {
+            char lim[32];
+            snprintf(lim, sizeof(lim), "%zu", p->batch.max_bytes - env);
+            return usage_error("--max-event-bytes must be at most %s (--batch-bytes less the "
+                               "request envelope)%s",
+                               lim, "");
+        }
+    }
+    p->paths = (const char *const *)(argv + optind);
+    p->npaths = (uint32_t)(argc - optind);
+    if (c->state_dir == NULL)
+        default_state_dir(c, argc - optind, argv + optind);
+    return 0;
+}
+
+static int exit_code_for(al_err_t err)
+{
+    switch (err) {
+    case AL_ERR_OK:
+        return EXIT_OK;
+    case AL_ERR_INVALID_ARG:
+        return EXIT_USAGE;
+    case AL_ERR_NOT_FOUND:
+    case AL_ERR_IS_DIR:
+    case AL_ERR_ACCESS:
+    case AL_ERR_IO:
+    case AL_ERR_ZSTD_CORRUPT:
+    case AL_ERR_ZSTD_TRUNCATED:
+    case AL_ERR_UNSUPPORTED_FORMAT:
+    case AL_ERR_BINARY_INPUT:
+        return EXIT_INPUT;
+    default:
+        return EXIT_INTERNAL;
+    }
+}
+
+static void print_error(al_err_t err, const al_diag_t *d)
+{
+    char msg[1024];
+    const char *hint = al_errhint(err);
+    fprintf(stderr, "ampload: %s\n", al_diag_format(err, d, msg, sizeof(msg)));
+    if (hint[0] != '\0')
+        fprintf(stderr, "  hint: %s\n", hint);
+}
+
+static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *inputs,
+                        double elapsed)
+{
+    al_report_info_t info = {.elapsed_s = elapsed, .dry_run = c->dry_run};
+    FILE *fp = fopen(c->report_path, "w");
+    char esc[AL_JSON_ESCAPED_MAX(PATH_MAX + 32) + 1];
+    int rc;
+
+    if (fp == NULL) {
+        fprintf(stderr, "ampload: --report %s: %s\n", c->report_path, strerror(errno));
+        return -1;
+    }
+    al_stats_write_json(fp, s, &info, 1);
+    esc[al_json_escape(esc, c->state_dir, strlen(c->state_dir))] = '\0';
+    fprintf(fp, ",\n  \"state_dir\": \"%s\"", esc);
+    esc[al_json_escape(esc, c->reject_buf, strlen(c->reject_buf))] = '\0';
+    fprintf(fp, ",\n  \"reject_file\": %s%s%s", s->rejected_local ? "\"" : "",
+            s->rejected_local ? esc : "null", s->rejected_local ? "\"" : "");
+    fprintf(fp, ",\n  \"inputs\": [");
+    for (uint32_t i = 0; i < c->pipe.npaths; i++) {
+        const char *path = c->pipe.paths[i];
+        char pesc[AL_JSON_ESCAPED_MAX(PATH_MAX) + 1];
+        size_t plen = strlen(path) < PATH_MAX ? strlen(path) : PATH_MAX;
+        pesc[al_json_escape(pesc, path, plen)] = '\0';
+        fprintf(fp,
+                "%s\n    {\"file\": \"%s\", \"format\": \"%s\", \"bytes_read\": %" PRIu64
+                ", \"lines\": %" PRIu64 ", \"error\": ",
+                i ? "," : "", pesc, inputs[i].format == AL_FORMAT_ZSTD ? "zstd" : "plain",
+                inputs[i].bytes_read, inputs[i].lines);
+        if (inputs[i].err == AL_ERR_OK) {
+            fprintf(fp, "null}");
+        } else {
+            char msg[1024];
+            char mesc[AL_JSON_ESCAPED_MAX(sizeof(msg)) + 1];
+            al_diag_format(inputs[i].err, &inputs[i].diag, msg, sizeof(msg));
+            mesc[al_json_escape(mesc, msg, strlen(msg))] = '\0';
+            fprintf(fp, "\"%s\"}", mesc);
+        }
+    }
+    fprintf(fp, "\n  ]\n}\n");
+    rc = ferror(fp) ? -1 : 0;
+    if (fclose(fp) != 0 || rc != 0) {
+        fprintf(stderr, "ampload: --report %s: write error\n", c->report_path);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
+{
+    fprintf(stderr,
+            "ampload: %s%" PRIu64 " lines read: %" PRIu64 " valid events in %" PRIu64
+            " batches, %" PRIu64 " rejected, %" PRIu64 " blank (%.2f s, %.0f lines/s)\n",
+            c->dry_run ? "dry run: " : "", s->lines_read, s->events_valid, s->batches_built,
+            s->rejected_local, s->skipped, elapsed,
+            elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
+    if (s->rejected_local > 0) {
+        fprintf(stderr, "  rejected lines are in %s:", c->reject_buf);
+        for (int i = 1; i < AL_REASON_COUNT; i++)
+            if (s->rejected_by_reason[i] > 0)
+                fprintf(stderr, " %s %" PRIu64 ";", al_reason_key((al_reason_code_t)i),
+                        s->rejected_by_reason[i]);
+        fprintf(stderr, "\n");
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    cli_t c;
+    al_input_t *inputs;
+    al_stats_t stats;
+    al_diag_t diag;
+    al_err_t err;
+    const char *env_key;
+    double t0, elapsed;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    rc = parse_args(&c, argc, argv);
+    if (rc != 0)
+        return rc;
+    env_key = getenv("AMPLITUDE_API_KEY");
+    if (c.api_key_file != NULL) {
+        rc = read_key_file(c.api_key_file, c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key));
+        if (rc != 0)
+            return rc;
+    } else if (env_key != NULL && env_key[0] != '\0') {
+        snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
+    }
+    if (!c.dry_run)
+        return usage_error("this version of ampload validates and batches but does not send "
+                           "yet%s%s",
+                           "; run it with --dry-run", "");
+    if (make_dirs(c.state_dir) != 0) {
+        fprintf(stderr, "ampload: cannot create state directory %s: %s\n", c.state_dir,
+                strerror(errno));
+        fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
+        return EXIT_INTERNAL;
+    }
+    snprintf(c.reject_buf, sizeof(c.reject_buf), "%s/rejected.ndjson", c.state_dir);
+    c.pipe.reject_path = c.reject_buf;
+
+    inputs = calloc(c.pipe.npaths, sizeof(*inputs));
+    if (inputs == NULL) {
+        fprintf(stderr, "ampload: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    t0 = now_s();
+    err = al_pipeline_run(&c.pipe, inputs, &stats, &diag);
+    elapsed = now_s() - t0;
+    if (err != AL_ERR_OK) {
+        print_error(err, &diag);
+        free(inputs);
+        return exit_code_for(err);
+    }
+    rc = EXIT_OK;
+    for (uint32_t i = 0; i < c.pipe.npaths; i++) {
+        if (inputs[i].err != AL_ERR_OK) {
+            print_error(inputs[i].err, &inputs[i].diag);
+            if (rc == EXIT_OK)
+                rc = exit_code_for(inputs[i].err);
+        } else if (inputs[i].bytes_read == 0 && !c.quiet) {
+            fprintf(stderr, "ampload: warning: %s is empty\n", c.pipe.paths[i]);
+        }
+    }
+    if (!c.quiet)
+        print_summary(&c, &stats, elapsed);
+    if (c.report_path != NULL && write_report(&c, &stats, inputs, elapsed) != 0 && rc == EXIT_OK)
+        rc = EXIT_INTERNAL;
+    free(inputs);
+    return rc;
+}

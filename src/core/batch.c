@@ -1,0 +1,142 @@
+/* batch.c - request body assembly.
+ *
+ * The body is written front to back in one buffer: the envelope head is
+ * written when the batch is created, events are appended with a comma between
+ * them, and the tail is appended by al_batch_finish(). The byte limit is
+ * checked against the body as it will be once finished, so a batch that says
+ * an event fits can always be closed within max_bytes. The buffer grows by
+ * doubling up to the limit; reusing a batch (al_batch_reset) keeps it, so a
+ * steady run allocates nothing per event.
+ */
+#include "batch.h"
+
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_CAP (1u << 20)
+
+void al_batch_opts_init(al_batch_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->max_events = AL_MAX_BATCH_EVENTS;
+    opts->max_bytes = AL_DEFAULT_BATCH_BYTES;
+    opts->min_id_length = 5;
+}
+
+static size_t write_head(const al_batch_opts_t *o, char *dst)
+{
+    size_t n = 0;
+    memcpy(dst, "{\"api_key\":\"", 12);
+    n = 12;
+    n += al_json_escape(dst + n, o->api_key, strlen(o->api_key));
+    memcpy(dst + n, "\",\"events\":[", 12);
+    return n + 12;
+}
+
+static size_t write_tail(const al_batch_opts_t *o, char *dst)
+{
+    if (o->min_id_length == 0) {
+        memcpy(dst, "]}", 2);
+        return 2;
+    }
+    return (size_t)sprintf(dst, "],\"options\":{\"min_id_length\":%u}}", o->min_id_length);
+}
+
+static size_t tail_bytes(const al_batch_opts_t *o)
+{
+    char tmp[64];
+    return write_tail(o, tmp);
+}
+
+size_t al_batch_envelope_bytes(const al_batch_opts_t *o)
+{
+    char head[12 + AL_JSON_ESCAPED_MAX(AL_MAX_API_KEY_BYTES) + 12];
+    return write_head(o, head) + tail_bytes(o);
+}
+
+al_batch_t *al_batch_new(const al_batch_opts_t *opts)
+{
+    al_batch_t *b = calloc(1, sizeof(*b));
+    size_t need = 12 + AL_JSON_ESCAPED_MAX(strlen(opts->api_key)) + 12;
+
+    if (b == NULL)
+        return NULL;
+    b->opts = opts;
+    b->cap = INITIAL_CAP < opts->max_bytes ? INITIAL_CAP : opts->max_bytes;
+    if (b->cap < need + 64)
+        b->cap = need + 64;
+    b->body = malloc(b->cap);
+    if (b->body == NULL) {
+        free(b);
+        return NULL;
+    }
+    b->len = write_head(opts, b->body);
+    return b;
+}
+
+void al_batch_reset(al_batch_t *b)
+{
+    b->len = write_head(b->opts, b->body);
+    b->events = 0;
+    b->finished = 0;
+}
+
+int al_batch_fits(const al_batch_t *b, size_t len)
+{
+    size_t after;
+    if (b->finished || b->events >= b->opts->max_events)
+        return 0;
+    after = b->len + (b->events > 0 ? 1 : 0) + len + tail_bytes(b->opts);
+    return after <= b->opts->max_bytes;
+}
+
+al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_origin_t *origin)
+{
+    size_t need;
+
+    if (!al_batch_fits(b, len))
+        return AL_ERR_INVALID_ARG;
+    need = b->len + 1 + len + 64;
+    if (need > b->cap) {
+        size_t cap = b->cap;
+        char *nb;
+        while (cap < need)
+            cap *= 2;
+        if (cap > b->opts->max_bytes + 64)
+            cap = b->opts->max_bytes + 64;
+        nb = realloc(b->body, cap);
+        if (nb == NULL)
+            return AL_ERR_NOMEM;
+        b->body = nb;
+        b->cap = cap;
+    }
+    if (b->events > 0)
+        b->body[b->len++] = ',';
+    b->off[b->events] = (uint32_t)b->len;
+    b->elen[b->events] = (uint32_t)len;
+    if (origin != NULL)
+        b->origin[b->events] = *origin;
+    memcpy(b->body + b->len, event, len);
+    b->len += len;
+    b->events++;
+    return AL_ERR_OK;
+}
+
+void al_batch_finish(al_batch_t *b)
+{
+    if (b->finished)
+        return;
+    b->len += write_tail(b->opts, b->body + b->len);
+    b->finished = 1;
+}
+
+void al_batch_free(al_batch_t *b)
+{
+    if (b == NULL)
+        return;
+    free(b->body);
+    free(b);
+}

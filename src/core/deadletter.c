@@ -1,0 +1,194 @@
+/* deadletter.c - formatting and appending reject records.
+ *
+ * Records are formatted into the writer's own buffer without taking any lock;
+ * only the append to the shared FILE is serialised. Writers flush at 256 KiB
+ * and when their thread finishes, so memory per thread is bounded whatever
+ * the share of bad lines.
+ */
+#include "deadletter.h"
+
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FLUSH_AT (256u * 1024u)
+
+struct al_deadletter {
+    pthread_mutex_t lock;
+    FILE *fp; /* NULL until the first record */
+    char path[512];
+};
+
+al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_diag_t *diag)
+{
+    al_deadletter_t *dl = calloc(1, sizeof(*dl));
+    (void)diag;
+    *out = NULL;
+    if (dl == NULL)
+        return AL_ERR_NOMEM;
+    pthread_mutex_init(&dl->lock, NULL);
+    snprintf(dl->path, sizeof(dl->path), "%s", path);
+    /* A reject file left by an earlier run of the same state would mix runs. */
+    if (unlink(path) != 0 && errno != ENOENT) {
+        al_diag_set(diag, path, errno);
+        pthread_mutex_destroy(&dl->lock);
+        free(dl);
+        return AL_ERR_WRITE;
+    }
+    *out = dl;
+    return AL_ERR_OK;
+}
+
+const char *al_deadletter_path(const al_deadletter_t *dl)
+{
+    return dl->path;
+}
+
+void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl)
+{
+    memset(w, 0, sizeof(*w));
+    w->dl = dl;
+}
+
+static size_t base64(char *dst, const unsigned char *src, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+        dst[o++] = tab[v >> 18];
+        dst[o++] = tab[(v >> 12) & 63];
+        dst[o++] = tab[(v >> 6) & 63];
+        dst[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)src[i] << 16 | (i + 1 < n ? (uint32_t)src[i + 1] << 8 : 0);
+        dst[o++] = tab[v >> 18];
+        dst[o++] = tab[(v >> 12) & 63];
+        dst[o++] = (i + 1 < n) ? tab[(v >> 6) & 63] : '=';
+        dst[o++] = '=';
+    }
+    return o;
+}
+
+static al_err_t append(al_dl_writer_t *w, al_diag_t *diag);
+
+static int reserve(al_dl_writer_t *w, size_t more)
+{
+    size_t cap = w->cap ? w->cap : 64 * 1024;
+    char *nb;
+    if (w->len + more <= w->cap)
+        return 1;
+    while (cap < w->len + more)
+        cap *= 2;
+    nb = realloc(w->buf, cap);
+    if (nb == NULL)
+        return 0;
+    w->buf = nb;
+    w->cap = cap;
+    return 1;
+}
+
+static void put(al_dl_writer_t *w, const char *s, size_t n)
+{
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
+{
+    size_t flen = strlen(rec->file), rlen = strlen(rec->reason);
+    int utf8 = al_json_utf8_valid(rec->raw, rec->raw_len);
+    size_t need = 160 + AL_JSON_ESCAPED_MAX(flen) + AL_JSON_ESCAPED_MAX(rlen) +
+                  (utf8 ? AL_JSON_ESCAPED_MAX(rec->raw_len) : (rec->raw_len + 2) / 3 * 4);
+    char num[96];
+    int k;
+
+    if (!reserve(w, need))
+        return AL_ERR_NOMEM;
+    put(w, "{\"file\":\"", 9);
+    w->len += al_json_escape(w->buf + w->len, rec->file, flen);
+    k = snprintf(num, sizeof(num), "\",\"line\":%llu,\"offset\":%llu,\"reason\":\"",
+                 (unsigned long long)rec->line, (unsigned long long)rec->offset);
+    put(w, num, (size_t)k);
+    w->len += al_json_escape(w->buf + w->len, rec->reason, rlen);
+    if (rec->full_len > rec->raw_len) {
+        k = snprintf(num, sizeof(num), "\",\"length\":%llu,\"truncated\":true",
+                     (unsigned long long)rec->full_len);
+        put(w, num, (size_t)k);
+    } else {
+        put(w, "\"", 1);
+    }
+    if (utf8) {
+        put(w, ",\"raw\":\"", 8);
+        w->len += al_json_escape(w->buf + w->len, rec->raw, rec->raw_len);
+    } else {
+        put(w, ",\"raw_base64\":\"", 15);
+        w->len += base64(w->buf + w->len, (const unsigned char *)rec->raw, rec->raw_len);
+    }
+    put(w, "\"}\n", 3);
+    w->records++;
+    if (w->len >= FLUSH_AT) {
+        al_err_t err = append(w, diag);
+        if (w->cap > 4 * FLUSH_AT) {
+            /* A huge record grew the buffer; do not keep it. */
+            free(w->buf);
+            w->buf = NULL;
+            w->cap = 0;
+        }
+        return err;
+    }
+    return AL_ERR_OK;
+}
+
+/* Appends w's buffer to the file; keeps the buffer for reuse. */
+static al_err_t append(al_dl_writer_t *w, al_diag_t *diag)
+{
+    al_deadletter_t *dl = w->dl;
+    al_err_t err = AL_ERR_OK;
+
+    if (w->len == 0)
+        return AL_ERR_OK;
+    pthread_mutex_lock(&dl->lock);
+    if (dl->fp == NULL)
+        dl->fp = fopen(dl->path, "a");
+    if (dl->fp == NULL || fwrite(w->buf, 1, w->len, dl->fp) != w->len) {
+        al_diag_set(diag, dl->path, errno);
+        err = AL_ERR_WRITE;
+    }
+    pthread_mutex_unlock(&dl->lock);
+    w->len = 0;
+    return err;
+}
+
+al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag)
+{
+    al_err_t err = append(w, diag);
+    free(w->buf);
+    w->buf = NULL;
+    w->cap = 0;
+    return err;
+}
+
+al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag)
+{
+    al_err_t err = AL_ERR_OK;
+    if (dl == NULL)
+        return AL_ERR_OK;
+    if (dl->fp != NULL) {
+        if (fflush(dl->fp) != 0 || fsync(fileno(dl->fp)) != 0) {
+            al_diag_set(diag, dl->path, errno);
+            err = AL_ERR_WRITE;
+        }
+        if (fclose(dl->fp) != 0 && err == AL_ERR_OK) {
+            al_diag_set(diag, dl->path, errno);
+            err = AL_ERR_WRITE;
+        }
+    }
+    pthread_mutex_destroy(&dl->lock);
+    free(dl);
+    return err;
+}

@@ -1,0 +1,69 @@
+/* deadletter.h - the reject file: every line the loader refuses, with why.
+ *
+ * One JSON object per line:
+ *   {"file":"in.ndjson","line":12,"offset":3456,"reason":"missing event_type","raw":"..."}
+ * "raw" is the original line (line ending removed), JSON-escaped, so the file
+ * is itself valid NDJSON and a fixed line can be cut out and re-loaded. Lines
+ * that are not valid UTF-8 cannot be held in a JSON string losslessly; they
+ * carry "raw_base64" instead. A line too long to be held in memory carries its
+ * first bytes, "length" (the full length) and "truncated":true.
+ *
+ * Each thread writes through its own al_dl_writer_t, which gathers records in
+ * a private buffer and appends it to the file under a lock when it fills, so
+ * records are never interleaved and the lock is taken rarely.
+ *
+ * Thread-safety: al_deadletter_t is shared by all writers; each writer belongs
+ * to one thread. Open/close on the owner thread, with no writer active.
+ */
+#ifndef AL_DEADLETTER_H
+#define AL_DEADLETTER_H
+
+#include "error.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct al_deadletter al_deadletter_t;
+
+typedef struct {
+    al_deadletter_t *dl; /* borrowed */
+    char *buf;
+    size_t len, cap;
+    uint64_t records; /* records written through this writer */
+} al_dl_writer_t;
+
+/* What one rejected line was and why. Pointers are borrowed for the call. */
+typedef struct {
+    const char *file;   /* input name as given by the user */
+    uint64_t line;
+    uint64_t offset;
+    const char *reason;
+    const char *raw;    /* the line, or its first part when truncated */
+    size_t raw_len;
+    uint64_t full_len;  /* > raw_len when the line was too long to keep whole */
+} al_reject_t;
+
+/* Creates (or truncates) the reject file at path. The file is created lazily:
+ * a run without rejects leaves no empty file behind.
+ * @return AL_ERR_OK and *out; errors: NOMEM. */
+al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_diag_t *diag);
+
+/* Attaches a per-thread writer to dl. */
+void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl);
+
+/* Records one rejected line. @return AL_ERR_OK, or WRITE/NOMEM (diag filled). */
+al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag);
+
+/* Appends what the writer holds to the file and frees its buffer.
+ * @return AL_ERR_OK or WRITE. */
+al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag);
+
+/* Flushes the file to disk and closes it. @return AL_ERR_OK or WRITE. NULL ok. */
+al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag);
+
+/* @return the path of the reject file. */
+const char *al_deadletter_path(const al_deadletter_t *dl);
+
+#endif

@@ -1,0 +1,68 @@
+/* error.h - one table of everything that can go wrong in libampload.
+ *
+ * Every core function that can fail returns an al_err_t. The code says what
+ * kind of failure it was; the details a user needs to act on it (which file,
+ * which byte offset, which errno) travel beside it in an al_diag_t that the
+ * caller owns. The table below is the single source for the code, its message
+ * and a hint, so the CLI never invents its own wording.
+ *
+ * Thread-safety: the functions here are pure and may be called from any thread.
+ */
+#ifndef AL_ERROR_H
+#define AL_ERROR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(code, name, message, hint) */
+#define AL_ERR_MAP(X)                                                                              \
+    X(0, OK, "success", "")                                                                        \
+    X(1, NOMEM, "out of memory", "lower --threads or the chunk size")                              \
+    X(2, INVALID_ARG, "invalid argument", "check the option values")                               \
+    X(3, NOT_FOUND, "no such file", "check the path; use '-' for standard input")                  \
+    X(4, IS_DIR, "is a directory", "pass the NDJSON files inside it, e.g. DIR/*.ndjson")           \
+    X(5, ACCESS, "permission denied", "make the file readable by this user")                       \
+    X(6, IO, "read error", "the disk or network filesystem reported an error; retry the run")      \
+    X(7, ZSTD_CORRUPT, "corrupt zstd data", "the file is damaged; re-create or re-download it")    \
+    X(8, ZSTD_TRUNCATED, "truncated zstd data", "the file ends inside a frame; it was cut short")  \
+    X(9, UNSUPPORTED_FORMAT, "unsupported input format",                                           \
+      "ampload reads NDJSON, plain or zstd-compressed; decompress or recompress with zstd")        \
+    X(10, BINARY_INPUT, "not a text file", "the file holds binary data, not NDJSON")               \
+    X(11, WRITE, "write error", "check free space and permissions of the state directory")         \
+    X(12, THREAD, "cannot start thread", "lower --threads")                                        \
+    X(13, STATE_DIR, "cannot use the state directory",                                             \
+      "choose a writable directory with --state DIR")
+
+typedef enum {
+#define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
+    AL_ERR_MAP(AL_ERR_ENUM)
+#undef AL_ERR_ENUM
+} al_err_t;
+
+/* Details of one failure. Filled by the function that fails; fields it does
+ * not know stay zero / empty. The caller owns the struct. */
+typedef struct {
+    int sys_errno;      /* errno at the failure, 0 if none */
+    char path[512];     /* file concerned, "" if none */
+    uint64_t offset;    /* byte offset in that file (compressed offset for zstd) */
+    int has_offset;     /* 1 when offset is meaningful */
+    char detail[256];   /* extra words, e.g. ZSTD_getErrorName() */
+} al_diag_t;
+
+/* @return the short message for err ("permission denied"); static storage. */
+const char *al_strerror(al_err_t err);
+
+/* @return the hint for err ("make the file readable ..."); static storage, may be "". */
+const char *al_errhint(al_err_t err);
+
+/* @return the symbolic name ("ACCESS") for err; static storage. */
+const char *al_errname(al_err_t err);
+
+/* Clears d, then records path (may be NULL) and errno. */
+void al_diag_set(al_diag_t *d, const char *path, int sys_errno);
+
+/* Formats "PATH: message (detail, errno text) at byte N" into buf.
+ * @return buf. Never writes more than cap bytes, always NUL-terminates. */
+char *al_diag_format(al_err_t err, const al_diag_t *d, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,359 @@
+/* pipeline.c - the threads of a run and the per-line loop.
+ *
+ * Threads: one reader (reader_main) and N parsers (parser_main). The reader
+ * owns the al_reader_t of the input being read; chunks cross to the parsers
+ * through a bounded queue and are released by whichever parser took them.
+ * Each parser owns its counters, its reject writer and its open batch; they
+ * are merged or flushed when it ends, so the per-line loop takes no lock and
+ * shares no cache line with another thread.
+ *
+ * The first fatal error (reject file unwritable, sink refused a batch) is
+ * recorded once, the chunk queue is closed so the reader stops, and the
+ * parsers drain the queue without processing it.
+ */
+#include "pipeline.h"
+
+#include "deadletter.h"
+#include "queue.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const al_pipeline_opts_t *opts;
+    al_queue_t chunks;
+    al_deadletter_t *dl;
+    al_input_t *inputs;
+    size_t chunk_bytes;
+    atomic_int failed; /* a fatal error was recorded */
+    pthread_mutex_t err_lock;
+    al_err_t err;
+    al_diag_t diag;
+    al_stats_t reader_stats;
+} run_t;
+
+typedef struct {
+    run_t *run;
+    pthread_t tid;
+    al_stats_t stats;
+    al_dl_writer_t dlw;
+    al_batch_t *batch;
+} parser_t;
+
+static void run_fail(run_t *run, al_err_t err, const al_diag_t *diag)
+{
+    pthread_mutex_lock(&run->err_lock);
+    if (run->err == AL_ERR_OK) {
+        run->err = err;
+        if (diag != NULL)
+            run->diag = *diag;
+    }
+    pthread_mutex_unlock(&run->err_lock);
+    atomic_store(&run->failed, 1);
+    al_queue_close(&run->chunks);
+}
+
+void al_pipeline_opts_init(al_pipeline_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->threads = 1;
+    al_rules_init(&opts->rules);
+    al_batch_opts_init(&opts->batch);
+}
+
+/* ---- reader thread ------------------------------------------------------ */
+
+static void *reader_main(void *arg)
+{
+    run_t *run = arg;
+    const al_pipeline_opts_t *o = run->opts;
+    al_reader_opts_t ropts = {.chunk_bytes = run->chunk_bytes};
+
+    for (uint32_t i = 0; i < o->npaths && !atomic_load(&run->failed); i++) {
+        al_input_t *in = &run->inputs[i];
+        al_reader_t *r = NULL;
+        al_chunk_t *c = NULL;
+
+        in->err = al_reader_open(&r, o->paths[i], i, &ropts, &in->diag);
+        if (in->err != AL_ERR_OK)
+            continue;
+        in->format = al_reader_format(r);
+        in->file_size = al_reader_file_size(r);
+        for (;;) {
+            in->err = al_reader_next(r, &c, &in->diag);
+            if (in->err != AL_ERR_OK || c == NULL)
+                break;
+            in->lines += c->lines;
+            if (!al_queue_push(&run->chunks, c)) {
+                al_chunk_release(c);
+                break;
+            }
+        }
+        in->bytes_read = al_reader_bytes_read(r);
+        run->reader_stats.bytes_read += in->bytes_read;
+        al_reader_close(r);
+    }
+    al_queue_close(&run->chunks);
+    return NULL;
+}
+
+/* ---- parser threads ----------------------------------------------------- */
+
+static int is_blank(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* Closes the open batch and hands it on. @return AL_ERR_OK or the sink's error. */
+static al_err_t ship_batch(parser_t *w)
+{
+    const al_pipeline_opts_t *o = w->run->opts;
+    al_batch_t *b = w->batch;
+    al_err_t err = AL_ERR_OK;
+
+    al_batch_finish(b);
+    w->stats.batches_built++;
+    w->stats.batch_bytes += b->len;
+    if (o->sink == NULL) {
+        al_batch_reset(b);
+        return AL_ERR_OK;
+    }
+    w->batch = NULL;
+    err = o->sink(o->sink_ctx, b);
+    if (err != AL_ERR_OK)
+        return err;
+    w->batch = al_batch_new(&o->batch);
+    return w->batch != NULL ? AL_ERR_OK : AL_ERR_NOMEM;
+}
+
+static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_t len,
+                       uint64_t full_len, uint32_t file_id, uint64_t line, uint64_t offset)
+{
+    const al_pipeline_opts_t *o = w->run->opts;
+    char reason[160];
+    al_reject_t rec;
+    al_diag_t d;
+    al_err_t err;
+
+    rec.file = o->paths[file_id];
+    rec.line = line;
+    rec.offset = offset;
+    rec.reason = al_reason_format(why, &o->rules, reason, sizeof(reason));
+    rec.raw = p;
+    rec.raw_len = len;
+    rec.full_len = full_len;
+    err = al_dl_write(&w->dlw, &rec, &d);
+    if (err != AL_ERR_OK) {
+        run_fail(w->run, err, &d);
+        return err;
+    }
+    w->stats.rejected_local++;
+    w->stats.rejected_by_reason[why->code]++;
+    return AL_ERR_OK;
+}
+
+static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
+{
+    const al_pipeline_opts_t *o = w->run->opts;
+    const char *p = c->data, *end = c->data + c->len;
+    uint64_t line = c->first_line;
+    al_event_t ev;
+    al_reason_t why;
+    al_err_t err;
+
+    if (c->long_line != 0) {
+        memset(&why, 0, sizeof(why));
+        why.code = AL_REASON_TOO_LONG;
+        why.length = c->long_line;
+        w->stats.lines_read++;
+        return reject(w, &why, c->data, c->len, c->long_line, c->file_id, line, c->offset);
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        size_t len = (size_t)(le - p);
+        uint64_t offset = c->offset + (uint64_t)(p - c->data);
+
+        if (len > 0 && p[len - 1] == '\r')
+            len--; /* CRLF line ending */
+        w->stats.lines_read++;
+        if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
+            w->stats.skipped++;
+        } else if (al_event_check(p, len, &o->rules, &ev, &why)) {
+            al_origin_t origin = {.line = line, .offset = offset, .file_id = c->file_id};
+            if (!al_batch_fits(w->batch, len)) {
+                err = ship_batch(w);
+                if (err != AL_ERR_OK)
+                    return err;
+            }
+            err = al_batch_add(w->batch, p, len, &origin);
+            if (err != AL_ERR_OK)
+                return err;
+            w->stats.events_valid++;
+            if (w->batch->events == o->batch.max_events) {
+                err = ship_batch(w);
+                if (err != AL_ERR_OK)
+                    return err;
+            }
+        } else {
+            err = reject(w, &why, p, len, len, c->file_id, line, offset);
+            if (err != AL_ERR_OK)
+                return err;
+        }
+        line++;
+        p = (nl != NULL) ? nl + 1 : end;
+    }
+    return AL_ERR_OK;
+}
+
+static void *parser_main(void *arg)
+{
+    parser_t *w = arg;
+    run_t *run = w->run;
+    al_chunk_t *c;
+    al_err_t err;
+    al_diag_t d;
+
+    while ((c = al_queue_pop(&run->chunks)) != NULL) {
+        if (!atomic_load(&run->failed)) {
+            err = parse_chunk(w, c);
+            if (err != AL_ERR_OK) {
+                memset(&d, 0, sizeof(d));
+                run_fail(run, err, &d);
+            }
+        }
+        al_chunk_release(c);
+    }
+    if (!atomic_load(&run->failed) && w->batch != NULL && w->batch->events > 0) {
+        err = ship_batch(w);
+        if (err != AL_ERR_OK)
+            run_fail(run, err, NULL);
+    }
+    err = al_dl_writer_flush(&w->dlw, &d);
+    if (err != AL_ERR_OK)
+        run_fail(run, err, &d);
+    return NULL;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* Opens and sniffs every named input once, so a typo fails before any work. */
+static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
+{
+    al_reader_opts_t ropts = {0};
+    for (uint32_t i = 0; i < o->npaths; i++) {
+        al_reader_t *r;
+        al_err_t err;
+        if (strcmp(o->paths[i], "-") == 0)
+            continue; /* sniffing would consume standard input */
+        err = al_reader_open(&r, o->paths[i], i, &ropts, diag);
+        if (err != AL_ERR_OK) {
+            inputs[i].err = err;
+            inputs[i].diag = *diag;
+            return err;
+        }
+        al_reader_close(r);
+    }
+    return AL_ERR_OK;
+}
+
+al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_stats_t *stats,
+                         al_diag_t *diag)
+{
+    run_t run;
+    parser_t *workers = NULL;
+    pthread_t reader;
+    uint32_t started = 0;
+    int reader_started = 0;
+    al_err_t err;
+
+    memset(&run, 0, sizeof(run));
+    memset(stats, 0, sizeof(*stats));
+    memset(diag, 0, sizeof(*diag));
+    memset(inputs, 0, sizeof(*inputs) * o->npaths);
+    run.opts = o;
+    run.inputs = inputs;
+    pthread_mutex_init(&run.err_lock, NULL);
+
+    if (o->threads < 1 || o->threads > AL_MAX_THREADS || o->reject_path == NULL ||
+        o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) > o->batch.max_bytes ||
+        o->batch.max_events < 1 || o->batch.max_events > AL_MAX_BATCH_EVENTS) {
+        err = AL_ERR_INVALID_ARG;
+        goto out_nothing;
+    }
+    run.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
+    if (run.chunk_bytes < 2 * (size_t)o->rules.max_event_bytes + 2)
+        run.chunk_bytes = 2 * (size_t)o->rules.max_event_bytes + 2;
+
+    err = preflight(o, inputs, diag);
+    if (err != AL_ERR_OK)
+        goto out_nothing;
+    err = al_deadletter_open(&run.dl, o->reject_path, diag);
+    if (err != AL_ERR_OK)
+        goto out_nothing;
+    err = al_queue_init(&run.chunks, (size_t)o->threads + 2);
+    if (err != AL_ERR_OK)
+        goto out_dl;
+    workers = calloc(o->threads, sizeof(*workers));
+    if (workers == NULL) {
+        err = AL_ERR_NOMEM;
+        goto out_queue;
+    }
+    for (uint32_t i = 0; i < o->threads; i++) {
+        workers[i].run = &run;
+        al_dl_writer_init(&workers[i].dlw, run.dl);
+        workers[i].batch = al_batch_new(&o->batch);
+        if (workers[i].batch == NULL) {
+            run_fail(&run, AL_ERR_NOMEM, NULL);
+            break;
+        }
+    }
+    if (pthread_create(&reader, NULL, reader_main, &run) != 0)
+        run_fail(&run, AL_ERR_THREAD, NULL);
+    else
+        reader_started = 1;
+    for (; started < o->threads && !atomic_load(&run.failed); started++) {
+        if (pthread_create(&workers[started].tid, NULL, parser_main, &workers[started]) != 0) {
+            run_fail(&run, AL_ERR_THREAD, NULL);
+            break;
+        }
+    }
+    if (started == 0)
+        al_queue_close(&run.chunks);
+    if (reader_started)
+        pthread_join(reader, NULL);
+    /* Chunks left behind when no parser could start. */
+    if (started == 0) {
+        al_chunk_t *c;
+        while ((c = al_queue_pop(&run.chunks)) != NULL)
+            al_chunk_release(c);
+    }
+    for (uint32_t i = 0; i < started; i++) {
+        pthread_join(workers[i].tid, NULL);
+        al_stats_merge(stats, &workers[i].stats);
+    }
+    for (uint32_t i = 0; i < o->threads; i++)
+        al_batch_free(workers[i].batch);
+    al_stats_merge(stats, &run.reader_stats);
+    err = run.err;
+    if (err != AL_ERR_OK)
+        *diag = run.diag;
+    free(workers);
+out_queue:
+    al_queue_destroy(&run.chunks);
+out_dl: {
+    al_diag_t d;
+    al_err_t cerr = al_deadletter_close(run.dl, &d);
+    if (err == AL_ERR_OK && cerr != AL_ERR_OK) {
+        err = cerr;
+        *diag = d;
+    }
+}
+out_nothing:
+    pthread_mutex_destroy(&run.err_lock);
+    return err;
+}

@@ -1,0 +1,72 @@
+/* pipeline.h - wires the stages: reader -> parser-validators -> batch sink.
+ *
+ * al_pipeline_run() starts one reader thread and N parser threads and
+ * returns when every input has been read and every line resolved. The reader
+ * turns inputs into chunks, one input after another, and hands them over a
+ * bounded queue (back-pressure: it waits when the parsers lag). Each parser
+ * thread validates its chunk line by line, writes refused lines to the reject
+ * file, and packs valid events into its own batch; a full batch goes to the
+ * caller's sink. Batching per thread means no lock on the per-event path.
+ *
+ * An input that cannot be opened stops the run before anything is read
+ * (fail fast: a typo in a backfill command should cost nothing). An input
+ * that breaks while being read (corrupt zstd, I/O error) is recorded in its
+ * al_input_t; the run goes on with the other inputs.
+ *
+ * Thread-safety: call from one thread; the sink is called from parser threads.
+ */
+#ifndef AL_PIPELINE_H
+#define AL_PIPELINE_H
+
+#include "batch.h"
+#include "error.h"
+#include "reader.h"
+#include "stats.h"
+#include "validate.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AL_MAX_THREADS 256
+
+/* Receives each finished batch, from a parser thread. Takes ownership.
+ * @return AL_ERR_OK, or an error that stops the run. */
+typedef al_err_t (*al_batch_sink_fn)(void *ctx, al_batch_t *batch);
+
+typedef struct {
+    /* preferences */
+    const char *const *paths; /* inputs, "-" = stdin; borrowed for the run */
+    uint32_t npaths;
+    uint32_t threads;   /* parser threads, 1..AL_MAX_THREADS */
+    size_t chunk_bytes; /* 0 = default; raised to hold two maximal events */
+    al_rules_t rules;
+    al_batch_opts_t batch;
+    const char *reject_path; /* reject file to (re)create */
+    /* Where batches go. NULL: dry run; batches are counted and discarded. */
+    al_batch_sink_fn sink;
+    void *sink_ctx;
+} al_pipeline_opts_t;
+
+/* What happened to one input. */
+typedef struct {
+    al_format_t format;
+    uint64_t file_size; /* on disk; 0 for pipes */
+    uint64_t bytes_read;
+    uint64_t lines;
+    al_err_t err; /* AL_ERR_OK, or why reading stopped early */
+    al_diag_t diag;
+} al_input_t;
+
+/* Fills opts with defaults: 1 thread, default rules and batch options. */
+void al_pipeline_opts_init(al_pipeline_opts_t *opts);
+
+/* Runs the read path over all inputs. inputs must have npaths entries; it is
+ * filled for each input. stats receives the merged counters.
+ * @return AL_ERR_OK when the run completed, even if some inputs broke midway
+ * (see inputs[i].err); otherwise the error that stopped it (diag filled):
+ * an input that cannot be opened, the reject file, NOMEM, THREAD, or the
+ * sink's error. */
+al_err_t al_pipeline_run(const al_pipeline_opts_t *opts, al_input_t *inputs, al_stats_t *stats,
+                         al_diag_t *diag);
+
+#endif

@@ -1,0 +1,72 @@
+/* queue.c - a ring buffer under one mutex with two condition variables.
+ *
+ * Items are big (a chunk of megabytes, a batch of 2000 events), so the queue
+ * moves a few hundred items per second at most: one mutex is plenty and keeps
+ * the code obviously correct. */
+#include "queue.h"
+
+#include <stdlib.h>
+
+al_err_t al_queue_init(al_queue_t *q, size_t cap)
+{
+    q->items = calloc(cap ? cap : 1, sizeof(void *));
+    if (q->items == NULL)
+        return AL_ERR_NOMEM;
+    q->cap = cap ? cap : 1;
+    q->head = q->count = 0;
+    q->closed = 0;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->not_empty, NULL);
+    pthread_cond_init(&q->not_full, NULL);
+    return AL_ERR_OK;
+}
+
+int al_queue_push(al_queue_t *q, void *item)
+{
+    int ok = 0;
+    pthread_mutex_lock(&q->lock);
+    while (q->count == q->cap && !q->closed)
+        pthread_cond_wait(&q->not_full, &q->lock);
+    if (!q->closed) {
+        q->items[(q->head + q->count) % q->cap] = item;
+        q->count++;
+        ok = 1;
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return ok;
+}
+
+void *al_queue_pop(al_queue_t *q)
+{
+    void *item = NULL;
+    pthread_mutex_lock(&q->lock);
+    while (q->count == 0 && !q->closed)
+        pthread_cond_wait(&q->not_empty, &q->lock);
+    if (q->count > 0) {
+        item = q->items[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        pthread_cond_signal(&q->not_full);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return item;
+}
+
+void al_queue_close(al_queue_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void al_queue_destroy(al_queue_t *q)
+{
+    free(q->items);
+    q->items = NULL;
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+}

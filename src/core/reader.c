@@ -1,0 +1,616 @@
+/* reader.c - input files to newline-aligned chunks.
+ *
+ * Two paths share one contract (reader.h):
+ *
+ *  - mmap path, for plain regular files. Each chunk is its own read-only
+ *    mapping of about chunk_bytes, cut back to the last newline; the next
+ *    chunk maps again from the start of the line that was cut. Pages are
+ *    populated up front (MAP_POPULATE: one fault per window instead of one per
+ *    page), the kernel is told the access is sequential, and unmapping on
+ *    release gives the memory back, so resident size does not grow with the
+ *    file. No byte is copied.
+ *
+ *  - stream path, for zstd input (by magic number) and anything that is not a
+ *    regular file (pipes, '-'). Data is decompressed or read into a fresh
+ *    buffer; the bytes after the last newline are carried into the next
+ *    buffer. ZSTD_decompressStream moves from frame to frame by itself, so
+ *    multi-frame files and skippable frames need nothing special; input that
+ *    ends inside a frame is reported as truncated.
+ *
+ * A line longer than a chunk cannot be held whole. It is returned as a chunk
+ * with long_line set (its first chunk_bytes bytes) and the rest is skipped up
+ * to the next newline, so the line is still counted and reported.
+ *
+ * Line numbers are counted here, in the one thread that sees the input in
+ * order, with a vectorised newline count.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define SNIFF_BYTES 6
+#define BINARY_SNIFF 4096
+
+struct al_reader {
+    int fd;
+    int own_fd;
+    char path[512];
+    uint32_t file_id;
+    al_format_t format;
+    int use_mmap;
+    uint64_t file_size; /* regular files only */
+    size_t chunk_bytes;
+    size_t page;
+    uint64_t pos;  /* offset of the next byte to hand out (decompressed for zstd) */
+    uint64_t line; /* number of the next line */
+    int started;   /* first chunk already returned */
+    int eof;
+    al_err_t err; /* sticky: once set, every call returns it */
+    al_diag_t err_diag;
+    al_err_t pending; /* found while filling; returned after the lines before it */
+    al_diag_t pending_diag;
+    /* stream path */
+    ZSTD_DCtx *dctx;
+    unsigned char *in;
+    size_t in_cap, in_pos, in_len;
+    uint64_t in_base; /* compressed offset of in[0] */
+    int in_eof;
+    size_t zstd_hint; /* last ZSTD_decompressStream result; 0 = between frames */
+    char *carry;
+    size_t carry_len;
+};
+
+static uint64_t count_newlines(const char *p, size_t n)
+{
+    uint64_t count = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        count += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+    }
+#endif
+    for (; i < n; i++)
+        count += (p[i] == '\n');
+    return count;
+}
+
+static al_err_t errno_to_err(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return AL_ERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+        return AL_ERR_ACCESS;
+    case EISDIR:
+        return AL_ERR_IS_DIR;
+    case ENOMEM:
+        return AL_ERR_NOMEM;
+    default:
+        return AL_ERR_IO;
+    }
+}
+
+static al_err_t fail(al_reader_t *r, al_err_t err, int sys_errno, al_diag_t *diag)
+{
+    al_diag_set(diag, r->path, sys_errno);
+    return err;
+}
+
+/* Names the compressed formats we recognise but do not read, or NULL. */
+static const char *foreign_format(const unsigned char *m, size_t n)
+{
+    if (n >= 2 && m[0] == 0x1F && m[1] == 0x8B)
+        return "gzip";
+    if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h')
+        return "bzip2";
+    if (n >= 6 && memcmp(m, "\xFD" "7zXZ\0", 6) == 0)
+        return "xz";
+    if (n >= 4 && memcmp(m, "PK\x03\x04", 4) == 0)
+        return "zip";
+    if (n >= 4 && memcmp(m, "\x04\x22\x4D\x18", 4) == 0)
+        return "lz4";
+    return NULL;
+}
+
+static int is_zstd(const unsigned char *m, size_t n)
+{
+    uint32_t magic;
+    if (n < 4)
+        return 0;
+    magic = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    return magic == ZSTD_MAGICNUMBER || (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
+/* Reads up to cap bytes, retrying short reads and EINTR. @return bytes or -1. */
+static ssize_t read_full(int fd, unsigned char *dst, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t k = read(fd, dst + got, cap - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
+                        const al_reader_opts_t *opts, al_diag_t *diag)
+{
+    al_reader_t *r;
+    struct stat st;
+    unsigned char magic[SNIFF_BYTES];
+    size_t nmagic = 0;
+    const char *foreign;
+    al_err_t err = AL_ERR_OK;
+
+    *out = NULL;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return AL_ERR_NOMEM;
+    snprintf(r->path, sizeof(r->path), "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+    r->file_id = file_id;
+    r->chunk_bytes = (opts != NULL && opts->chunk_bytes >= 4096) ? opts->chunk_bytes
+                                                                  : AL_DEFAULT_CHUNK_BYTES;
+    r->page = (size_t)sysconf(_SC_PAGESIZE);
+    r->line = 1;
+    r->zstd_hint = 1;
+    r->fd = -1;
+
+    if (strcmp(path, "-") == 0) {
+        r->fd = STDIN_FILENO;
+    } else {
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (r->fd < 0) {
+            int e = errno;
+            err = fail(r, errno_to_err(e), e, diag);
+            goto out;
+        }
+        r->own_fd = 1;
+    }
+    if (fstat(r->fd, &st) != 0) {
+        int e = errno;
+        err = fail(r, AL_ERR_IO, e, diag);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err = fail(r, AL_ERR_IS_DIR, 0, diag);
+        goto out;
+    }
+    if (S_ISREG(st.st_mode)) {
+        ssize_t k;
+        r->file_size = (uint64_t)st.st_size;
+        k = pread(r->fd, magic, sizeof(magic), 0);
+        if (k < 0) {
+            int e = errno;
+            err = fail(r, errno_to_err(e), e, diag);
+            goto out;
+        }
+        nmagic = (size_t)k;
+        r->use_mmap = !is_zstd(magic, nmagic);
+        (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (!r->use_mmap) {
+        ssize_t k;
+        r->in_cap = ZSTD_DStreamInSize();
+        r->in = malloc(r->in_cap);
+        if (r->in == NULL) {
+            err = AL_ERR_NOMEM;
+            goto out;
+        }
+        /* Sniff from the stream itself and keep those bytes as input. */
+        k = read_full(r->fd, r->in, SNIFF_BYTES);
+        if (k < 0) {
+            int e = errno;
+            err = fail(r, errno_to_err(e), e, diag);
+            goto out;
+        }
+        r->in_len = (size_t)k;
+        r->in_eof = (r->in_len < SNIFF_BYTES);
+        memcpy(magic, r->in, r->in_len);
+        nmagic = r->in_len;
+    }
+    foreign = foreign_format(magic, nmagic);
+    if (foreign != NULL) {
+        err = fail(r, AL_ERR_UNSUPPORTED_FORMAT, 0, diag);
+        snprintf(diag->detail, sizeof(diag->detail), "%s-compressed", foreign);
+        goto out;
+    }
+    if (!r->use_mmap && is_zstd(magic, nmagic)) {
+        r->format = AL_FORMAT_ZSTD;
+        r->dctx = ZSTD_createDCtx();
+        if (r->dctx == NULL) {
+            err = AL_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    if (err != AL_ERR_OK) {
+        al_reader_close(r);
+        return err;
+    }
+    *out = r;
+    return AL_ERR_OK;
+}
+
+al_format_t al_reader_format(const al_reader_t *r)
+{
+    return r->format;
+}
+
+uint64_t al_reader_file_size(const al_reader_t *r)
+{
+    return r->file_size;
+}
+
+uint64_t al_reader_bytes_read(const al_reader_t *r)
+{
+    return r->pos;
+}
+
+void al_reader_close(al_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    if (r->own_fd && r->fd >= 0)
+        close(r->fd);
+    ZSTD_freeDCtx(r->dctx);
+    free(r->in);
+    free(r->carry);
+    free(r);
+}
+
+void al_chunk_release(al_chunk_t *c)
+{
+    if (c == NULL)
+        return;
+    if (c->map != NULL)
+        munmap(c->map, c->map_len);
+    free(c->buf);
+    free(c);
+}
+
+/* ---- mmap path ---------------------------------------------------------- */
+
+/* Maps [start, end) of the file. @return the mapping base, data at *data. */
+static void *map_window(al_reader_t *r, uint64_t start, uint64_t end, int populate,
+                        const char **data, size_t *map_len)
+{
+    uint64_t aligned = start & ~(uint64_t)(r->page - 1);
+    void *m;
+
+    *map_len = (size_t)(end - aligned);
+    m = mmap(NULL, *map_len, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), r->fd,
+             (off_t)aligned);
+    if (m == MAP_FAILED)
+        return NULL;
+    (void)madvise(m, *map_len, MADV_SEQUENTIAL);
+    *data = (const char *)m + (start - aligned);
+    return m;
+}
+
+/* Finds the newline ending the line that starts before `from`.
+ * @return its offset, or the file size when the line runs to the end. */
+static al_err_t find_line_end(al_reader_t *r, uint64_t from, uint64_t *nl)
+{
+    while (from < r->file_size) {
+        uint64_t end = from + r->chunk_bytes < r->file_size ? from + r->chunk_bytes : r->file_size;
+        const char *data;
+        size_t map_len;
+        void *m = map_window(r, from, end, 0, &data, &map_len);
+        const char *hit;
+        if (m == NULL)
+            return AL_ERR_IO;
+        hit = memchr(data, '\n', (size_t)(end - from));
+        munmap(m, map_len);
+        if (hit != NULL) {
+            *nl = from + (uint64_t)(hit - data);
+            return AL_ERR_OK;
+        }
+        from = end;
+    }
+    *nl = r->file_size;
+    return AL_ERR_OK;
+}
+
+static al_err_t next_mapped(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
+{
+    uint64_t start = r->pos;
+    uint64_t end = start + r->chunk_bytes < r->file_size ? start + r->chunk_bytes : r->file_size;
+    const char *data;
+
+    c->map = map_window(r, start, end, 1, &data, &c->map_len);
+    if (c->map == NULL) {
+        int e = errno;
+        al_diag_set(diag, r->path, e);
+        diag->offset = start;
+        diag->has_offset = 1;
+        return errno_to_err(e);
+    }
+    c->data = data;
+    c->len = (size_t)(end - start);
+    if (end < r->file_size) {
+        const char *nl = memrchr(data, '\n', c->len);
+        if (nl != NULL) {
+            c->len = (size_t)(nl - data) + 1;
+        } else {
+            uint64_t line_end;
+            al_err_t err = find_line_end(r, end, &line_end);
+            if (err != AL_ERR_OK) {
+                int e = errno;
+                al_diag_set(diag, r->path, e);
+                diag->offset = end;
+                diag->has_offset = 1;
+                return err;
+            }
+            c->long_line = line_end - start;
+            r->pos = line_end < r->file_size ? line_end + 1 : line_end;
+            c->lines = 1;
+            return AL_ERR_OK;
+        }
+    }
+    r->pos = start + c->len;
+    return AL_ERR_OK;
+}
+
+/* ---- stream path -------------------------------------------------------- */
+
+static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t offset,
+                         const char *detail)
+{
+    r->pending = err;
+    al_diag_set(&r->pending_diag, r->path, sys_errno);
+    r->pending_diag.offset = offset;
+    r->pending_diag.has_offset = 1;
+    if (detail != NULL)
+        snprintf(r->pending_diag.detail, sizeof(r->pending_diag.detail), "%s", detail);
+}
+
+/* Fills dst with up to cap bytes of (decompressed) input. Stops short only at
+ * the end of input or on an error, which it records as pending. */
+static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
+{
+    size_t n = 0;
+
+    while (n < cap && r->pending == AL_ERR_OK) {
+        if (r->in_pos == r->in_len && !r->in_eof) {
+            ssize_t k;
+            if (r->format == AL_FORMAT_PLAIN) {
+                /* Plain streams skip the staging buffer. */
+                k = read(r->fd, dst + n, cap - n);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k < 0) {
+                    stream_error(r, AL_ERR_IO, errno, r->in_base, NULL);
+                    break;
+                }
+                if (k == 0)
+                    r->in_eof = 1;
+                n += (size_t)k;
+                r->in_base += (uint64_t)k;
+                continue;
+            }
+            r->in_base += r->in_len;
+            r->in_pos = r->in_len = 0;
+            k = read(r->fd, r->in, r->in_cap);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                stream_error(r, AL_ERR_IO, errno, r->in_base, NULL);
+                break;
+            }
+            if (k == 0)
+                r->in_eof = 1;
+            r->in_len = (size_t)k;
+            continue;
+        }
+        if (r->format == AL_FORMAT_PLAIN) {
+            size_t take = r->in_len - r->in_pos;
+            if (take == 0)
+                break; /* end of input */
+            if (take > cap - n)
+                take = cap - n;
+            memcpy(dst + n, r->in + r->in_pos, take);
+            r->in_pos += take;
+            n += take;
+            continue;
+        }
+        {
+            ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+            ZSTD_outBuffer ob = {dst, cap, n};
+            size_t ret;
+            if (ib.pos == ib.size && r->in_eof) {
+                size_t before = ob.pos;
+                if (r->zstd_hint == 0)
+                    break; /* clean end, between frames */
+                /* The decoder may still hold output; only a stall is truncation. */
+                ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
+                n = ob.pos;
+                if (ZSTD_isError(ret)) {
+                    stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos,
+                                 ZSTD_getErrorName(ret));
+                    break;
+                }
+                r->zstd_hint = ret;
+                if (ret == 0 || ob.pos > before)
+                    continue;
+                stream_error(r, AL_ERR_ZSTD_TRUNCATED, 0, r->in_base + r->in_pos,
+                             "input ends inside a zstd frame");
+                break;
+            }
+            ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
+            if (ZSTD_isError(ret)) {
+                stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos,
+                             ZSTD_getErrorName(ret));
+                break;
+            }
+            r->zstd_hint = ret;
+            r->in_pos = ib.pos;
+            n = ob.pos;
+        }
+    }
+    return n;
+}
+
+static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
+{
+    size_t n, got;
+    char *buf;
+    const char *nl;
+
+    if (r->carry == NULL) {
+        r->carry = malloc(r->chunk_bytes);
+        if (r->carry == NULL)
+            return AL_ERR_NOMEM;
+    }
+    buf = malloc(r->chunk_bytes);
+    if (buf == NULL)
+        return AL_ERR_NOMEM;
+    memcpy(buf, r->carry, r->carry_len);
+    n = r->carry_len;
+    r->carry_len = 0;
+    got = stream_fill(r, buf + n, r->chunk_bytes - n);
+    n += got;
+    c->buf = buf;
+    c->data = buf;
+    c->len = n;
+    if (n < r->chunk_bytes || r->pending != AL_ERR_OK) {
+        r->eof = 1;
+        if (r->pending != AL_ERR_OK) {
+            /* Keep the complete lines; the torn one after them cannot be trusted. */
+            nl = memrchr(buf, '\n', n);
+            c->len = (nl != NULL) ? (size_t)(nl - buf) + 1 : 0;
+            if (n > c->len) {
+                size_t m = strlen(r->pending_diag.detail);
+                snprintf(r->pending_diag.detail + m, sizeof(r->pending_diag.detail) - m,
+                         "%s%zu bytes of an incomplete last line not loaded", m ? "; " : "",
+                         n - c->len);
+            }
+            if (c->len == 0) {
+                free(buf);
+                c->buf = NULL;
+                *diag = r->pending_diag;
+                return r->pending;
+            }
+        }
+        r->pos += c->len;
+        return AL_ERR_OK;
+    }
+    nl = memrchr(buf, '\n', n);
+    if (nl != NULL) {
+        c->len = (size_t)(nl - buf) + 1;
+        r->carry_len = n - c->len;
+        memcpy(r->carry, buf + c->len, r->carry_len);
+        r->pos += c->len;
+        return AL_ERR_OK;
+    }
+    /* A line longer than a chunk: keep its head, skip to its end. */
+    c->long_line = n;
+    c->lines = 1;
+    for (;;) {
+        size_t k = stream_fill(r, r->carry, r->chunk_bytes);
+        nl = memchr(r->carry, '\n', k);
+        if (nl != NULL) {
+            size_t used = (size_t)(nl - r->carry);
+            c->long_line += used;
+            r->carry_len = k - used - 1;
+            memmove(r->carry, nl + 1, r->carry_len);
+            r->pos += c->long_line + 1;
+            break;
+        }
+        c->long_line += k;
+        if (k < r->chunk_bytes) {
+            r->eof = 1;
+            r->pos += c->long_line;
+            break;
+        }
+    }
+    (void)diag;
+    return AL_ERR_OK;
+}
+
+al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
+{
+    al_chunk_t *c;
+    al_err_t err;
+
+    *out = NULL;
+    if (r->err != AL_ERR_OK) {
+        *diag = r->err_diag;
+        return r->err;
+    }
+    if (r->use_mmap ? r->pos >= r->file_size : r->eof && r->carry_len == 0) {
+        if (r->pending != AL_ERR_OK) {
+            r->err = r->pending;
+            r->err_diag = r->pending_diag;
+            *diag = r->err_diag;
+            return r->err;
+        }
+        return AL_ERR_OK;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return AL_ERR_NOMEM;
+    c->file_id = r->file_id;
+    c->offset = r->pos;
+    err = r->use_mmap ? next_mapped(r, c, diag) : next_streamed(r, c, diag);
+    if (err != AL_ERR_OK)
+        goto fail;
+    if (c->len == 0 && c->long_line == 0) {
+        al_chunk_release(c);
+        return al_reader_next(r, out, diag); /* end of input, or the pending error */
+    }
+    if (!r->started) {
+        r->started = 1;
+        if (c->len >= 3 && memcmp(c->data, "\xEF\xBB\xBF", 3) == 0) {
+            c->data += 3; /* UTF-8 byte order mark: not part of line 1 */
+            c->len -= 3;
+            c->offset += 3;
+            if (c->long_line != 0)
+                c->long_line -= 3;
+        }
+        if (memchr(c->data, '\0', c->len < BINARY_SNIFF ? c->len : BINARY_SNIFF) != NULL) {
+            al_diag_set(diag, r->path, 0);
+            snprintf(diag->detail, sizeof(diag->detail), "NUL bytes in the first %d bytes",
+                     BINARY_SNIFF);
+            err = AL_ERR_BINARY_INPUT;
+            goto fail;
+        }
+    }
+    if (c->long_line == 0) {
+        c->lines = count_newlines(c->data, c->len);
+        if (c->len > 0 && c->data[c->len - 1] != '\n')
+            c->lines++; /* last line of the input without a newline */
+    }
+    c->first_line = r->line;
+    r->line += c->lines;
+    *out = c;
+    return AL_ERR_OK;
+fail:
+    al_chunk_release(c);
+    r->err = err;
+    r->err_diag = *diag;
+    return err;
+}

@@ -1,0 +1,81 @@
+/* reader.h - turns one input (file or '-') into newline-aligned chunks.
+ *
+ * A chunk holds whole lines only; it is tagged with its input, the byte
+ * offset of its first byte and the number of its first line, so any line can
+ * be reported as file:line@offset. Plain regular files are mapped with mmap(2)
+ * one window per chunk (MADV_SEQUENTIAL); releasing a chunk unmaps it, so the
+ * resident size of a 100 GB input stays at a few chunks. zstd input (found by
+ * its magic number, not its name) and pipes are streamed into heap buffers.
+ * Offsets of zstd input count decompressed bytes.
+ *
+ * Ownership: each chunk owns its mapping or buffer and does not depend on the
+ * reader: it may outlive it and be released from any thread.
+ *
+ * Thread-safety: a reader belongs to one thread (the reader thread). Chunks
+ * may be released from any thread.
+ */
+#ifndef AL_READER_H
+#define AL_READER_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AL_DEFAULT_CHUNK_BYTES (8u * 1024u * 1024u)
+
+typedef enum { AL_FORMAT_PLAIN = 0, AL_FORMAT_ZSTD = 1 } al_format_t;
+
+typedef struct al_chunk {
+    const char *data;      /* whole lines; the last may lack '\n' only at end of input */
+    size_t len;
+    uint32_t file_id;      /* the caller's number for the input */
+    uint64_t offset;       /* byte offset of data[0] in the (decompressed) input */
+    uint64_t first_line;   /* 1-based number of the line starting at data[0] */
+    uint64_t lines;        /* lines in this chunk (blank ones included) */
+    /* When nonzero, the chunk holds only the first len bytes of one line of
+     * long_line bytes (its ending excluded) that does not fit in a chunk. */
+    uint64_t long_line;
+    /* Private to the reader. */
+    void *map;
+    size_t map_len;
+    char *buf;
+} al_chunk_t;
+
+typedef struct al_reader al_reader_t;
+
+typedef struct {
+    size_t chunk_bytes; /* target chunk size; lines longer than this become long_line chunks */
+} al_reader_opts_t;
+
+/* Opens path ("-" = standard input) and sniffs its format. Refuses what it
+ * cannot read with a specific error: NOT_FOUND, IS_DIR, ACCESS,
+ * UNSUPPORTED_FORMAT (gzip, bzip2, xz, zip, lz4), IO.
+ * @return AL_ERR_OK and *out, which the caller closes with al_reader_close(). */
+al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
+                        const al_reader_opts_t *opts, al_diag_t *diag);
+
+/* Produces the next chunk, or *out = NULL at the end of input.
+ * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED (diag has the compressed offset;
+ * lines that decoded completely before the damage were already returned),
+ * BINARY_INPUT (NUL bytes at the start of the input), NOMEM.
+ * After an error the reader only returns that error again.
+ * @return AL_ERR_OK; the caller owns *out and must al_chunk_release() it. */
+al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag);
+
+/* @return the input's format, known after al_reader_open(). */
+al_format_t al_reader_format(const al_reader_t *r);
+
+/* @return the input's size on disk, or 0 when unknown (pipes). */
+uint64_t al_reader_file_size(const al_reader_t *r);
+
+/* @return the (decompressed) bytes read so far. */
+uint64_t al_reader_bytes_read(const al_reader_t *r);
+
+/* Closes the input. Chunks already returned stay valid. NULL is ignored. */
+void al_reader_close(al_reader_t *r);
+
+/* Frees a chunk and its memory. Any thread. NULL is ignored. */
+void al_chunk_release(al_chunk_t *c);
+
+#endif

@@ -1,0 +1,60 @@
+/* stats.h - run counters and the JSON report.
+ *
+ * Every count is incremented where the thing happened, by the one thread that
+ * did it, in that thread's own al_stats_t; the pipeline adds them together
+ * when the threads are joined. Nothing is derived from plans: a line is
+ * counted when it was read, a batch when it was built.
+ *
+ * Accounting (checked by tests):
+ *   lines_read = events_sent + rejected_local + rejected_server + failed + skipped
+ * and, in a dry run, where nothing is sent:
+ *   lines_read = events_valid + rejected_local + skipped
+ *
+ * Thread-safety: an al_stats_t belongs to one thread; merge after join.
+ */
+#ifndef AL_STATS_H
+#define AL_STATS_H
+
+#include "validate.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    /* read path */
+    uint64_t lines_read;     /* every line seen, blank ones included */
+    uint64_t bytes_read;     /* (decompressed) input bytes */
+    uint64_t skipped;        /* blank lines */
+    uint64_t events_valid;   /* lines that passed validation and went into a batch */
+    uint64_t rejected_local; /* lines written to the reject file by the loader */
+    uint64_t rejected_by_reason[AL_REASON_COUNT];
+    uint64_t batches_built;
+    uint64_t batch_bytes; /* sum of request body sizes built */
+    /* delivery */
+    uint64_t events_sent;
+    uint64_t rejected_server;
+    uint64_t failed;
+    uint64_t batches_sent;
+    uint64_t requests;
+    uint64_t retries;
+    uint64_t http_429;
+    uint64_t http_5xx;
+    uint64_t bytes_sent;
+} al_stats_t;
+
+/* Adds every counter of src to dst. */
+void al_stats_merge(al_stats_t *dst, const al_stats_t *src);
+
+/* Extra facts for the report that are not counters. */
+typedef struct {
+    double elapsed_s;
+    int dry_run;
+} al_report_info_t;
+
+/* Writes the report as one JSON object (keys documented in the README) to fp,
+ * without the closing brace when `open_end` is set so the caller can append
+ * its own members. @return 0, or -1 on a write error. */
+int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info,
+                        int open_end);
+
+#endif

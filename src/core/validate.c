@@ -1,0 +1,248 @@
+/* validate.c - Amplitude's event rules on top of the JSON scanner.
+ *
+ * The scanner has already proved the line is JSON and recorded where the
+ * interesting top-level values are; this file only looks at those few spans.
+ * IDs are the one place where a value must be decoded: Amplitude counts
+ * characters, not bytes, and compares placeholder values case-insensitively,
+ * so escapes are decoded into a small stack buffer, never the heap.
+ */
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const reason_keys[AL_REASON_COUNT] = {
+#define AL_REASON_KEY(name, key, desc) key,
+    AL_REASON_MAP(AL_REASON_KEY)
+#undef AL_REASON_KEY
+};
+
+static const char *const reason_descs[AL_REASON_COUNT] = {
+#define AL_REASON_DESC(name, key, desc) desc,
+    AL_REASON_MAP(AL_REASON_DESC)
+#undef AL_REASON_DESC
+};
+
+/* ID values Amplitude refuses, compared case-insensitively. "" is refused
+ * too, but as "shorter than min_id_length", which says more. */
+static const char *const placeholders[] = {
+    "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown", "0", "-1", "{}",
+    "lmy47d",    "00000000-0000-0000-0000-000000000000",
+};
+#define PLACEHOLDER_MAX 36
+
+void al_rules_init(al_rules_t *r)
+{
+    r->min_id_length = AL_DEFAULT_MIN_ID_LENGTH;
+    r->max_event_bytes = AL_DEFAULT_MAX_EVENT_BYTES;
+}
+
+const char *al_reason_key(al_reason_code_t code)
+{
+    return (code < AL_REASON_COUNT) ? reason_keys[code] : "unknown";
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (unsigned char)(c | 0x20);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+static unsigned long hex4(const unsigned char *s)
+{
+    unsigned long v = 0;
+    for (int k = 0; k < 4; k++)
+        v = (v << 4) | (unsigned long)hexval(s[k]);
+    return v;
+}
+
+/* Counts the characters of a scanned (hence well-formed) JSON string body and
+ * copies its first bytes, decoded and ASCII-lowercased, into low[0..cap).
+ * @return the number of Unicode code points. */
+static uint64_t id_chars(const unsigned char *s, size_t len, char *low, size_t cap, size_t *lowlen)
+{
+    uint64_t chars = 0;
+    size_t o = 0;
+
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c == '\\') {
+            unsigned long cp;
+            char ch = 0;
+            switch (s[i + 1]) {
+            case 'u':
+                cp = hex4(s + i + 2);
+                i += 6;
+                if (cp >= 0xD800 && cp <= 0xDBFF)
+                    i += 6; /* the scanner guaranteed the low half follows */
+                ch = (cp < 0x80) ? (char)cp : (char)0x80;
+                break;
+            case 'b':
+                ch = '\b', i += 2;
+                break;
+            case 'f':
+                ch = '\f', i += 2;
+                break;
+            case 'n':
+                ch = '\n', i += 2;
+                break;
+            case 'r':
+                ch = '\r', i += 2;
+                break;
+            case 't':
+                ch = '\t', i += 2;
+                break;
+            default: /* " \ / */
+                ch = (char)s[i + 1], i += 2;
+                break;
+            }
+            chars++;
+            if (o < cap)
+                low[o++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch | 0x20) : ch;
+            continue;
+        }
+        if ((c & 0xC0) != 0x80)
+            chars++;
+        if (o < cap)
+            low[o++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : (char)c;
+        i++;
+    }
+    *lowlen = o;
+    return chars;
+}
+
+/* @return 1 when the id field is absent or valid; else 0 with why filled. */
+static int check_id(const char *line, const al_jfield_t *f, al_json_key_t key,
+                    const al_rules_t *rules, al_reason_t *why)
+{
+    char low[PLACEHOLDER_MAX + 1];
+    size_t lowlen;
+    uint64_t chars;
+
+    if (f->type == AL_JT_ABSENT || f->type == AL_JT_NULL)
+        return 1;
+    why->key = key;
+    if (f->type != AL_JT_STRING) {
+        why->code = AL_REASON_ID_NOT_STRING;
+        return 0;
+    }
+    chars = id_chars((const unsigned char *)line + f->off, f->len, low, sizeof(low), &lowlen);
+    if (chars <= PLACEHOLDER_MAX && chars > 0) {
+        for (size_t k = 0; k < sizeof(placeholders) / sizeof(placeholders[0]); k++) {
+            if (strlen(placeholders[k]) == lowlen && memcmp(placeholders[k], low, lowlen) == 0) {
+                why->code = AL_REASON_ID_PLACEHOLDER;
+                why->placeholder = placeholders[k];
+                return 0;
+            }
+        }
+    }
+    if (chars < rules->min_id_length) {
+        why->code = AL_REASON_ID_TOO_SHORT;
+        return 0;
+    }
+    return 1;
+}
+
+int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
+                   al_reason_t *why)
+{
+    const al_jfield_t *f = ev->scan.field;
+
+    memset(why, 0, sizeof(*why));
+    if (len > rules->max_event_bytes) {
+        why->code = AL_REASON_TOO_LONG;
+        why->length = len;
+        return 0;
+    }
+    if (!al_json_scan(line, len, &ev->scan)) {
+        why->code = AL_REASON_INVALID_JSON;
+        why->column = ev->scan.err_pos + 1;
+        why->json_error = ev->scan.err_msg;
+        return 0;
+    }
+    if (ev->scan.top_type != AL_JT_OBJECT) {
+        why->code = AL_REASON_NOT_OBJECT;
+        return 0;
+    }
+    for (int k = 0; k < AL_KEY_COUNT; k++) {
+        if (f[k].seen > 1) {
+            why->code = AL_REASON_DUPLICATE_KEY;
+            why->key = (al_json_key_t)k;
+            return 0;
+        }
+    }
+    if (ev->scan.max_depth > AL_MAX_PROPERTY_DEPTH + 1) {
+        why->code = AL_REASON_TOO_DEEP;
+        return 0;
+    }
+    if (f[AL_KEY_EVENT_TYPE].type == AL_JT_ABSENT || f[AL_KEY_EVENT_TYPE].type == AL_JT_NULL) {
+        why->code = AL_REASON_MISSING_EVENT_TYPE;
+        return 0;
+    }
+    if (f[AL_KEY_EVENT_TYPE].type != AL_JT_STRING) {
+        why->code = AL_REASON_EVENT_TYPE_NOT_STRING;
+        return 0;
+    }
+    if (f[AL_KEY_EVENT_TYPE].len == 0) {
+        why->code = AL_REASON_EVENT_TYPE_EMPTY;
+        return 0;
+    }
+    if ((f[AL_KEY_USER_ID].type == AL_JT_ABSENT || f[AL_KEY_USER_ID].type == AL_JT_NULL) &&
+        (f[AL_KEY_DEVICE_ID].type == AL_JT_ABSENT || f[AL_KEY_DEVICE_ID].type == AL_JT_NULL)) {
+        why->code = AL_REASON_MISSING_ID;
+        return 0;
+    }
+    if (!check_id(line, &f[AL_KEY_USER_ID], AL_KEY_USER_ID, rules, why))
+        return 0;
+    if (!check_id(line, &f[AL_KEY_DEVICE_ID], AL_KEY_DEVICE_ID, rules, why))
+        return 0;
+    if (f[AL_KEY_TIME].type != AL_JT_ABSENT && f[AL_KEY_TIME].type != AL_JT_NULL &&
+        f[AL_KEY_TIME].type != AL_JT_INTEGER) {
+        why->code = AL_REASON_TIME_NOT_INTEGER;
+        return 0;
+    }
+    if (f[AL_KEY_INSERT_ID].type != AL_JT_ABSENT && f[AL_KEY_INSERT_ID].type != AL_JT_NULL &&
+        f[AL_KEY_INSERT_ID].type != AL_JT_STRING) {
+        why->code = AL_REASON_INSERT_ID_NOT_STRING;
+        return 0;
+    }
+    why->code = AL_REASON_OK;
+    return 1;
+}
+
+char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *buf, size_t cap)
+{
+    const char *key = al_json_key_name(why->key);
+
+    switch (why->code) {
+    case AL_REASON_INVALID_JSON:
+        snprintf(buf, cap, "invalid JSON at column %u: %s", why->column, why->json_error);
+        break;
+    case AL_REASON_TOO_LONG:
+        snprintf(buf, cap, "line of %llu bytes is longer than --max-event-bytes %u",
+                 (unsigned long long)why->length, rules->max_event_bytes);
+        break;
+    case AL_REASON_DUPLICATE_KEY:
+        snprintf(buf, cap, "duplicate key %s", key);
+        break;
+    case AL_REASON_ID_NOT_STRING:
+        snprintf(buf, cap, "%s is not a string", key);
+        break;
+    case AL_REASON_ID_TOO_SHORT:
+        snprintf(buf, cap, "%s shorter than %u", key, rules->min_id_length);
+        break;
+    case AL_REASON_ID_PLACEHOLDER:
+        snprintf(buf, cap, "%s is \"%s\", a placeholder Amplitude refuses", key, why->placeholder);
+        break;
+    case AL_REASON_TIME_NOT_INTEGER:
+        snprintf(buf, cap, "time is not an integer (milliseconds since epoch)");
+        break;
+    default:
+        snprintf(buf, cap, "%s",
+                 why->code < AL_REASON_COUNT ? reason_descs[why->code] : "unknown reason");
+        break;
+    }
+    return buf;
+}

@@ -1,0 +1,94 @@
+/* validate.h - Amplitude's per-event rules, applied to one NDJSON line.
+ *
+ * al_event_check() runs the JSON scanner (json.h) over the line once and then
+ * checks the extracted top-level fields against the rules Amplitude enforces
+ * on /batch (see docs/amplitude-rules in README):
+ *   - the line is at most max_event_bytes long and is a JSON object;
+ *   - event_type is present, a string, and not empty;
+ *   - user_id and/or device_id is present (null counts as absent); each
+ *     present one is a string of at least min_id_length characters and not
+ *     one of the placeholder values Amplitude refuses ("null", "anonymous", ...);
+ *   - time, when present and not null, is an integer (ms since epoch);
+ *   - insert_id, when present and not null, is a string;
+ *   - none of these keys occurs twice (Amplitude's parser would keep one of
+ *     them silently; the loader refuses to guess which);
+ *   - containers are nested at most AL_MAX_PROPERTY_DEPTH levels below the
+ *     event object.
+ * A failed check yields a reason code plus the details needed to print it.
+ *
+ * Thread-safety: pure functions; any thread.
+ */
+#ifndef AL_VALIDATE_H
+#define AL_VALIDATE_H
+
+#include "json.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AL_MAX_PROPERTY_DEPTH 40
+#define AL_DEFAULT_MIN_ID_LENGTH 5
+#define AL_DEFAULT_MAX_EVENT_BYTES (1024u * 1024u)
+
+/* X(name, report key, description). Descriptions are formatted by
+ * al_reason_format(). */
+#define AL_REASON_MAP(X)                                                                           \
+    X(OK, "ok", "valid")                                                                           \
+    X(INVALID_JSON, "invalid_json", "invalid JSON")                                                \
+    X(TOO_LONG, "too_long", "line longer than the event size limit")                               \
+    X(NOT_OBJECT, "not_object", "not a JSON object")                                               \
+    X(TOO_DEEP, "too_deep", "nesting deeper than 40 levels")                                       \
+    X(DUPLICATE_KEY, "duplicate_key", "duplicate key")                                             \
+    X(MISSING_EVENT_TYPE, "missing_event_type", "missing event_type")                              \
+    X(EVENT_TYPE_NOT_STRING, "event_type_not_string", "event_type is not a string")                \
+    X(EVENT_TYPE_EMPTY, "event_type_empty", "event_type is empty")                                 \
+    X(MISSING_ID, "missing_id", "missing user_id and device_id")                                   \
+    X(ID_NOT_STRING, "id_not_string", "id is not a string")                                        \
+    X(ID_TOO_SHORT, "id_too_short", "id shorter than the minimum length")                          \
+    X(ID_PLACEHOLDER, "id_placeholder", "id is a placeholder value Amplitude refuses")             \
+    X(TIME_NOT_INTEGER, "time_not_integer", "time is not an integer")                              \
+    X(INSERT_ID_NOT_STRING, "insert_id_not_string", "insert_id is not a string")
+
+typedef enum {
+#define AL_REASON_ENUM(name, key, desc) AL_REASON_##name,
+    AL_REASON_MAP(AL_REASON_ENUM)
+#undef AL_REASON_ENUM
+        AL_REASON_COUNT
+} al_reason_code_t;
+
+typedef struct {
+    uint32_t min_id_length;   /* characters; Amplitude's options.min_id_length */
+    uint32_t max_event_bytes; /* longest accepted line, without its line ending */
+} al_rules_t;
+
+/* Why a line was refused: code plus the details its sentence needs. */
+typedef struct {
+    al_reason_code_t code;
+    uint32_t column;        /* INVALID_JSON: 1-based byte column */
+    const char *json_error; /* INVALID_JSON: scanner message, static */
+    al_json_key_t key;      /* which field, for the per-field reasons */
+    const char *placeholder;/* ID_PLACEHOLDER: the refused value, static */
+    uint64_t length;        /* TOO_LONG: the line's length */
+} al_reason_t;
+
+/* What the batcher and later stages need from a valid event. */
+typedef struct {
+    al_jscan_t scan;
+} al_event_t;
+
+/* Sets the documented defaults. */
+void al_rules_init(al_rules_t *r);
+
+/* Checks one line (without its line ending). On success fills ev and returns 1.
+ * On failure fills why and returns 0. line is borrowed for the call only. */
+int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
+                   al_reason_t *why);
+
+/* Formats why as a sentence ("user_id shorter than 5"). Never writes more
+ * than cap bytes; always NUL-terminates. @return buf. */
+char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *buf, size_t cap);
+
+/* @return the stable snake_case key for code ("id_too_short"), used in reports. */
+const char *al_reason_key(al_reason_code_t code);
+
+#endif
