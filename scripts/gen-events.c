@@ -33,13 +33,15 @@ static double rnd01(void)
 }
 
 static const char *const event_types[] = {
-    "Page Viewed", "Button Clicked", "Product Viewed", "Add To Cart", "Checkout Started",
-    "Order Completed", "Search", "Sign Up", "Login", "Video Played",
+    "Page Viewed",     "Button Clicked", "Product Viewed", "Add To Cart", "Checkout Started",
+    "Order Completed", "Search",         "Sign Up",        "Login",       "Video Played",
 };
 static const char *const platforms[] = {"iOS", "Android", "Web"};
 static const char *const cities[] = {
-    "San Francisco", "S\xc3\xa3o Paulo", "Z\xc3\xbcrich", "\xe6\x9d\xb1\xe4\xba\xac", "Berlin",
-    "Paris", "Lagos", "Mumbai",
+    "San Francisco", "S\xc3\xa3o Paulo",
+    "Z\xc3\xbcrich", "\xe6\x9d\xb1\xe4\xba\xac",
+    "Berlin",        "Paris",
+    "Lagos",         "Mumbai",
 };
 static const char *const countries[] = {
     "United States", "Brazil", "Switzerland", "Japan", "Germany", "France", "Nigeria", "India",
@@ -72,42 +74,43 @@ static void good_event(FILE *fp, uint64_t i)
     if (shape < 5)
         fprintf(fp, ",\"insert_id\":\"%016llx%08llx\"", (unsigned long long)rnd(),
                 (unsigned long long)(i & 0xffffffff));
-    fprintf(fp,
-            ",\"platform\":\"%s\",\"os_name\":\"%s\",\"app_version\":\"3.%d.%d\",\"country\":\"%s\","
-            "\"city\":\"%s\",\"language\":\"en\",\"ip\":\"10.%d.%d.%d\"",
-            platforms[p], p == 0 ? "ios" : p == 1 ? "android" : "chrome", (int)(rnd() % 20),
-            (int)(rnd() % 10), countries[c], cities[c], (int)(rnd() % 256), (int)(rnd() % 256),
-            (int)(rnd() % 256));
+    fprintf(
+        fp,
+        ",\"platform\":\"%s\",\"os_name\":\"%s\",\"app_version\":\"3.%d.%d\",\"country\":\"%s\","
+        "\"city\":\"%s\"",
+        platforms[p],
+        p == 0   ? "ios"
+        : p == 1 ? "android"
+                 : "chrome",
+        (int)(rnd() % 20), (int)(rnd() % 10), countries[c], cities[c]);
     fprintf(fp,
             ",\"event_properties\":{\"product_id\":\"sku-%05d\",\"price\":%d.%02d,\"quantity\":%d,"
-            "\"tags\":[\"new\",\"promo\"],\"title\":\"The \\\"Best\\\" caf\\u00e9\","
-            "\"referrer\":\"https://www.example.com/p/%d\"}",
-            (int)(rnd() % 100000), (int)(rnd() % 500), (int)(rnd() % 100), 1 + (int)(rnd() % 5),
-            (int)(rnd() % 10000));
+            "\"tags\":[\"new\",\"promo\"],\"title\":\"The \\\"Best\\\" caf\\u00e9\"}",
+            (int)(rnd() % 100000), (int)(rnd() % 500), (int)(rnd() % 100), 1 + (int)(rnd() % 5));
     fprintf(fp, ",\"user_properties\":{\"plan\":\"%s\",\"cohort\":\"2024-%02d\"}}",
             rnd() % 2 ? "pro" : "free", 1 + (int)(rnd() % 12));
 }
 
 /* One line of each kind the loader must refuse. */
 static const char *const bad_lines[] = {
-    "{\"event_type\":\"a\",\"user_id\":\"user_1@example.com\",}",            /* trailing comma */
-    "{\"user_id\":\"user_1@example.com\",\"time\":1700000000000}",           /* no event_type */
-    "{\"event_type\":\"Page Viewed\",\"time\":1700000000000}",               /* no ids */
-    "{\"event_type\":\"Page Viewed\",\"user_id\":\"abc\"}",                  /* short id */
-    "{\"event_type\":\"Page Viewed\",\"device_id\":\"Undefined\"}",          /* placeholder */
+    "{\"event_type\":\"a\",\"user_id\":\"user_1@example.com\",}",   /* trailing comma */
+    "{\"user_id\":\"user_1@example.com\",\"time\":1700000000000}",  /* no event_type */
+    "{\"event_type\":\"Page Viewed\",\"time\":1700000000000}",      /* no ids */
+    "{\"event_type\":\"Page Viewed\",\"user_id\":\"abc\"}",         /* short id */
+    "{\"event_type\":\"Page Viewed\",\"device_id\":\"Undefined\"}", /* placeholder */
     "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"time\":\"2024-01-01\"}",
-    "[{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\"}]",       /* not an object */
-    "{\"event_type\":\"Login\",\"user_id\":\"user_\xff\xfe@example.com\"}",  /* bad UTF-8 */
-    "{\"event_type\":\"Lo\tgin\",\"user_id\":\"user_1@example.com\"}",       /* control char */
+    "[{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\"}]",      /* not an object */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_\xff\xfe@example.com\"}", /* bad UTF-8 */
+    "{\"event_type\":\"Lo\tgin\",\"user_id\":\"user_1@example.com\"}",      /* control char */
     "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"price\":NaN}",
-    "{\"event_type\":\"Login\",\"user_id\":\"user_1@exa",                    /* truncated */
+    "{\"event_type\":\"Login\",\"user_id\":\"user_1@exa", /* truncated */
     "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"user_id\":\"user_2@x.com\"}",
-    "{\"event_type\":\"\",\"user_id\":\"user_1@example.com\"}",              /* empty type */
-    "{\"event_type\":42,\"user_id\":\"user_1@example.com\"}",                /* type not string */
+    "{\"event_type\":\"\",\"user_id\":\"user_1@example.com\"}", /* empty type */
+    "{\"event_type\":42,\"user_id\":\"user_1@example.com\"}",   /* type not string */
     "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\",\"insert_id\":7}",
-    "{\"event_type\":\"Login\",\"user_id\":\"\\ud800 lone\"}",              /* lone surrogate */
-    "{\"event_type\":\"Login\",\"user_id\":12345678}",                       /* id not string */
-    "{'event_type':'Login'}",                                                /* single quotes */
+    "{\"event_type\":\"Login\",\"user_id\":\"\\ud800 lone\"}", /* lone surrogate */
+    "{\"event_type\":\"Login\",\"user_id\":12345678}",         /* id not string */
+    "{'event_type':'Login'}",                                  /* single quotes */
     "{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\"} trailing",
     "{\"event_type\":\"Login\",\"device_id\":\"00000000-0000-0000-0000-000000000000\"}",
 };
@@ -150,9 +153,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--no-newline-at-end") == 0) {
             no_final_newline = 1;
         } else {
-            fprintf(stderr,
-                    "usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R] "
-                    "[--crlf] [--no-newline-at-end] [-o FILE]\n");
+            fprintf(stderr, "usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R] "
+                            "[--crlf] [--no-newline-at-end] [-o FILE]\n");
             return 2;
         }
     }

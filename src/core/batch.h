@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #define AL_MAX_BATCH_EVENTS 2000
-#define AL_MAX_BATCH_BYTES 20000000u
+#define AL_MAX_BATCH_BYTES  20000000u
 /* Below the limit by enough to leave room for later per-event additions
  * (an injected insert_id is under 60 bytes; 2000 of them fit in the margin). */
 #define AL_DEFAULT_BATCH_BYTES 19500000u
-#define AL_MAX_API_KEY_BYTES 256
+#define AL_MAX_API_KEY_BYTES   256
 
 typedef struct {
     char api_key[AL_MAX_API_KEY_BYTES + 1]; /* written into every body; may be empty */
@@ -47,7 +47,7 @@ typedef struct {
     size_t len; /* bytes used in body */
     size_t cap;
     uint32_t events;
-    int finished; /* envelope closed; no more events */
+    int finished;                       /* envelope closed; no more events */
     uint32_t off[AL_MAX_BATCH_EVENTS];  /* start of each event in body */
     uint32_t elen[AL_MAX_BATCH_EVENTS]; /* length of each event */
     al_origin_t origin[AL_MAX_BATCH_EVENTS];

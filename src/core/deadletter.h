@@ -36,13 +36,13 @@ typedef struct {
 
 /* What one rejected line was and why. Pointers are borrowed for the call. */
 typedef struct {
-    const char *file;   /* input name as given by the user */
+    const char *file; /* input name as given by the user */
     uint64_t line;
     uint64_t offset;
     const char *reason;
-    const char *raw;    /* the line, or its first part when truncated */
+    const char *raw; /* the line, or its first part when truncated */
     size_t raw_len;
-    uint64_t full_len;  /* > raw_len when the line was too long to keep whole */
+    uint64_t full_len; /* > raw_len when the line was too long to keep whole */
 } al_reject_t;
 
 /* Creates (or truncates) the reject file at path. The file is created lazily:

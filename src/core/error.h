@@ -42,11 +42,11 @@ typedef enum {
 /* Details of one failure. Filled by the function that fails; fields it does
  * not know stay zero / empty. The caller owns the struct. */
 typedef struct {
-    int sys_errno;      /* errno at the failure, 0 if none */
-    char path[512];     /* file concerned, "" if none */
-    uint64_t offset;    /* byte offset in that file (compressed offset for zstd) */
-    int has_offset;     /* 1 when offset is meaningful */
-    char detail[256];   /* extra words, e.g. ZSTD_getErrorName() */
+    int sys_errno;    /* errno at the failure, 0 if none */
+    char path[512];   /* file concerned, "" if none */
+    uint64_t offset;  /* byte offset in that file (compressed offset for zstd) */
+    int has_offset;   /* 1 when offset is meaningful */
+    char detail[256]; /* extra words, e.g. ZSTD_getErrorName() */
 } al_diag_t;
 
 /* @return the short message for err ("permission denied"); static storage. */

@@ -130,9 +130,9 @@ static size_t scan_string(const unsigned char *p, size_t i, size_t n, uint8_t *e
 #if defined(__SSE2__)
         while (i + 16 <= n) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                                  _mm_cmpeq_epi8(v, bslash)),
-                                     _mm_cmplt_epi8(v, space)); /* <0x20 or >=0x80 */
+            __m128i m =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                             _mm_cmplt_epi8(v, space)); /* <0x20 or >=0x80 */
             unsigned mask = (unsigned)_mm_movemask_epi8(m);
             if (mask != 0) {
                 i += (size_t)__builtin_ctz(mask);

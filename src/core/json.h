@@ -60,8 +60,8 @@ typedef struct {
 
 typedef struct {
     al_jfield_t field[AL_KEY_COUNT];
-    uint8_t top_type;    /* al_jtype_t of the top-level value */
-    uint32_t max_depth;  /* deepest container nesting; the top-level object is 1 */
+    uint8_t top_type;   /* al_jtype_t of the top-level value */
+    uint32_t max_depth; /* deepest container nesting; the top-level object is 1 */
     /* Set when the line is not valid JSON: */
     uint32_t err_pos;    /* byte index in the line of the offending byte */
     const char *err_msg; /* static text, e.g. "trailing comma" */
@@ -80,7 +80,7 @@ int al_json_utf8_valid(const char *p, size_t n);
 /* Writes src[0..n) as the inside of a JSON string (no quotes) to dst, which
  * must hold AL_JSON_ESCAPED_MAX(n) bytes. Malformed UTF-8 is replaced by
  * U+FFFD so the output is always valid JSON. @return bytes written. */
-#define AL_JSON_ESCAPED_MAX(n) ((n) * 6)
+#define AL_JSON_ESCAPED_MAX(n) ((n)*6)
 size_t al_json_escape(char *dst, const char *src, size_t n);
 
 /* @return the key text ("event_type") for k; static storage. */

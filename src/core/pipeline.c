@@ -345,7 +345,7 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     free(workers);
 out_queue:
     al_queue_destroy(&run.chunks);
-out_dl: {
+out_dl : {
     al_diag_t d;
     al_err_t cerr = al_deadletter_close(run.dl, &d);
     if (err == AL_ERR_OK && cerr != AL_ERR_OK) {

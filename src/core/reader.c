@@ -42,7 +42,7 @@
 #include <emmintrin.h>
 #endif
 
-#define SNIFF_BYTES 6
+#define SNIFF_BYTES  6
 #define BINARY_SNIFF 4096
 
 struct al_reader {
@@ -121,7 +121,10 @@ static const char *foreign_format(const unsigned char *m, size_t n)
         return "gzip";
     if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h')
         return "bzip2";
-    if (n >= 6 && memcmp(m, "\xFD" "7zXZ\0", 6) == 0)
+    if (n >= 6 && memcmp(m,
+                         "\xFD"
+                         "7zXZ\0",
+                         6) == 0)
         return "xz";
     if (n >= 4 && memcmp(m, "PK\x03\x04", 4) == 0)
         return "zip";
@@ -136,7 +139,8 @@ static int is_zstd(const unsigned char *m, size_t n)
     if (n < 4)
         return 0;
     magic = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
-    return magic == ZSTD_MAGICNUMBER || (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+    return magic == ZSTD_MAGICNUMBER ||
+           (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
 }
 
 /* Reads up to cap bytes, retrying short reads and EINTR. @return bytes or -1. */
@@ -172,8 +176,8 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
         return AL_ERR_NOMEM;
     snprintf(r->path, sizeof(r->path), "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
     r->file_id = file_id;
-    r->chunk_bytes = (opts != NULL && opts->chunk_bytes >= 4096) ? opts->chunk_bytes
-                                                                  : AL_DEFAULT_CHUNK_BYTES;
+    r->chunk_bytes =
+        (opts != NULL && opts->chunk_bytes >= 4096) ? opts->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
     r->page = (size_t)sysconf(_SC_PAGESIZE);
     r->line = 1;
     r->zstd_hint = 1;

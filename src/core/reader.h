@@ -27,12 +27,12 @@
 typedef enum { AL_FORMAT_PLAIN = 0, AL_FORMAT_ZSTD = 1 } al_format_t;
 
 typedef struct al_chunk {
-    const char *data;      /* whole lines; the last may lack '\n' only at end of input */
+    const char *data; /* whole lines; the last may lack '\n' only at end of input */
     size_t len;
-    uint32_t file_id;      /* the caller's number for the input */
-    uint64_t offset;       /* byte offset of data[0] in the (decompressed) input */
-    uint64_t first_line;   /* 1-based number of the line starting at data[0] */
-    uint64_t lines;        /* lines in this chunk (blank ones included) */
+    uint32_t file_id;    /* the caller's number for the input */
+    uint64_t offset;     /* byte offset of data[0] in the (decompressed) input */
+    uint64_t first_line; /* 1-based number of the line starting at data[0] */
+    uint64_t lines;      /* lines in this chunk (blank ones included) */
     /* When nonzero, the chunk holds only the first len bytes of one line of
      * long_line bytes (its ending excluded) that does not fit in a chunk. */
     uint64_t long_line;

@@ -28,8 +28,7 @@ void al_stats_merge(al_stats_t *d, const al_stats_t *s)
     d->bytes_sent += s->bytes_sent;
 }
 
-int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info,
-                        int open_end)
+int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info, int open_end)
 {
     double el = info->elapsed_s > 0 ? info->elapsed_s : 1e-9;
     uint64_t done = info->dry_run ? s->events_valid : s->events_sent;

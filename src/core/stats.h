@@ -54,7 +54,6 @@ typedef struct {
 /* Writes the report as one JSON object (keys documented in the README) to fp,
  * without the closing brace when `open_end` is set so the caller can append
  * its own members. @return 0, or -1 on a write error. */
-int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info,
-                        int open_end);
+int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info, int open_end);
 
 #endif

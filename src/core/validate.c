@@ -26,8 +26,19 @@ static const char *const reason_descs[AL_REASON_COUNT] = {
 /* ID values Amplitude refuses, compared case-insensitively. "" is refused
  * too, but as "shorter than min_id_length", which says more. */
 static const char *const placeholders[] = {
-    "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown", "0", "-1", "{}",
-    "lmy47d",    "00000000-0000-0000-0000-000000000000",
+    "anonymous",
+    "nil",
+    "none",
+    "null",
+    "n/a",
+    "na",
+    "undefined",
+    "unknown",
+    "0",
+    "-1",
+    "{}",
+    "lmy47d",
+    "00000000-0000-0000-0000-000000000000",
 };
 #define PLACEHOLDER_MAX 36
 

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AL_MAX_PROPERTY_DEPTH 40
-#define AL_DEFAULT_MIN_ID_LENGTH 5
+#define AL_MAX_PROPERTY_DEPTH      40
+#define AL_DEFAULT_MIN_ID_LENGTH   5
 #define AL_DEFAULT_MAX_EVENT_BYTES (1024u * 1024u)
 
 /* X(name, report key, description). Descriptions are formatted by
@@ -64,11 +64,11 @@ typedef struct {
 /* Why a line was refused: code plus the details its sentence needs. */
 typedef struct {
     al_reason_code_t code;
-    uint32_t column;        /* INVALID_JSON: 1-based byte column */
-    const char *json_error; /* INVALID_JSON: scanner message, static */
-    al_json_key_t key;      /* which field, for the per-field reasons */
-    const char *placeholder;/* ID_PLACEHOLDER: the refused value, static */
-    uint64_t length;        /* TOO_LONG: the line's length */
+    uint32_t column;         /* INVALID_JSON: 1-based byte column */
+    const char *json_error;  /* INVALID_JSON: scanner message, static */
+    al_json_key_t key;       /* which field, for the per-field reasons */
+    const char *placeholder; /* ID_PLACEHOLDER: the refused value, static */
+    uint64_t length;         /* TOO_LONG: the line's length */
 } al_reason_t;
 
 /* What the batcher and later stages need from a valid event. */

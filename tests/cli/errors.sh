@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# errors.sh - what the user sees when the command line or an input is wrong.
+# Each case checks the exit code and the words of the message.
+# Usage: errors.sh AMPLOAD GEN_EVENTS
+set -u
+bin=$1
+gen=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+pass=0
+fail=0
+
+# expect CODE PATTERN -- ARGS...: run ampload, check exit code and stderr.
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    "$bin" "$@" >out.txt 2>err.txt
+    local rc=$?
+    if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pattern" err.txt; then
+        echo "FAIL: ampload $* -> exit $rc (want $code), stderr:"
+        sed 's/^/    /' err.txt
+        echo "    (wanted /$pattern/)"
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+"$gen" -n 2000 --seed 9 -o good.ndjson
+zstd -q good.ndjson -o good.zst
+head -c $(($(stat -c %s good.zst) - 40)) good.zst > cut.zst
+cp good.zst corrupt.zst
+printf '\x55\x55\x55\x55\x55\x55\x55\x55' | dd of=corrupt.zst bs=1 seek=2000 conv=notrunc status=none
+gzip -c good.ndjson > events.ndjson.gz
+printf '\x00\x01\x02binary' > blob.ndjson
+: > empty.ndjson
+mkdir adir
+
+# usage errors: exit 2, one line and a hint
+expect 2 "no input files" -- --dry-run
+expect 2 "unknown option '--bogus'" -- --dry-run --bogus good.ndjson
+expect 2 "--batch-events: '5000' is not a number in 1..2000" -- --dry-run --batch-events 5000 good.ndjson
+expect 2 "--threads: 'abc' is not a number" -- --dry-run --threads abc good.ndjson
+expect 2 "option --state needs a value" -- --dry-run good.ndjson --state
+expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjson
+expect 2 "--max-event-bytes must be at most" -- --dry-run --batch-bytes 10000 --max-event-bytes 20000 good.ndjson
+expect 2 "run it with --dry-run" -- good.ndjson
+expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
+
+# input errors: exit 3, the file named, what went wrong, a hint
+expect 3 "missing\.ndjson: no such file" -- --dry-run good.ndjson missing.ndjson
+expect 3 "adir: is a directory" -- --dry-run adir
+expect 3 "events\.ndjson\.gz: unsupported input format \(gzip-compressed\)" -- --dry-run events.ndjson.gz
+expect 3 "blob\.ndjson: not a text file" -- --dry-run blob.ndjson
+expect 3 "cut\.zst: truncated zstd data .* at byte [0-9]+" -- --dry-run cut.zst
+expect 3 "corrupt\.zst: corrupt zstd data \(.+\) at byte [0-9]+" -- --dry-run corrupt.zst
+expect 3 "hint: the file is damaged" -- --dry-run corrupt.zst
+
+# a truncated input still reports what it did read, and the run goes on
+expect 3 "truncated zstd" -- --dry-run --report r.json cut.zst good.ndjson
+if grep -q '"lines_read": ' r.json && [ "$(grep -o '"lines_read": [0-9]*' r.json | grep -o '[0-9]*$')" -gt 2000 ]; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: report after a truncated input"; cat r.json; fail=$((fail + 1))
+fi
+
+# permission denied (as root, only a non-root user sees it)
+cp good.ndjson locked.ndjson
+chmod 000 locked.ndjson
+if [ "$(id -u)" -ne 0 ]; then
+    expect 3 "locked\.ndjson: permission denied" -- --dry-run locked.ndjson
+elif command -v setpriv >/dev/null; then
+    chmod 755 "$tmp"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" --dry-run --state /tmp/ampload-nobody-$$ locked.ndjson 2>err.txt
+    rc=$?
+    if [ $rc -eq 3 ] && grep -q "locked.ndjson: permission denied" err.txt; then pass=$((pass + 1)); else echo "FAIL: permission denied ($rc)"; cat err.txt; fail=$((fail + 1)); fi
+fi
+
+# an empty file is a warning, not an error
+expect 0 "warning: empty\.ndjson is empty" -- --dry-run empty.ndjson good.ndjson
+
+# help and version go to stdout with exit 0
+if "$bin" --help | grep -q "^Usage: ampload" && "$bin" --version | grep -q "^ampload [0-9]"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: --help / --version"; fail=$((fail + 1))
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,144 @@
+/* fixtures.c - see fixtures.h. */
+
+#include "fixtures.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zstd.h>
+
+char *fx_tempdir(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *tmpl = NULL;
+    if (asprintf(&tmpl, "%s/ampload-test-XXXXXX", base) < 0)
+        ck_abort_msg("asprintf");
+    if (mkdtemp(tmpl) == NULL)
+        ck_abort_msg("mkdtemp: %s", strerror(errno));
+    return tmpl;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+void fx_rmtree(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *fx_path(const char *dir, const char *name)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        ck_abort_msg("asprintf");
+    return p;
+}
+
+void fx_write(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_msg(fp != NULL, "fopen %s: %s", path, strerror(errno));
+    ck_assert_uint_eq(fwrite(data, 1, n, fp), n);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+char *fx_read(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+    long len;
+    if (fp == NULL)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
+    buf[len] = '\0';
+    fclose(fp);
+    *n = (size_t)len;
+    return buf;
+}
+
+void fx_write_zstd(const char *path, const void *data, size_t n, size_t frame_bytes)
+{
+    FILE *fp = fopen(path, "wb");
+    const char *p = data;
+    ck_assert_ptr_nonnull(fp);
+    for (size_t off = 0; off < n || (n == 0 && off == 0);) {
+        size_t take = n - off < frame_bytes ? n - off : frame_bytes;
+        size_t cap = ZSTD_compressBound(take);
+        void *dst = malloc(cap);
+        /* Checksums on, as the zstd command line writes them. */
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        size_t z;
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
+        z = ZSTD_compress2(cctx, dst, cap, p + off, take);
+        ZSTD_freeCCtx(cctx);
+        ck_assert_msg(!ZSTD_isError(z), "ZSTD_compress");
+        ck_assert_uint_eq(fwrite(dst, 1, z, fp), z);
+        free(dst);
+        off += take;
+        if (n == 0)
+            break;
+    }
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+int fx_run(char *const argv[], const char *out_path, const char *err_path)
+{
+    pid_t pid = fork();
+    int status;
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (out_path != NULL) {
+            int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(fd, 1);
+            close(fd);
+        }
+        if (err_path != NULL) {
+            int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void fx_generate(const char *path, unsigned long n, unsigned long seed, const char *extra)
+{
+    const char *gen = getenv("AMPLOAD_GEN");
+    char *cmd = NULL;
+    ck_assert_msg(gen != NULL, "AMPLOAD_GEN is not set (run through ctest)");
+    if (asprintf(&cmd, "'%s' -n %lu --seed %lu %s -o '%s'", gen, n, seed, extra ? extra : "",
+                 path) < 0)
+        ck_abort_msg("asprintf");
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    free(cmd);
+}
+
+int fx_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

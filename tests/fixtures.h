@@ -1,0 +1,44 @@
+/* fixtures.h - scratch files and compressed inputs for the test suites.
+ *
+ * Every helper aborts the test (ck_abort) when the machine misbehaves, so
+ * test bodies stay about behaviour. Temporary directories live under
+ * $TMPDIR (default /tmp) and are removed by fx_rmtree(). */
+#ifndef AL_TEST_FIXTURES_H
+#define AL_TEST_FIXTURES_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Creates a fresh directory; returns its path (static storage per call site
+ * is not used: the caller frees the returned string). */
+char *fx_tempdir(void);
+
+/* Removes dir and everything below it. */
+void fx_rmtree(const char *dir);
+
+/* Joins dir and name into a new string the caller frees. */
+char *fx_path(const char *dir, const char *name);
+
+/* Writes n bytes to path (created or truncated). */
+void fx_write(const char *path, const void *data, size_t n);
+
+/* Reads a whole file; *n gets its size. The caller frees the result.
+ * @return NULL when the file does not exist. */
+char *fx_read(const char *path, size_t *n);
+
+/* Compresses data into zstd frames of at most frame_bytes input each and
+ * writes them to path one after another (a multi-frame file). */
+void fx_write_zstd(const char *path, const void *data, size_t n, size_t frame_bytes);
+
+/* Runs argv (argv[0] a path), output to out_path (NULL: inherit), stderr
+ * to err_path (NULL: inherit). @return its exit status, or -1 on a signal. */
+int fx_run(char *const argv[], const char *out_path, const char *err_path);
+
+/* Generates n events with the gen-events tool named by $AMPLOAD_GEN.
+ * extra is appended to the command line (may be NULL). */
+void fx_generate(const char *path, unsigned long n, unsigned long seed, const char *extra);
+
+/* Runs a Check suite and returns the process exit code. */
+int fx_run_suite(Suite *s);
+
+#endif

@@ -1,0 +1,161 @@
+/* test_batch.c - request bodies: exact envelope, both limits, no event split. */
+#include "batch.h"
+#include "fixtures.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static al_batch_opts_t opts;
+
+static void setup(void)
+{
+    al_batch_opts_init(&opts);
+    strcpy(opts.api_key, "KEY\"1");
+}
+
+START_TEST(builds_the_documented_envelope)
+{
+    al_batch_t *b = al_batch_new(&opts);
+    al_origin_t o = {.line = 3, .offset = 10, .file_id = 1};
+    ck_assert_int_eq(al_batch_add(b, "{\"a\":1}", 7, &o), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_add(b, "{\"b\":2}", 7, &o), AL_ERR_OK);
+    al_batch_finish(b);
+    ck_assert_int_eq((int)b->len,
+                     (int)strlen("{\"api_key\":\"KEY\\\"1\",\"events\":[{\"a\":1},{\"b\":2}],"
+                                 "\"options\":{\"min_id_length\":5}}"));
+    ck_assert_int_eq(memcmp(b->body,
+                            "{\"api_key\":\"KEY\\\"1\",\"events\":[{\"a\":1},{\"b\":2}],"
+                            "\"options\":{\"min_id_length\":5}}",
+                            b->len),
+                     0);
+    ck_assert_uint_eq(b->events, 2);
+    ck_assert_int_eq(memcmp(b->body + b->off[1], "{\"b\":2}", b->elen[1]), 0);
+    ck_assert_uint_eq(b->origin[1].line, 3);
+    al_batch_free(b);
+}
+END_TEST
+
+START_TEST(stops_at_the_event_limit)
+{
+    al_batch_t *b;
+    opts.max_events = 3;
+    b = al_batch_new(&opts);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(al_batch_fits(b, 2), 1);
+        ck_assert_int_eq(al_batch_add(b, "{}", 2, NULL), AL_ERR_OK);
+    }
+    ck_assert_int_eq(al_batch_fits(b, 2), 0);
+    ck_assert_int_eq(al_batch_add(b, "{}", 2, NULL), AL_ERR_INVALID_ARG);
+    al_batch_free(b);
+}
+END_TEST
+
+START_TEST(counts_the_envelope_against_the_byte_limit)
+{
+    al_batch_t *b;
+    size_t env = al_batch_envelope_bytes(&opts);
+    char ev[200];
+    memset(ev, ' ', sizeof(ev));
+    ev[0] = '{';
+    ev[sizeof(ev) - 1] = '}';
+    opts.max_bytes = env + 200 + 1 + 200; /* exactly two events and one comma */
+    b = al_batch_new(&opts);
+    ck_assert_int_eq(al_batch_add(b, ev, 200, NULL), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_add(b, ev, 200, NULL), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_fits(b, 1), 0);
+    al_batch_finish(b);
+    ck_assert_uint_eq(b->len, opts.max_bytes);
+    al_batch_free(b);
+    /* one byte less: the second event must wait for the next batch */
+    opts.max_bytes--;
+    b = al_batch_new(&opts);
+    ck_assert_int_eq(al_batch_add(b, ev, 200, NULL), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_fits(b, 200), 0);
+    al_batch_free(b);
+}
+END_TEST
+
+START_TEST(bodies_parse_as_json_with_every_event_intact)
+{
+    al_batch_t *b = al_batch_new(&opts);
+    json_error_t err;
+    json_t *doc;
+    char ev[64];
+    for (int i = 0; i < 2000; i++) {
+        int n = snprintf(ev, sizeof(ev), "{\"event_type\":\"e%d\",\"n\":%d}", i, i);
+        ck_assert_int_eq(al_batch_add(b, ev, (size_t)n, NULL), AL_ERR_OK);
+    }
+    ck_assert_int_eq(al_batch_fits(b, 2), 0);
+    al_batch_finish(b);
+    doc = json_loadb(b->body, b->len, 0, &err);
+    ck_assert_msg(doc != NULL, "%s", err.text);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "api_key")), "KEY\"1");
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "events")), 2000);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(doc, "events"), 1999), "n")),
+                     1999);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(doc, "options"), "min_id_length")), 5);
+    json_decref(doc);
+    al_batch_free(b);
+}
+END_TEST
+
+START_TEST(grows_its_buffer_up_to_the_limit_and_resets)
+{
+    al_batch_t *b = al_batch_new(&opts);
+    size_t big = 1500 * 1000;
+    char *ev = malloc(big);
+    memset(ev, ' ', big);
+    ev[0] = '{';
+    ev[big - 1] = '}';
+    for (int i = 0; i < 12; i++) {
+        ck_assert_int_eq(al_batch_fits(b, big), 1);
+        ck_assert_int_eq(al_batch_add(b, ev, big, NULL), AL_ERR_OK);
+    }
+    ck_assert_int_eq(al_batch_fits(b, big), 0); /* 13 x 1.5 MB + envelope > 19.5 MB */
+    al_batch_finish(b);
+    ck_assert_uint_le(b->len, opts.max_bytes);
+    al_batch_reset(b);
+    ck_assert_uint_eq(b->events, 0);
+    ck_assert_uint_eq(b->len, al_batch_envelope_bytes(&opts) -
+                                  strlen("],\"options\":{\"min_id_length\":5}}"));
+    free(ev);
+    al_batch_free(b);
+}
+END_TEST
+
+START_TEST(omits_options_when_min_id_length_is_zero)
+{
+    al_batch_t *b;
+    opts.min_id_length = 0;
+    opts.api_key[0] = '\0';
+    b = al_batch_new(&opts);
+    al_batch_add(b, "{}", 2, NULL);
+    al_batch_finish(b);
+    ck_assert_int_eq(memcmp(b->body, "{\"api_key\":\"\",\"events\":[{}]}", b->len), 0);
+    al_batch_free(b);
+}
+END_TEST
+
+static Suite *batch_suite(void)
+{
+    Suite *s = suite_create("batch");
+    TCase *tc = tcase_create("batch");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, builds_the_documented_envelope);
+    tcase_add_test(tc, stops_at_the_event_limit);
+    tcase_add_test(tc, counts_the_envelope_against_the_byte_limit);
+    tcase_add_test(tc, bodies_parse_as_json_with_every_event_intact);
+    tcase_add_test(tc, grows_its_buffer_up_to_the_limit_and_resets);
+    tcase_add_test(tc, omits_options_when_min_id_length_is_zero);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(batch_suite());
+}

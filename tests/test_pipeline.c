@@ -1,0 +1,344 @@
+/* test_pipeline.c - the threaded read path against an independent judge.
+ *
+ * Each run is compared line by line with event_check (jansson): every valid
+ * line must arrive in exactly one batch, byte for byte; every other line
+ * must be counted under the same reason; the counts must add up. */
+#include "event_check.h"
+#include "fixtures.h"
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = fx_tempdir();
+}
+
+static void teardown(void)
+{
+    fx_rmtree(dir);
+    free(dir);
+}
+
+typedef struct {
+    pthread_mutex_t lock;
+    const char *text; /* the input, to compare event bytes with */
+    uint8_t *seen;    /* times each line arrived, by line number */
+    uint64_t nlines;
+    uint64_t batches;
+    uint64_t events;
+    int fail_after; /* refuse the batch after this many, 0 = never */
+    int bad;        /* a batch broke a limit or carried foreign bytes */
+} collector_t;
+
+static al_err_t collect(void *ctx, al_batch_t *b)
+{
+    collector_t *c = ctx;
+    al_err_t err = AL_ERR_OK;
+    pthread_mutex_lock(&c->lock);
+    c->batches++;
+    if (c->fail_after && (int)c->batches > c->fail_after) {
+        err = AL_ERR_WRITE;
+        goto out;
+    }
+    if (b->len > b->opts->max_bytes || b->events > b->opts->max_events || !b->finished)
+        c->bad = 1;
+    for (uint32_t i = 0; i < b->events; i++) {
+        const al_origin_t *o = &b->origin[i];
+        if (o->line == 0 || o->line > c->nlines ||
+            memcmp(b->body + b->off[i], c->text + o->offset, b->elen[i]) != 0)
+            c->bad = 1;
+        else
+            c->seen[o->line]++;
+        c->events++;
+    }
+out:
+    pthread_mutex_unlock(&c->lock);
+    al_batch_free(b);
+    return err;
+}
+
+typedef struct {
+    uint64_t lines, blank, valid;
+    uint64_t by_reason[AL_REASON_COUNT];
+    uint8_t *valid_line; /* by line number */
+} expected_t;
+
+static void judge(const char *text, size_t n, expected_t *e, unsigned min_id, size_t max_bytes)
+{
+    const char *p = text, *end = text + n;
+    memset(e, 0, sizeof(*e));
+    e->valid_line = calloc(n + 2, 1);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        const char *why;
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        e->lines++;
+        why = mock_check_line(p, len, min_id, max_bytes);
+        if (why == NULL) {
+            e->valid++;
+            e->valid_line[e->lines] = 1;
+        } else if (strcmp(why, "blank") == 0) {
+            e->blank++;
+        } else {
+            int k;
+            for (k = 1; k < AL_REASON_COUNT; k++)
+                if (strcmp(al_reason_key((al_reason_code_t)k), why) == 0)
+                    break;
+            ck_assert_msg(k < AL_REASON_COUNT, "unknown reason %s", why);
+            e->by_reason[k]++;
+        }
+        p = nl ? nl + 1 : end;
+    }
+}
+
+static void run_and_compare(const char *path, uint32_t threads, size_t chunk_bytes)
+{
+    al_pipeline_opts_t o;
+    collector_t c;
+    expected_t e;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+    size_t n;
+    char *text = fx_read(path, &n);
+    char *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[1] = {path};
+
+    judge(text, n, &e, 5, 1024 * 1024);
+    memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.lock, NULL);
+    c.text = text;
+    c.nlines = e.lines;
+    c.seen = calloc(e.lines + 2, 1);
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 1;
+    o.threads = threads;
+    o.chunk_bytes = chunk_bytes;
+    o.reject_path = rej;
+    o.sink = collect;
+    o.sink_ctx = &c;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_OK);
+    ck_assert_int_eq(in.err, AL_ERR_OK);
+    ck_assert_int_eq(c.bad, 0);
+    ck_assert_uint_eq(s.lines_read, e.lines);
+    ck_assert_uint_eq(in.lines, e.lines);
+    ck_assert_uint_eq(s.skipped, e.blank);
+    ck_assert_uint_eq(s.events_valid, e.valid);
+    ck_assert_uint_eq(c.events, e.valid);
+    ck_assert_uint_eq(s.batches_built, c.batches);
+    ck_assert_uint_eq(s.lines_read, s.events_valid + s.rejected_local + s.skipped);
+    for (int k = 1; k < AL_REASON_COUNT; k++)
+        ck_assert_msg(s.rejected_by_reason[k] == e.by_reason[k], "%s: %llu, judge says %llu",
+                      al_reason_key((al_reason_code_t)k),
+                      (unsigned long long)s.rejected_by_reason[k],
+                      (unsigned long long)e.by_reason[k]);
+    for (uint64_t l = 1; l <= e.lines; l++)
+        ck_assert_msg(c.seen[l] == e.valid_line[l], "line %llu arrived %d times, expected %d",
+                      (unsigned long long)l, c.seen[l], e.valid_line[l]);
+    ck_assert_uint_eq(s.bytes_read, n);
+    free(c.seen);
+    free(e.valid_line);
+    free(text);
+    free(rej);
+    pthread_mutex_destroy(&c.lock);
+}
+
+START_TEST(every_valid_line_arrives_once_with_one_thread)
+{
+    char *p = fx_path(dir, "g.ndjson");
+    fx_generate(p, 20000, 11, "--bad-rate 0.05 --blank-rate 0.01");
+    run_and_compare(p, 1, 0);
+    free(p);
+}
+END_TEST
+
+START_TEST(every_valid_line_arrives_once_with_four_threads_and_small_chunks)
+{
+    char *p = fx_path(dir, "g.ndjson");
+    fx_generate(p, 20000, 12, "--bad-rate 0.05 --blank-rate 0.01 --crlf --no-newline-at-end");
+    run_and_compare(p, 4, 4096);
+    run_and_compare(p, 2, 65536);
+    free(p);
+}
+END_TEST
+
+START_TEST(zstd_input_gives_the_same_counts)
+{
+    char *p = fx_path(dir, "g.ndjson"), *z = fx_path(dir, "g.zst");
+    al_pipeline_opts_t o;
+    al_stats_t sp, sz;
+    al_diag_t d;
+    al_input_t in;
+    size_t n;
+    char *text, *rej = fx_path(dir, "rejected.ndjson");
+    const char *pp[1] = {p}, *zp[1] = {z};
+    fx_generate(p, 10000, 13, "--bad-rate 0.1");
+    text = fx_read(p, &n);
+    fx_write_zstd(z, text, n, 300000);
+    al_pipeline_opts_init(&o);
+    o.threads = 2;
+    o.reject_path = rej;
+    o.npaths = 1;
+    o.paths = pp;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &sp, &d), AL_ERR_OK);
+    o.paths = zp;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &sz, &d), AL_ERR_OK);
+    ck_assert_int_eq(in.format, AL_FORMAT_ZSTD);
+    ck_assert_uint_eq(sp.lines_read, sz.lines_read);
+    ck_assert_uint_eq(sp.events_valid, sz.events_valid);
+    ck_assert_uint_eq(sp.rejected_local, sz.rejected_local);
+    ck_assert_uint_eq(sp.bytes_read, sz.bytes_read);
+    ck_assert_mem_eq(sp.rejected_by_reason, sz.rejected_by_reason, sizeof(sp.rejected_by_reason));
+    free(text);
+    free(p);
+    free(z);
+    free(rej);
+}
+END_TEST
+
+START_TEST(a_missing_input_stops_the_run_before_any_work)
+{
+    char *p = fx_path(dir, "g.ndjson"), *missing = fx_path(dir, "missing.ndjson");
+    char *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[2] = {p, missing};
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in[2];
+    fx_generate(p, 100, 1, "--bad-rate 0.5");
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 2;
+    o.reject_path = rej;
+    ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_NOT_FOUND);
+    ck_assert_str_eq(d.path, missing);
+    ck_assert_int_eq(in[1].err, AL_ERR_NOT_FOUND);
+    ck_assert_uint_eq(s.lines_read, 0);
+    free(p);
+    free(missing);
+    free(rej);
+}
+END_TEST
+
+START_TEST(an_input_that_breaks_midway_does_not_stop_the_others)
+{
+    char *a = fx_path(dir, "a.ndjson"), *z = fx_path(dir, "b.zst"), *c = fx_path(dir, "c.ndjson");
+    char *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[3] = {a, z, c};
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in[3];
+    size_t n, zn;
+    char *text, *zdata;
+    fx_generate(a, 1000, 1, NULL);
+    fx_generate(c, 1000, 2, NULL);
+    text = fx_read(a, &n);
+    fx_write_zstd(z, text, n, n / 4);
+    zdata = fx_read(z, &zn);
+    fx_write(z, zdata, zn - 50); /* cut short */
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 3;
+    o.threads = 2;
+    o.reject_path = rej;
+    ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
+    ck_assert_int_eq(in[0].err, AL_ERR_OK);
+    ck_assert_int_eq(in[1].err, AL_ERR_ZSTD_TRUNCATED);
+    ck_assert_int_eq(in[2].err, AL_ERR_OK);
+    ck_assert_uint_eq(in[0].lines, 1000);
+    ck_assert_uint_eq(in[2].lines, 1000);
+    ck_assert_uint_gt(in[1].lines, 500);
+    ck_assert_uint_lt(in[1].lines, 1000);
+    ck_assert_uint_eq(s.lines_read, 2000 + in[1].lines);
+    ck_assert_uint_eq(s.lines_read, s.events_valid + s.rejected_local + s.skipped);
+    free(text);
+    free(zdata);
+    free(a);
+    free(z);
+    free(c);
+    free(rej);
+}
+END_TEST
+
+START_TEST(a_sink_error_stops_the_run_without_hanging)
+{
+    char *p = fx_path(dir, "g.ndjson"), *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[1] = {p};
+    collector_t c;
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+    size_t n;
+    fx_generate(p, 30000, 3, NULL);
+    memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.lock, NULL);
+    c.text = fx_read(p, &n);
+    c.nlines = 30000;
+    c.seen = calloc(30002, 1);
+    c.fail_after = 2;
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 1;
+    o.threads = 3;
+    o.chunk_bytes = 65536;
+    o.reject_path = rej;
+    o.sink = collect;
+    o.sink_ctx = &c;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_WRITE);
+    free((char *)c.text);
+    free(c.seen);
+    free(p);
+    free(rej);
+}
+END_TEST
+
+START_TEST(refuses_events_that_could_never_fit_a_batch)
+{
+    char *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[1] = {"/dev/null"};
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 1;
+    o.reject_path = rej;
+    o.batch.max_bytes = 4096;
+    o.rules.max_event_bytes = 4096;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_INVALID_ARG);
+    free(rej);
+}
+END_TEST
+
+static Suite *pipeline_suite(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 240);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, every_valid_line_arrives_once_with_one_thread);
+    tcase_add_test(tc, every_valid_line_arrives_once_with_four_threads_and_small_chunks);
+    tcase_add_test(tc, zstd_input_gives_the_same_counts);
+    tcase_add_test(tc, a_missing_input_stops_the_run_before_any_work);
+    tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
+    tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);
+    tcase_add_test(tc, refuses_events_that_could_never_fit_a_batch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(pipeline_suite());
+}
