@@ -355,6 +355,7 @@ START_TEST(refuses_binary_files)
     read_all(p, 4096, &res);
     ck_assert_int_eq(res.err, AL_ERR_BINARY_INPUT);
     ck_assert_uint_eq(res.lines, 0);
+    free(res.text);
     free(p);
 }
 END_TEST

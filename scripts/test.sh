@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test.sh - set up, build and run the whole test suite, the way CI does.
+#
+#   scripts/test.sh           format check, Release build + ctest, then the
+#                             suite again under AddressSanitizer+UBSan, and the
+#                             threaded (pipeline) tests under ThreadSanitizer
+#   scripts/test.sh --quick   the Release build and ctest only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+scripts/setup.sh
+
+if [ $quick -eq 0 ]; then
+    echo "== format (clang-format --dry-run)"
+    git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+fi
+
+echo "== Release build, warnings as errors"
+BUILD_DIR=build CMAKE_ARGS="-DAMPLOAD_WERROR=ON" scripts/setup.sh >/dev/null
+(cd build && ctest --output-on-failure -j2)
+[ $quick -eq 1 ] && exit 0
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+BUILD_DIR=build-asan BUILD_TYPE=Debug \
+    CMAKE_ARGS="-DAMPLOAD_WERROR=ON -DAMPLOAD_SANITIZE=address,undefined -DAMPLOAD_FUZZ=OFF" \
+    scripts/setup.sh >/dev/null
+(cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2)
+
+echo "== ThreadSanitizer (pipeline tests)"
+BUILD_DIR=build-tsan BUILD_TYPE=Debug \
+    CMAKE_ARGS="-DAMPLOAD_WERROR=ON -DAMPLOAD_SANITIZE=thread -DAMPLOAD_FUZZ=OFF" \
+    scripts/setup.sh >/dev/null
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L pipeline)
