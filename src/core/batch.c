@@ -65,6 +65,7 @@ al_batch_t *al_batch_new(const al_batch_opts_t *opts)
     if (b == NULL)
         return NULL;
     b->opts = opts;
+    b->tail = tail_bytes(opts);
     b->cap = INITIAL_CAP < opts->max_bytes ? INITIAL_CAP : opts->max_bytes;
     if (b->cap < need + 64)
         b->cap = need + 64;
@@ -89,7 +90,7 @@ int al_batch_fits(const al_batch_t *b, size_t len)
     size_t after;
     if (b->finished || b->events >= b->opts->max_events)
         return 0;
-    after = b->len + (b->events > 0 ? 1 : 0) + len + tail_bytes(b->opts);
+    after = b->len + (b->events > 0 ? 1 : 0) + len + b->tail;
     return after <= b->opts->max_bytes;
 }
 

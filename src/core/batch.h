@@ -46,6 +46,7 @@ typedef struct {
     char *body;
     size_t len; /* bytes used in body */
     size_t cap;
+    size_t tail; /* bytes al_batch_finish() will append */
     uint32_t events;
     int finished;                       /* envelope closed; no more events */
     uint32_t off[AL_MAX_BATCH_EVENTS];  /* start of each event in body */

@@ -25,21 +25,29 @@ static const char *const reason_descs[AL_REASON_COUNT] = {
 
 /* ID values Amplitude refuses, compared case-insensitively. "" is refused
  * too, but as "shorter than min_id_length", which says more. */
-static const char *const placeholders[] = {
-    "anonymous",
-    "nil",
-    "none",
-    "null",
-    "n/a",
-    "na",
-    "undefined",
-    "unknown",
-    "0",
-    "-1",
-    "{}",
-    "lmy47d",
-    "00000000-0000-0000-0000-000000000000",
+#define PH(s)                                                                                      \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+static const struct {
+    const char *text;
+    size_t len;
+} placeholders[] = {
+    PH("anonymous"),
+    PH("nil"),
+    PH("none"),
+    PH("null"),
+    PH("n/a"),
+    PH("na"),
+    PH("undefined"),
+    PH("unknown"),
+    PH("0"),
+    PH("-1"),
+    PH("{}"),
+    PH("lmy47d"),
+    PH("00000000-0000-0000-0000-000000000000"),
 };
+#undef PH
 #define PLACEHOLDER_MAX 36
 
 void al_rules_init(al_rules_t *r)
@@ -77,6 +85,19 @@ static uint64_t id_chars(const unsigned char *s, size_t len, char *low, size_t c
     uint64_t chars = 0;
     size_t o = 0;
 
+    if (memchr(s, '\\', len) == NULL) {
+        /* Plain text: characters are the bytes that do not continue one, and
+         * only text as short as a placeholder needs lowercasing. */
+        for (size_t i = 0; i < len; i++)
+            chars += ((s[i] & 0xC0) != 0x80);
+        if (len <= cap) {
+            for (size_t i = 0; i < len; i++)
+                low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] | 0x20) : (char)s[i];
+            o = len;
+        }
+        *lowlen = o;
+        return chars;
+    }
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
         if (c == '\\') {
@@ -124,6 +145,15 @@ static uint64_t id_chars(const unsigned char *s, size_t len, char *low, size_t c
     return chars;
 }
 
+/* @return the placeholder that the lowercased id text low[0..n) equals, or NULL. */
+static const char *placeholder_of(const char *low, size_t n)
+{
+    for (size_t k = 0; k < sizeof(placeholders) / sizeof(placeholders[0]); k++)
+        if (placeholders[k].len == n && memcmp(placeholders[k].text, low, n) == 0)
+            return placeholders[k].text;
+    return NULL;
+}
+
 /* @return 1 when the id field is absent or valid; else 0 with why filled. */
 static int check_id(const char *line, const al_jfield_t *f, al_json_key_t key,
                     const al_rules_t *rules, al_reason_t *why)
@@ -140,13 +170,11 @@ static int check_id(const char *line, const al_jfield_t *f, al_json_key_t key,
         return 0;
     }
     chars = id_chars((const unsigned char *)line + f->off, f->len, low, sizeof(low), &lowlen);
-    if (chars <= PLACEHOLDER_MAX && chars > 0) {
-        for (size_t k = 0; k < sizeof(placeholders) / sizeof(placeholders[0]); k++) {
-            if (strlen(placeholders[k]) == lowlen && memcmp(placeholders[k], low, lowlen) == 0) {
-                why->code = AL_REASON_ID_PLACEHOLDER;
-                why->placeholder = placeholders[k];
-                return 0;
-            }
+    if (chars > 0 && chars <= PLACEHOLDER_MAX) {
+        why->placeholder = placeholder_of(low, lowlen);
+        if (why->placeholder != NULL) {
+            why->code = AL_REASON_ID_PLACEHOLDER;
+            return 0;
         }
     }
     if (chars < rules->min_id_length) {
