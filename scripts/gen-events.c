@@ -158,9 +158,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (out != NULL && (fp = fopen(out, "w")) == NULL) {
-        perror(out);
-        return 1;
+    if (out != NULL) {
+        fp = fopen(out, "w");
+        if (fp == NULL) {
+            perror(out);
+            return 1;
+        }
     }
     setvbuf(fp, NULL, _IOFBF, 1 << 20);
     rng_state ^= seed * 0x9E3779B97F4A7C15ULL;
