@@ -126,6 +126,11 @@ al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_ori
     return AL_ERR_OK;
 }
 
+al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i)
+{
+    return al_batch_add(dst, src->body + src->off[i], src->elen[i], &src->origin[i]);
+}
+
 void al_batch_finish(al_batch_t *b)
 {
     if (b->finished)

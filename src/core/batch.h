@@ -39,6 +39,8 @@ typedef struct {
 typedef struct {
     uint64_t line;   /* 1-based line number in its input */
     uint64_t offset; /* byte offset of the line in its input */
+    uint64_t uid;    /* al_id_hash() of user_id, 0 if none */
+    uint64_t did;    /* al_id_hash() of device_id, 0 if none */
     uint32_t file_id;
 } al_origin_t;
 
@@ -73,6 +75,10 @@ int al_batch_fits(const al_batch_t *b, size_t len);
 /* Appends one event (copied). The caller checked al_batch_fits().
  * @return AL_ERR_OK, AL_ERR_NOMEM, or AL_ERR_INVALID_ARG when it does not fit. */
 al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_origin_t *origin);
+
+/* Appends event i of src (its bytes and origin) to dst. Same rules as
+ * al_batch_add(). */
+al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i);
 
 /* Closes the envelope; body[0..len) is then the complete request body. */
 void al_batch_finish(al_batch_t *b);

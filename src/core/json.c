@@ -567,3 +567,63 @@ size_t al_json_escape(char *dst, const char *src, size_t n)
     }
     return o;
 }
+
+size_t al_json_unescape(char *dst, const char *src, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+
+    for (size_t i = 0; i < len;) {
+        long cp;
+        if (s[i] != '\\') {
+            dst[o++] = (char)s[i++];
+            continue;
+        }
+        switch (s[i + 1]) {
+        case 'b':
+            dst[o++] = '\b';
+            break;
+        case 'f':
+            dst[o++] = '\f';
+            break;
+        case 'n':
+            dst[o++] = '\n';
+            break;
+        case 'r':
+            dst[o++] = '\r';
+            break;
+        case 't':
+            dst[o++] = '\t';
+            break;
+        case 'u':
+            cp = hex4(s, i + 2, len);
+            i += 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(s, i + 2, len) - 0xDC00);
+                i += 6;
+            }
+            /* UTF-8 is never longer than the escape it came from */
+            if (cp < 0x80) {
+                dst[o++] = (char)cp;
+            } else if (cp < 0x800) {
+                dst[o++] = (char)(0xC0 | (cp >> 6));
+                dst[o++] = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                dst[o++] = (char)(0xE0 | (cp >> 12));
+                dst[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                dst[o++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                dst[o++] = (char)(0xF0 | (cp >> 18));
+                dst[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                dst[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                dst[o++] = (char)(0x80 | (cp & 0x3F));
+            }
+            continue;
+        default: /* " \ / */
+            dst[o++] = (char)s[i + 1];
+            break;
+        }
+        i += 2;
+    }
+    return o;
+}

@@ -83,6 +83,11 @@ int al_json_utf8_valid(const char *p, size_t n);
 #define AL_JSON_ESCAPED_MAX(n) ((n)*6)
 size_t al_json_escape(char *dst, const char *src, size_t n);
 
+/* Decodes the body of a string that al_json_scan() accepted (escapes
+ * resolved, surrogate pairs joined) into dst, which must hold len bytes.
+ * @return the decoded length. */
+size_t al_json_unescape(char *dst, const char *src, size_t len);
+
 /* @return the key text ("event_type") for k; static storage. */
 const char *al_json_key_name(al_json_key_t k);
 

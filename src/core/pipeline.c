@@ -184,7 +184,13 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
         if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
             w->stats.skipped++;
         } else if (al_event_check(p, len, &o->rules, &ev, &why)) {
-            al_origin_t origin = {.line = line, .offset = offset, .file_id = c->file_id};
+            al_origin_t origin = {
+                .line = line,
+                .offset = offset,
+                .uid = al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]),
+                .did = al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]),
+                .file_id = c->file_id,
+            };
             if (!al_batch_fits(w->batch, len)) {
                 err = ship_batch(w);
                 if (err != AL_ERR_OK)

@@ -285,3 +285,21 @@ char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *bu
     }
     return buf;
 }
+
+uint64_t al_id_hash(const char *text, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+uint64_t al_event_id_hash(const char *line, const al_jfield_t *f)
+{
+    char buf[1024];
+    if (f->type != AL_JT_STRING)
+        return 0;
+    if (!f->escaped || f->len > sizeof(buf))
+        return al_id_hash(line + f->off, f->len);
+    return al_id_hash(buf, al_json_unescape(buf, line + f->off, f->len));
+}

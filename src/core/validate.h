@@ -88,6 +88,14 @@ int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_eve
  * than cap bytes; always NUL-terminates. @return buf. */
 char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *buf, size_t cap);
 
+/* @return a nonzero 64-bit hash of an id's decoded text. Equal ids give
+ * equal hashes, whichever way their JSON spelled them. */
+uint64_t al_id_hash(const char *text, size_t len);
+
+/* @return al_id_hash() of the string field f of line (decoding escapes), or
+ * 0 when the field is absent, null or not a string. */
+uint64_t al_event_id_hash(const char *line, const al_jfield_t *f);
+
 /* @return the stable snake_case key for code ("id_too_short"), used in reports. */
 const char *al_reason_key(al_reason_code_t code);
 
