@@ -86,15 +86,21 @@ static const char *check_id(json_t *v, unsigned min_id_length)
     return NULL;
 }
 
-const char *mock_check_event(json_t *ev, unsigned min_id_length)
+const char *mock_check_event(json_t *ev, unsigned min_id_length, const char **field)
 {
     json_t *type, *uid, *did, *t, *iid;
-    const char *r;
+    const char *r, *unused;
 
+    if (field == NULL)
+        field = &unused;
+    *field = "event";
     if (!json_is_object(ev))
         return "not_object";
-    if (depth_of(ev) > 41)
+    if (depth_of(ev) > 41) {
+        *field = "event_properties";
         return "too_deep";
+    }
+    *field = "event_type";
     type = json_object_get(ev, "event_type");
     if (type == NULL || json_is_null(type))
         return "missing_event_type";
@@ -105,16 +111,20 @@ const char *mock_check_event(json_t *ev, unsigned min_id_length)
     uid = json_object_get(ev, "user_id");
     did = json_object_get(ev, "device_id");
     if ((uid == NULL || json_is_null(uid)) && (did == NULL || json_is_null(did)))
-        return "missing_id";
+        return (*field = "user_id", "missing_id");
+    *field = "user_id";
     r = check_id(uid, min_id_length);
     if (r != NULL)
         return r;
+    *field = "device_id";
     r = check_id(did, min_id_length);
     if (r != NULL)
         return r;
+    *field = "time";
     t = json_object_get(ev, "time");
     if (t != NULL && !json_is_null(t) && !json_is_integer(t))
         return "time_not_integer";
+    *field = "insert_id";
     iid = json_object_get(ev, "insert_id");
     if (iid != NULL && !json_is_null(iid) && !json_is_string(iid))
         return "insert_id_not_string";
@@ -168,7 +178,7 @@ const char *mock_check_line(const char *line, size_t len, unsigned min_id_length
         json_decref(ev);
         return "duplicate_key";
     }
-    r = mock_check_event(ev, min_id_length);
+    r = mock_check_event(ev, min_id_length, NULL);
     json_decref(ev);
     return r;
 }

@@ -21,7 +21,8 @@
 const char *mock_check_line(const char *line, size_t len, unsigned min_id_length,
                             size_t max_event_bytes);
 
-/* Judges one parsed event object. @return NULL when valid, else a reason key. */
-const char *mock_check_event(json_t *event, unsigned min_id_length);
+/* Judges one parsed event object. @return NULL when valid, else a reason key;
+ * *field (may be NULL) gets the field at fault ("user_id", "time", ...). */
+const char *mock_check_event(json_t *event, unsigned min_id_length, const char **field);
 
 #endif

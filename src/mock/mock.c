@@ -1,0 +1,718 @@
+/* mock.c - ampload-mock: a local Amplitude-compatible /batch server.
+ *
+ * What it is for. Integration tests and benchmarks need a server that answers
+ * exactly like Amplitude - same status codes, same JSON shapes - and that can
+ * be told to misbehave on purpose, reproducibly. It must also judge the loader
+ * independently: events are validated here with jansson and event_check.c,
+ * never with the loader's own scanner.
+ *
+ * Behaviour per POST /batch, in order:
+ *   --sink: count the request and answer 200 without parsing (benchmarks).
+ *   body over --max-body: 413.
+ *   injected faults (--drop-rate: close without answering; --fail-rate: a
+ *   500/502/503/504 mix, where 500/502/504 ingest the batch half of the time
+ *   before failing, as Amplitude may).
+ *   not JSON: 400 "Invalid JSON request body"; no api_key: 400 missing_field;
+ *   wrong key (--api-key): 400 "Invalid API key".
+ *   invalid events, or events named by --reject-event-type: 400 with the
+ *   index lists (only the first index with --first-invalid-only); nothing is
+ *   ingested.
+ *   ids over --eps-per-id (events per second per user/device, counted over
+ *   tumbling windows of --eps-window seconds) or over --daily-quota: 429 with
+ *   throttled_events and the id maps; nothing is ingested.
+ *   otherwise 200: events are deduplicated by insert_id, counted, and written
+ *   to --record as compact JSON lines.
+ * GET /stats returns the counters as JSON.
+ *
+ * Threads: libmicrohttpd runs one thread per connection (so --latency-ms
+ * delays only its own connection). All shared state lives in one mock_t
+ * under one mutex, held only for bookkeeping, never while sleeping or
+ * parsing. The random source for faults is seeded (--seed) and shared, so a
+ * run's fault sequence depends only on the seed and the request order.
+ */
+#include "event_check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HARD_BODY_CAP (64u * 1024u * 1024u)
+
+/* ---- a small open-addressing map: 64-bit key -> two counters ------------- */
+
+typedef struct {
+    uint64_t key; /* 0 = empty */
+    uint64_t a, b;
+} slot_t;
+
+typedef struct {
+    slot_t *s;
+    size_t cap, n;
+} map_t;
+
+static slot_t *map_get(map_t *m, uint64_t key)
+{
+    size_t i;
+    if (key == 0)
+        key = 1;
+    if (m->n * 2 >= m->cap) {
+        map_t g = {calloc(m->cap ? m->cap * 2 : 1024, sizeof(slot_t)), m->cap ? m->cap * 2 : 1024,
+                   0};
+        if (g.s == NULL) {
+            fprintf(stderr, "ampload-mock: out of memory\n");
+            exit(1);
+        }
+        for (size_t k = 0; k < m->cap; k++)
+            if (m->s[k].key != 0)
+                *map_get(&g, m->s[k].key) = m->s[k];
+        free(m->s);
+        *m = g;
+    }
+    for (i = key & (m->cap - 1); m->s[i].key != 0 && m->s[i].key != key; i = (i + 1) & (m->cap - 1))
+        ;
+    if (m->s[i].key == 0) {
+        m->s[i].key = key;
+        m->n++;
+    }
+    return &m->s[i];
+}
+
+static uint64_t hash_str(char tag, const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    h = (h ^ (unsigned char)tag) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- server state ------------------------------------------------------- */
+
+typedef struct {
+    /* options, fixed after start */
+    const char *api_key;
+    size_t max_body;
+    double eps_per_id;
+    unsigned eps_window;
+    uint64_t daily_quota;
+    double fail_rate, drop_rate;
+    unsigned latency_ms;
+    unsigned retry_after;
+    const char *reject_event_type;
+    int first_invalid_only;
+    int sink;
+    /* shared, under lock */
+    pthread_mutex_t lock;
+    uint64_t rng;
+    FILE *record;
+    map_t seen_insert_ids;
+    map_t rate;  /* id -> (window start s, events in window) */
+    map_t daily; /* id -> (accepted events, -) */
+    uint64_t requests, events_received, accepted, duplicates, rejected, throttled, over_quota;
+    uint64_t bytes, dropped;
+    uint64_t status[600];
+} mock_t;
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    size_t total; /* bytes received, kept even past the cap */
+} upload_t;
+
+typedef struct {
+    int status;
+    char *body;      /* malloc'd JSON */
+    int retry_after; /* add the header */
+    int drop;        /* close without answering */
+} reply_t;
+
+static double rand01(mock_t *m)
+{
+    uint64_t x = m->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    m->rng = x;
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+static void set_json(reply_t *r, int status, json_t *doc)
+{
+    r->status = status;
+    r->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+}
+
+static void set_error(reply_t *r, int status, const char *error)
+{
+    set_json(r, status, json_pack("{s:i,s:s}", "code", status, "error", error));
+}
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Adds index i to doc[group][field] (creating both). */
+static void list_index(json_t *doc, const char *group, const char *field, size_t i)
+{
+    json_t *g = json_object_get(doc, group), *l;
+    if (g == NULL) {
+        g = json_object();
+        json_object_set_new(doc, group, g);
+    }
+    l = json_object_get(g, field);
+    if (l == NULL) {
+        l = json_array();
+        json_object_set_new(g, field, l);
+    }
+    json_array_append_new(l, json_integer((json_int_t)i));
+}
+
+static const char *group_of(const char *reason)
+{
+    if (strcmp(reason, "missing_event_type") == 0 || strcmp(reason, "missing_id") == 0)
+        return "events_with_missing_fields";
+    if (strcmp(reason, "id_too_short") == 0 || strcmp(reason, "id_placeholder") == 0)
+        return "events_with_invalid_id_lengths";
+    return "events_with_invalid_fields";
+}
+
+/* 400 with index lists when some events are invalid. @return 1 if it answered. */
+static int refuse_invalid(mock_t *m, json_t *events, unsigned min_id, reply_t *r)
+{
+    json_t *doc =
+        json_pack("{s:i,s:s}", "code", 400, "error", "Invalid field values on some events");
+    size_t i, bad = 0;
+    json_t *ev;
+
+    json_array_foreach(events, i, ev)
+    {
+        const char *field = NULL, *why = mock_check_event(ev, min_id, &field);
+        json_t *type = json_object_get(ev, "event_type");
+        if (why == NULL && m->reject_event_type != NULL && json_is_string(type) &&
+            strcmp(json_string_value(type), m->reject_event_type) == 0) {
+            why = "event_type_refused";
+            field = "event_type";
+        }
+        if (why == NULL)
+            continue;
+        list_index(doc, group_of(why), field, i);
+        bad++;
+        if (m->first_invalid_only)
+            break;
+    }
+    if (bad == 0) {
+        json_decref(doc);
+        return 0;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->rejected += bad;
+    pthread_mutex_unlock(&m->lock);
+    set_json(r, 400, doc);
+    return 1;
+}
+
+typedef struct {
+    const char *id;
+    char tag; /* 'u' user, 'd' device */
+    uint64_t n;
+} id_count_t;
+
+/* 429 when ids are over their rate or quota. Caller holds the lock.
+ * @return 1 if it answered. */
+static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
+{
+    size_t nev = json_array_size(events), nids = 0, i;
+    id_count_t *ids = calloc(nev * 2 + 1, sizeof(*ids));
+    json_t *doc, *tu = json_object(), *td = json_object(), *qu = json_object(), *qd = json_object(),
+                 *te = json_array(), *ev;
+    uint64_t now_s = now_ms() / 1000;
+    uint64_t window = m->eps_window ? m->eps_window : 1;
+    int any = 0;
+
+    /* events per id in this request */
+    json_array_foreach(events, i, ev)
+    {
+        for (int k = 0; k < 2; k++) {
+            json_t *v = json_object_get(ev, k == 0 ? "user_id" : "device_id");
+            size_t j;
+            if (!json_is_string(v))
+                continue;
+            for (j = 0; j < nids; j++)
+                if (ids[j].tag == (k == 0 ? 'u' : 'd') &&
+                    strcmp(ids[j].id, json_string_value(v)) == 0)
+                    break;
+            if (j == nids)
+                ids[nids++] = (id_count_t){json_string_value(v), k == 0 ? 'u' : 'd', 0};
+            ids[j].n++;
+        }
+    }
+    for (size_t j = 0; j < nids; j++) {
+        uint64_t h = hash_str(ids[j].tag, ids[j].id);
+        if (m->daily_quota > 0) {
+            slot_t *d = map_get(&m->daily, h);
+            if (d->a + ids[j].n > m->daily_quota) {
+                json_object_set_new(ids[j].tag == 'u' ? qu : qd, ids[j].id,
+                                    json_integer((json_int_t)(d->a + ids[j].n)));
+                any = 1;
+                continue;
+            }
+        }
+        if (m->eps_per_id > 0) {
+            slot_t *s = map_get(&m->rate, h);
+            uint64_t in_window = (s->a + window > now_s) ? s->b : 0;
+            double eps = (double)(in_window + ids[j].n) / (double)window;
+            if (eps > m->eps_per_id) {
+                json_object_set_new(ids[j].tag == 'u' ? tu : td, ids[j].id,
+                                    json_integer((json_int_t)eps));
+                any = 1;
+            }
+        }
+    }
+    if (any) {
+        json_array_foreach(events, i, ev)
+        {
+            json_t *u = json_object_get(ev, "user_id"), *d = json_object_get(ev, "device_id");
+            int quota = (json_is_string(u) && json_object_get(qu, json_string_value(u))) ||
+                        (json_is_string(d) && json_object_get(qd, json_string_value(d)));
+            int thr = (json_is_string(u) && json_object_get(tu, json_string_value(u))) ||
+                      (json_is_string(d) && json_object_get(td, json_string_value(d)));
+            if (quota)
+                m->over_quota++;
+            else if (thr) {
+                json_array_append_new(te, json_integer((json_int_t)i));
+                m->throttled++;
+            }
+        }
+        doc = json_pack("{s:i,s:s,s:I,s:O,s:O,s:O,s:O,s:O}", "code", 429, "error",
+                        "Too many requests for some devices and users", "eps_threshold",
+                        (json_int_t)m->eps_per_id, "throttled_devices", td, "throttled_users", tu,
+                        "exceeded_daily_quota_users", qu, "exceeded_daily_quota_devices", qd,
+                        "throttled_events", te);
+        set_json(r, 429, doc);
+        r->retry_after = m->retry_after > 0;
+    }
+    json_decref(tu);
+    json_decref(td);
+    json_decref(qu);
+    json_decref(qd);
+    json_decref(te);
+    free(ids);
+    return any;
+}
+
+/* Counts and records the events of an accepted request. Caller holds the lock.
+ * @return events ingested (duplicates included, as Amplitude counts them). */
+static size_t ingest(mock_t *m, json_t *events)
+{
+    size_t i;
+    json_t *ev;
+    uint64_t now_s = now_ms() / 1000;
+    uint64_t window = m->eps_window ? m->eps_window : 1;
+
+    json_array_foreach(events, i, ev)
+    {
+        json_t *iid = json_object_get(ev, "insert_id");
+        if (json_is_string(iid)) {
+            slot_t *s = map_get(&m->seen_insert_ids, hash_str('i', json_string_value(iid)));
+            if (s->a++ > 0) {
+                m->duplicates++;
+                continue;
+            }
+        }
+        m->accepted++;
+        for (int k = 0; k < 2; k++) {
+            json_t *v = json_object_get(ev, k == 0 ? "user_id" : "device_id");
+            uint64_t h;
+            slot_t *s;
+            if (!json_is_string(v))
+                continue;
+            h = hash_str(k == 0 ? 'u' : 'd', json_string_value(v));
+            s = map_get(&m->rate, h);
+            if (s->a + window <= now_s) {
+                s->a = now_s - now_s % window;
+                s->b = 0;
+            }
+            s->b++;
+            map_get(&m->daily, h)->a++;
+        }
+        if (m->record != NULL) {
+            char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fprintf(m->record, "%s\n", text);
+            free(text);
+        }
+    }
+    if (m->record != NULL)
+        fflush(m->record);
+    return json_array_size(events);
+}
+
+static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
+{
+    json_t *doc, *key, *events, *opts;
+    json_error_t jerr;
+    int fail_status = 0, partial = 0;
+    unsigned min_id = 5;
+    size_t n;
+
+    pthread_mutex_lock(&m->lock);
+    m->requests++;
+    m->bytes += up->total;
+    if (!m->sink) {
+        if (m->drop_rate > 0 && rand01(m) < m->drop_rate) {
+            m->dropped++;
+            r->drop = 1;
+        } else if (m->fail_rate > 0 && rand01(m) < m->fail_rate) {
+            static const int codes[] = {500, 502, 503, 504};
+            fail_status = codes[(int)(rand01(m) * 4) & 3];
+            partial = fail_status != 503 && rand01(m) < 0.5;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (r->drop)
+        return;
+    if (m->sink) {
+        set_json(r, 200,
+                 json_pack("{s:i,s:i,s:I,s:I}", "code", 200, "events_ingested", 0,
+                           "payload_size_bytes", (json_int_t)up->total, "server_upload_time",
+                           (json_int_t)now_ms()));
+        return;
+    }
+    if (up->total > m->max_body) {
+        set_error(r, 413, "Payload too large");
+        return;
+    }
+    if (fail_status != 0 && !partial) {
+        set_error(r, fail_status, "Injected failure");
+        r->retry_after = fail_status == 503 && m->retry_after > 0;
+        return;
+    }
+    doc = json_loadb(up->buf, up->len, 0, &jerr);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        set_error(r, 400, "Invalid JSON request body");
+        return;
+    }
+    key = json_object_get(doc, "api_key");
+    events = json_object_get(doc, "events");
+    if (!json_is_string(key) || json_string_length(key) == 0) {
+        set_json(r, 400,
+                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
+                           "missing_field", "api_key"));
+    } else if (m->api_key != NULL && strcmp(json_string_value(key), m->api_key) != 0) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
+        set_error(r, 400, msg);
+    } else if (!json_is_array(events)) {
+        set_json(r, 400,
+                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
+                           "missing_field", "events"));
+    } else if (json_array_size(events) > 2000) {
+        set_error(r, 400, "Too many events in request");
+    } else {
+        opts = json_object_get(doc, "options");
+        if (json_is_integer(json_object_get(opts, "min_id_length")))
+            min_id = (unsigned)json_integer_value(json_object_get(opts, "min_id_length"));
+        pthread_mutex_lock(&m->lock);
+        m->events_received += json_array_size(events);
+        pthread_mutex_unlock(&m->lock);
+        if (!refuse_invalid(m, events, min_id, r)) {
+            pthread_mutex_lock(&m->lock);
+            if (!refuse_throttled(m, events, r)) {
+                n = ingest(m, events);
+                if (fail_status == 0)
+                    set_json(r, 200,
+                             json_pack("{s:i,s:I,s:I,s:I}", "code", 200, "events_ingested",
+                                       (json_int_t)n, "payload_size_bytes", (json_int_t)up->len,
+                                       "server_upload_time", (json_int_t)now_ms()));
+            }
+            pthread_mutex_unlock(&m->lock);
+            if (fail_status != 0 && r->status == 0)
+                set_error(r, fail_status, "Injected failure after ingestion");
+        }
+    }
+    json_decref(doc);
+}
+
+static void handle_stats(mock_t *m, reply_t *r)
+{
+    json_t *doc, *st = json_object();
+    pthread_mutex_lock(&m->lock);
+    for (int s = 0; s < 600; s++) {
+        char k[8];
+        if (m->status[s] == 0)
+            continue;
+        snprintf(k, sizeof(k), "%d", s);
+        json_object_set_new(st, k, json_integer((json_int_t)m->status[s]));
+    }
+    doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "requests",
+                    (json_int_t)m->requests, "events_received", (json_int_t)m->events_received,
+                    "accepted", (json_int_t)m->accepted, "duplicates", (json_int_t)m->duplicates,
+                    "rejected", (json_int_t)m->rejected, "throttled", (json_int_t)m->throttled,
+                    "over_quota", (json_int_t)m->over_quota, "dropped", (json_int_t)m->dropped,
+                    "bytes", (json_int_t)m->bytes, "status", st);
+    pthread_mutex_unlock(&m->lock);
+    set_json(r, 200, doc);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    mock_t *m = cls;
+    upload_t *up = *con_cls;
+    reply_t r = {0};
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    (void)version;
+
+    if (up == NULL) {
+        up = calloc(1, sizeof(*up));
+        if (up == NULL)
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        size_t cap = m->max_body + 1 < HARD_BODY_CAP ? m->max_body + 1 : HARD_BODY_CAP;
+        up->total += n;
+        if (!m->sink && up->len + n <= cap) {
+            if (up->len + n > up->cap) {
+                size_t nc = up->cap ? up->cap : 65536;
+                char *nb;
+                while (nc < up->len + n)
+                    nc *= 2;
+                nb = realloc(up->buf, nc);
+                if (nb == NULL)
+                    return MHD_NO;
+                up->buf = nb;
+                up->cap = nc;
+            }
+            memcpy(up->buf + up->len, upload_data, n);
+            up->len += n;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/batch") == 0 && strcmp(method, "POST") == 0)
+        handle_batch(m, up, &r);
+    else if (strcmp(url, "/stats") == 0 && strcmp(method, "GET") == 0)
+        handle_stats(m, &r);
+    else if (strcmp(url, "/batch") == 0)
+        set_error(&r, 405, "Method Not Allowed");
+    else
+        set_error(&r, 404, "Not Found");
+    if (r.drop)
+        return MHD_NO; /* closes the connection without a response */
+    if (m->latency_ms > 0)
+        usleep(m->latency_ms * 1000u);
+    pthread_mutex_lock(&m->lock);
+    m->status[r.status]++;
+    pthread_mutex_unlock(&m->lock);
+    resp = MHD_create_response_from_buffer(strlen(r.body), r.body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (r.retry_after) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", m->retry_after);
+        MHD_add_response_header(resp, "Retry-After", v);
+    }
+    ret = MHD_queue_response(conn, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    upload_t *up = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (up != NULL) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+static const char usage[] =
+    "Usage: ampload-mock [options]\n"
+    "A local Amplitude-compatible /batch server for tests and benchmarks (127.0.0.1 only).\n"
+    "  --port N              port to listen on; 0 picks a free one (default 0)\n"
+    "  --api-key KEY         accept only this api_key (default: any non-empty key)\n"
+    "  --max-body BYTES      answer 413 above this body size (default 20000000)\n"
+    "  --eps-per-id N        429 for users/devices above N events/s (default off)\n"
+    "  --eps-window S        window for --eps-per-id, seconds (default 30)\n"
+    "  --daily-quota N       429 exceeded_daily_quota above N events per id (default off)\n"
+    "  --fail-rate R         share of requests answered 500/502/503/504 (default 0)\n"
+    "  --drop-rate R         share of connections closed without an answer (default 0)\n"
+    "  --latency-ms N        delay before each answer (default 0)\n"
+    "  --retry-after S       send Retry-After: S with 429 and 503\n"
+    "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
+    "  --first-invalid-only  list only the first invalid event of a 400\n"
+    "  --record FILE         append every accepted event to FILE (one JSON per line)\n"
+    "  --sink                only count requests and bytes (throughput benchmarks)\n"
+    "  --seed N              seed of the fault sequence (default 1)\n"
+    "  --exit-after S        stop by itself after S seconds (default: on SIGINT/SIGTERM)\n"
+    "Prints 'ampload-mock listening on http://127.0.0.1:PORT' when ready.\n"
+    "GET /stats returns the counters as JSON.\n";
+
+static double num_arg(const char *opt, const char *v, double lo, double hi)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || d < lo || d > hi) {
+        fprintf(stderr, "ampload-mock: %s: '%s' is not a number in %g..%g\n", opt, v, lo, hi);
+        exit(2);
+    }
+    return d;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"api-key", required_argument, NULL, 'k'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"eps-per-id", required_argument, NULL, 'e'},
+        {"eps-window", required_argument, NULL, 'w'},
+        {"daily-quota", required_argument, NULL, 'q'},
+        {"fail-rate", required_argument, NULL, 'f'},
+        {"drop-rate", required_argument, NULL, 'd'},
+        {"latency-ms", required_argument, NULL, 'l'},
+        {"retry-after", required_argument, NULL, 'a'},
+        {"reject-event-type", required_argument, NULL, 't'},
+        {"first-invalid-only", no_argument, NULL, 'F'},
+        {"record", required_argument, NULL, 'r'},
+        {"sink", no_argument, NULL, 's'},
+        {"seed", required_argument, NULL, 'S'},
+        {"exit-after", required_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    mock_t m;
+    unsigned port = 0, exit_after = 0;
+    struct sockaddr_in addr;
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    sigset_t sigs;
+    int opt, sig;
+
+    memset(&m, 0, sizeof(m));
+    pthread_mutex_init(&m.lock, NULL);
+    m.max_body = 20000000;
+    m.eps_window = 30;
+    m.rng = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'p':
+            port = (unsigned)num_arg("--port", optarg, 0, 65535);
+            break;
+        case 'k':
+            m.api_key = optarg;
+            break;
+        case 'b':
+            m.max_body = (size_t)num_arg("--max-body", optarg, 1, 1e12);
+            break;
+        case 'e':
+            m.eps_per_id = num_arg("--eps-per-id", optarg, 0, 1e9);
+            break;
+        case 'w':
+            m.eps_window = (unsigned)num_arg("--eps-window", optarg, 1, 86400);
+            break;
+        case 'q':
+            m.daily_quota = (uint64_t)num_arg("--daily-quota", optarg, 0, 1e15);
+            break;
+        case 'f':
+            m.fail_rate = num_arg("--fail-rate", optarg, 0, 1);
+            break;
+        case 'd':
+            m.drop_rate = num_arg("--drop-rate", optarg, 0, 1);
+            break;
+        case 'l':
+            m.latency_ms = (unsigned)num_arg("--latency-ms", optarg, 0, 600000);
+            break;
+        case 'a':
+            m.retry_after = (unsigned)num_arg("--retry-after", optarg, 0, 86400);
+            break;
+        case 't':
+            m.reject_event_type = optarg;
+            break;
+        case 'F':
+            m.first_invalid_only = 1;
+            break;
+        case 'r':
+            m.record = fopen(optarg, "w");
+            if (m.record == NULL) {
+                fprintf(stderr, "ampload-mock: --record %s: %s\n", optarg, strerror(errno));
+                return 1;
+            }
+            break;
+        case 's':
+            m.sink = 1;
+            break;
+        case 'S':
+            m.rng = (uint64_t)num_arg("--seed", optarg, 0, 1e18) * 0x9E3779B97F4A7C15ULL + 1;
+            break;
+        case 'x':
+            exit_after = (unsigned)num_arg("--exit-after", optarg, 0, 1e7);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    /* Signals are taken synchronously by the main thread below. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, on_request, &m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &m,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)512, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", port);
+        return 1;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("ampload-mock listening on http://127.0.0.1:%u\n", (unsigned)info->port);
+    fflush(stdout);
+    if (exit_after > 0)
+        alarm(exit_after);
+    sigwait(&sigs, &sig);
+    MHD_stop_daemon(d);
+    if (m.record != NULL)
+        fclose(m.record);
+    fprintf(stderr, "ampload-mock: %llu requests, %llu events accepted, %llu duplicates\n",
+            (unsigned long long)m.requests, (unsigned long long)m.accepted,
+            (unsigned long long)m.duplicates);
+    return 0;
+}
