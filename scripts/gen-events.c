@@ -8,7 +8,7 @@
  * bytes, so tests and benchmarks can regenerate their inputs.
  *
  * Usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R]
- *                   [--crlf] [--no-newline-at-end] [-o FILE]
+ *                   [--insert-id-rate R] [--crlf] [--no-newline-at-end] [-o FILE]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +55,8 @@ static void uuid(char *out)
              (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
 }
 
+static double insert_id_rate = 0.5;
+
 static void good_event(FILE *fp, uint64_t i)
 {
     char dev[40];
@@ -71,7 +73,7 @@ static void good_event(FILE *fp, uint64_t i)
         fprintf(fp, ",\"device_id\":\"%s\"", dev);
     fprintf(fp, ",\"time\":%llu,\"session_id\":%llu", (unsigned long long)t,
             (unsigned long long)(t - t % 1800000));
-    if (shape < 5)
+    if ((double)(rnd() % 1000) < insert_id_rate * 1000)
         fprintf(fp, ",\"insert_id\":\"%016llx%08llx\"", (unsigned long long)rnd(),
                 (unsigned long long)(i & 0xffffffff));
     fprintf(
@@ -146,6 +148,8 @@ int main(int argc, char **argv)
             bad_rate = strtod(v, NULL), i++;
         } else if (strcmp(a, "--blank-rate") == 0 && v) {
             blank_rate = strtod(v, NULL), i++;
+        } else if (strcmp(a, "--insert-id-rate") == 0 && v) {
+            insert_id_rate = strtod(v, NULL), i++;
         } else if (strcmp(a, "-o") == 0 && v) {
             out = v, i++;
         } else if (strcmp(a, "--crlf") == 0) {

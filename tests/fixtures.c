@@ -2,7 +2,10 @@
 
 #include "fixtures.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -131,6 +134,77 @@ void fx_generate(const char *path, unsigned long n, unsigned long seed, const ch
         ck_abort_msg("asprintf");
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
     free(cmd);
+}
+
+int fx_mock_start(const char *const *args, int *port)
+{
+    const char *mock = getenv("AMPLOAD_MOCK");
+    const char *argv[40] = {0};
+    int fds[2], n = 0;
+    pid_t pid;
+    FILE *fp;
+    char line[256];
+
+    ck_assert_msg(mock != NULL, "AMPLOAD_MOCK is not set (run through ctest)");
+    argv[n++] = mock;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--exit-after";
+    argv[n++] = "300"; /* never outlives a broken test for long */
+    for (int i = 0; args != NULL && args[i] != NULL && n < 38; i++)
+        argv[n++] = args[i];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(mock, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    fp = fdopen(fds[0], "r");
+    ck_assert_msg(fgets(line, sizeof(line), fp) != NULL, "ampload-mock did not start");
+    fclose(fp);
+    ck_assert_msg(sscanf(line, "ampload-mock listening on http://127.0.0.1:%d", port) == 1,
+                  "unexpected mock banner: %s", line);
+    return pid;
+}
+
+void fx_mock_stop(int pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+}
+
+static size_t fx_collect(char *data, size_t size, size_t nmemb, void *userp)
+{
+    char **buf = userp;
+    size_t old = *buf ? strlen(*buf) : 0, n = size * nmemb;
+    *buf = realloc(*buf, old + n + 1);
+    memcpy(*buf + old, data, n);
+    (*buf)[old + n] = '\0';
+    return n;
+}
+
+json_t *fx_mock_stats(int port)
+{
+    CURL *c = curl_easy_init();
+    char url[64], *body = NULL;
+    json_error_t err;
+    json_t *doc;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/stats", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    doc = json_loads(body, 0, &err);
+    ck_assert_msg(doc != NULL, "stats: %s", err.text);
+    free(body);
+    return doc;
 }
 
 int fx_run_suite(Suite *s)

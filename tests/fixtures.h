@@ -38,6 +38,16 @@ int fx_run(char *const argv[], const char *out_path, const char *err_path);
  * extra is appended to the command line (may be NULL). */
 void fx_generate(const char *path, unsigned long n, unsigned long seed, const char *extra);
 
+/* Starts ampload-mock ($AMPLOAD_MOCK) on a free loopback port with the extra
+ * arguments (NULL-terminated list). @return its pid; *port gets the port. */
+int fx_mock_start(const char *const *args, int *port);
+
+/* Stops the mock (SIGTERM) and waits for it. */
+void fx_mock_stop(int pid);
+
+/* GET http://127.0.0.1:port/stats. @return the parsed JSON (caller decrefs). */
+struct json_t *fx_mock_stats(int port);
+
 /* Runs a Check suite and returns the process exit code. */
 int fx_run_suite(Suite *s);
 

@@ -53,7 +53,7 @@ START_TEST(writes_file_line_offset_reason_and_raw_text)
     char *text;
     json_t *j;
 
-    ck_assert_int_eq(al_deadletter_open(&dl, path, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
     al_dl_writer_init(&w, dl);
     ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
     ck_assert_int_eq(al_dl_writer_flush(&w, &d), AL_ERR_OK);
@@ -85,7 +85,7 @@ START_TEST(keeps_invalid_utf8_lossless_as_base64)
     size_t n;
     char *text;
     json_t *j;
-    al_deadletter_open(&dl, path, &d);
+    al_deadletter_open(&dl, path, AL_DL_RECORDS, &d);
     al_dl_writer_init(&w, dl);
     al_dl_write(&w, &r, &d);
     al_dl_writer_flush(&w, &d);
@@ -113,7 +113,7 @@ START_TEST(marks_truncated_long_lines_with_their_length)
     size_t n;
     char *text;
     json_t *j;
-    al_deadletter_open(&dl, path, &d);
+    al_deadletter_open(&dl, path, AL_DL_RECORDS, &d);
     al_dl_writer_init(&w, dl);
     al_dl_write(&w, &r, &d);
     al_dl_writer_flush(&w, &d);
@@ -134,7 +134,7 @@ START_TEST(creates_no_file_when_nothing_is_rejected)
     al_dl_writer_t w;
     al_diag_t d;
     fx_write(path, "old run\n", 8);
-    ck_assert_int_eq(al_deadletter_open(&dl, path, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
     al_dl_writer_init(&w, dl);
     al_dl_writer_flush(&w, &d);
     al_deadletter_close(dl, &d);
@@ -172,7 +172,7 @@ START_TEST(never_interleaves_records_from_threads)
     al_diag_t d;
     size_t n, lines = 0;
     char *text, *p;
-    ck_assert_int_eq(al_deadletter_open(&shared_dl, path, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&shared_dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
     for (long i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, writer_thread, (void *)i);
     for (int i = 0; i < 4; i++) {

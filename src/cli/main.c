@@ -8,13 +8,17 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "../core/aimd.h"
 #include "../core/batch.h"
 #include "../core/json.h"
 #include "../core/pipeline.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,18 +37,27 @@ enum {
     EXIT_OK = 0,
     EXIT_INTERNAL = 1, /* out of memory, unwritable state directory, ... */
     EXIT_USAGE = 2,
-    EXIT_INPUT = 3, /* an input could not be read, or broke while being read */
+    EXIT_INPUT = 3,  /* an input could not be read, or broke while being read */
+    EXIT_CONFIG = 4, /* no API key, or the server refused key, region or URL */
+    EXIT_FAILED = 5, /* some events could not be delivered: see the failed file */
 };
+
+#define EU_ENDPOINT "https://api.eu.amplitude.com/batch"
 
 typedef struct {
     al_pipeline_opts_t pipe;
+    al_send_opts_t send;
+    al_live_t live;
     int dry_run;
     int quiet;
+    int progress; /* -1 auto (a TTY), 0 off, 1 forced */
     const char *state_dir;
     const char *report_path;
     const char *api_key_file;
     char state_buf[PATH_MAX];
     char reject_buf[PATH_MAX + 32];
+    char failed_buf[PATH_MAX + 32];
+    int endpoint_set;
 } cli_t;
 
 static const char usage_text[] =
@@ -52,12 +65,26 @@ static const char usage_text[] =
     "Load NDJSON events (plain or zstd-compressed; '-' = stdin) into Amplitude's\n"
     "Batch Event Upload API.\n"
     "\n"
+    "Delivery:\n"
+    "  --endpoint URL        default https://api2.amplitude.com/batch\n"
+    "                        (env AMPLITUDE_BASE_URL gives the host)\n"
+    "  --region us|eu        the documented host of each region\n"
+    "  --api-key-file PATH   file holding the API key (or env AMPLITUDE_API_KEY)\n"
+    "  --concurrency N       most requests in flight, 1..64 (default: adaptive up to 64)\n"
+    "  --rate EPS            events/s ceiling (default: none)\n"
+    "  --retry-time SECONDS  retry budget per batch before its events go to the\n"
+    "                        failed file (default 600)\n"
+    "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 30)\n"
+    "  --timeout SECONDS     per request (default 120)\n"
+    "  --insecure            do not verify TLS certificates (test servers only)\n"
+    "\n"
     "Run:\n"
     "  --dry-run             read, validate and batch; send nothing\n"
     "  --threads N           parser threads (default: number of cores)\n"
-    "  --state DIR           reject file and state (default ./.ampload/<run-name>)\n"
+    "  --state DIR           reject and failed files (default ./.ampload/<run-name>)\n"
     "  --report FILE         write the final JSON report to FILE\n"
     "  -q, --quiet           print nothing but errors\n"
+    "  --progress            show the live progress line even when stderr is not a TTY\n"
     "\n"
     "Events:\n"
     "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
@@ -68,18 +95,17 @@ static const char usage_text[] =
     "                        (default 19500000, at most 20000000)\n"
     "  --chunk-bytes N       read chunk size (default 8388608)\n"
     "\n"
-    "Delivery:\n"
-    "  --api-key-file PATH   file holding the API key (or env AMPLITUDE_API_KEY)\n"
-    "\n"
     "  -h, --help            this text     --version   versions\n"
     "\n"
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
-    "error, 2 usage error, 3 input error (missing, unreadable or corrupt input).\n"
+    "error, 2 usage error, 3 input error (missing, unreadable or corrupt input),\n"
+    "4 configuration error (no API key; key, region or URL refused by the server),\n"
+    "5 some events could not be delivered (they are in the failed file).\n"
     "\n"
     "Examples:\n"
-    "  ampload --dry-run events.ndjson             validate, see what would be sent\n"
-    "  zstdcat a.zst | ampload --dry-run -          read standard input\n"
-    "  ampload --dry-run --report r.json day*.zst   machine-readable counts\n";
+    "  AMPLITUDE_API_KEY=... ampload events.ndjson   load one file\n"
+    "  ampload --dry-run day-*.zst                     validate, see what would be sent\n"
+    "  zstdcat a.zst | ampload --region eu -           read standard input\n";
 
 static int usage_error(const char *fmt, const char *a, const char *b)
 {
@@ -201,6 +227,15 @@ static int parse_args(cli_t *c, int argc, char **argv)
         OPT_API_KEY_FILE,
         OPT_API_KEY,
         OPT_VERSION,
+        OPT_ENDPOINT,
+        OPT_REGION,
+        OPT_CONCURRENCY,
+        OPT_RATE,
+        OPT_RETRY_TIME,
+        OPT_THROTTLE_WAIT,
+        OPT_TIMEOUT,
+        OPT_INSECURE,
+        OPT_PROGRESS,
     };
     static const struct option longopts[] = {
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -217,6 +252,15 @@ static int parse_args(cli_t *c, int argc, char **argv)
         {"api-key", required_argument, NULL, OPT_API_KEY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+        {"region", required_argument, NULL, OPT_REGION},
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"retry-time", required_argument, NULL, OPT_RETRY_TIME},
+        {"throttle-wait", required_argument, NULL, OPT_THROTTLE_WAIT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
         {NULL, 0, NULL, 0},
     };
     al_pipeline_opts_t *p = &c->pipe;
@@ -226,6 +270,23 @@ static int parse_args(cli_t *c, int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
     al_pipeline_opts_init(p);
+    al_send_opts_init(&c->send);
+    c->progress = -1;
+    {
+        /* AMPLITUDE_BASE_URL gives the host; --endpoint and --region win */
+        const char *base = getenv("AMPLITUDE_BASE_URL");
+        if (base != NULL && base[0] != '\0') {
+            size_t bl = strlen(base);
+            if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) {
+                fprintf(stderr, "ampload: AMPLITUDE_BASE_URL '%s' is not an http(s) URL\n", base);
+                return EXIT_USAGE;
+            }
+            snprintf(c->send.url, sizeof(c->send.url), "%.*s%s", (int)bl, base,
+                     (bl >= 6 && strcmp(base + bl - 6, "/batch") == 0) ? ""
+                     : base[bl - 1] == '/'                             ? "batch"
+                                                                       : "/batch");
+        }
+    }
     p->threads = (uint32_t)(cores < 1 ? 1 : cores > AL_MAX_THREADS ? AL_MAX_THREADS : cores);
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
@@ -246,6 +307,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
             break;
         case 'q':
             c->quiet = 1;
+            c->progress = 0;
             break;
         case OPT_MIN_ID:
             rc = parse_num("--min-id-length", optarg, 1, 1024, &v);
@@ -271,6 +333,48 @@ static int parse_args(cli_t *c, int argc, char **argv)
             break;
         case OPT_API_KEY_FILE:
             c->api_key_file = optarg;
+            break;
+        case OPT_ENDPOINT:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+                return usage_error("--endpoint '%s' is not an http(s) URL%s", optarg, "");
+            if (strlen(optarg) >= sizeof(c->send.url))
+                return usage_error("--endpoint is too long%s%s", "", "");
+            snprintf(c->send.url, sizeof(c->send.url), "%s", optarg);
+            c->endpoint_set = 1;
+            break;
+        case OPT_REGION:
+            if (strcmp(optarg, "us") == 0)
+                snprintf(c->send.url, sizeof(c->send.url), "%s", AL_DEFAULT_ENDPOINT);
+            else if (strcmp(optarg, "eu") == 0)
+                snprintf(c->send.url, sizeof(c->send.url), "%s", EU_ENDPOINT);
+            else
+                return usage_error("--region '%s': use us or eu%s", optarg, "");
+            break;
+        case OPT_CONCURRENCY:
+            rc = parse_num("--concurrency", optarg, 1, AL_MAX_CONCURRENCY, &v);
+            c->send.concurrency = (uint32_t)v;
+            break;
+        case OPT_RATE:
+            rc = parse_num("--rate", optarg, 1, 1000000000, &v);
+            c->send.rate_eps = (double)v;
+            break;
+        case OPT_RETRY_TIME:
+            rc = parse_num("--retry-time", optarg, 0, 7 * 86400, &v);
+            c->send.retry_time_ms = v * 1000;
+            break;
+        case OPT_THROTTLE_WAIT:
+            rc = parse_num("--throttle-wait", optarg, 0, 3600, &v);
+            c->send.throttle_wait_ms = v * 1000;
+            break;
+        case OPT_TIMEOUT:
+            rc = parse_num("--timeout", optarg, 1, 3600, &v);
+            c->send.request_timeout_ms = (long)v * 1000;
+            break;
+        case OPT_INSECURE:
+            c->send.insecure = 1;
+            break;
+        case OPT_PROGRESS:
+            c->progress = 1;
             break;
         case OPT_API_KEY:
             return usage_error("--api-key would show the key in 'ps' and shell history%s%s",
@@ -316,6 +420,7 @@ static int exit_code_for(al_err_t err)
     case AL_ERR_OK:
         return EXIT_OK;
     case AL_ERR_INVALID_ARG:
+    case AL_ERR_INPUT_IS_OUTPUT:
         return EXIT_USAGE;
     case AL_ERR_NOT_FOUND:
     case AL_ERR_IS_DIR:
@@ -326,6 +431,8 @@ static int exit_code_for(al_err_t err)
     case AL_ERR_UNSUPPORTED_FORMAT:
     case AL_ERR_BINARY_INPUT:
         return EXIT_INPUT;
+    case AL_ERR_CONFIG:
+        return EXIT_CONFIG;
     default:
         return EXIT_INTERNAL;
     }
@@ -388,22 +495,48 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     return 0;
 }
 
+/* Undelivered events are an error: reported even with -q. */
+static void print_failed(const cli_t *c, const al_stats_t *s)
+{
+    if (s->failed > 0)
+        fprintf(stderr,
+                "ampload: %" PRIu64 " events could not be delivered; they are in %s\n"
+                "  hint: send them again with: ampload %s\n",
+                s->failed, c->failed_buf, c->failed_buf);
+}
+
 static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
 {
-    fprintf(stderr,
-            "ampload: %s%" PRIu64 " lines read: %" PRIu64 " valid events in %" PRIu64
-            " batches, %" PRIu64 " rejected, %" PRIu64 " blank (%.2f s, %.0f lines/s)\n",
-            c->dry_run ? "dry run: " : "", s->lines_read, s->events_valid, s->batches_built,
-            s->rejected_local, s->skipped, elapsed,
-            elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
-    if (s->rejected_local > 0) {
+    if (c->dry_run) {
+        fprintf(stderr,
+                "ampload: dry run: %" PRIu64 " lines read: %" PRIu64 " valid events in %" PRIu64
+                " batches, %" PRIu64 " rejected, %" PRIu64 " blank (%.2f s, %.0f lines/s)\n",
+                s->lines_read, s->events_valid, s->batches_built, s->rejected_local, s->skipped,
+                elapsed, elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
+    } else {
+        fprintf(stderr,
+                "ampload: %" PRIu64 " lines read: %" PRIu64 " events sent, %" PRIu64
+                " rejected (%" PRIu64 " here, %" PRIu64 " by the server), %" PRIu64
+                " failed, %" PRIu64 " blank\n"
+                "  %" PRIu64 " requests, %" PRIu64 " retries, %" PRIu64 " HTTP 429, %" PRIu64
+                " HTTP 5xx; %.2f s, %.0f events/s, %.1f MB/s sent\n",
+                s->lines_read, s->events_sent, s->rejected_local + s->rejected_server,
+                s->rejected_local, s->rejected_server, s->failed, s->skipped, s->requests,
+                s->retries, s->http_429, s->http_5xx, elapsed,
+                elapsed > 0 ? (double)s->events_sent / elapsed : 0.0,
+                elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
+    }
+    if (s->rejected_local + s->rejected_server > 0) {
         fprintf(stderr, "  rejected lines are in %s:", c->reject_buf);
         for (int i = 1; i < AL_REASON_COUNT; i++)
             if (s->rejected_by_reason[i] > 0)
                 fprintf(stderr, " %s %" PRIu64 ";", al_reason_key((al_reason_code_t)i),
                         s->rejected_by_reason[i]);
+        if (s->rejected_server > 0)
+            fprintf(stderr, " refused by the server %" PRIu64 ";", s->rejected_server);
         fprintf(stderr, "\n");
     }
+    print_failed(c, s);
 }
 
 static double now_s(void)
@@ -413,18 +546,110 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ---- the live progress line --------------------------------------------- */
+
+typedef struct {
+    cli_t *c;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop;
+    double t0;
+} progress_t;
+
+static void human_duration(double secs, char *buf, size_t cap)
+{
+    unsigned long t = secs < 0 ? 0 : (unsigned long)secs;
+    if (t >= 3600)
+        snprintf(buf, cap, "%luh%02lum", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, cap, "%lum%02lus", t / 60, t % 60);
+    else
+        snprintf(buf, cap, "%lus", t);
+}
+
+static void draw_progress(progress_t *p)
+{
+    al_live_t *l = &p->c->live;
+    double el = now_s() - p->t0;
+    uint64_t sent = atomic_load_explicit(&l->events_sent, memory_order_relaxed);
+    uint64_t bytes = atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
+    uint64_t read = atomic_load_explicit(&l->bytes_read, memory_order_relaxed);
+    uint64_t total = atomic_load_explicit(&l->total_bytes, memory_order_relaxed);
+    char eta[32] = "?";
+
+    if (total > 0 && read > 0 && el > 0.5)
+        human_duration((double)(total > read ? total - read : 0) / ((double)read / el), eta,
+                       sizeof(eta));
+    fprintf(stderr,
+            "\r\033[Ksent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
+            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s",
+            sent, el > 0 ? (double)sent / el : 0.0, el > 0 ? (double)bytes / el / 1e6 : 0.0,
+            (unsigned)atomic_load_explicit(&l->in_flight, memory_order_relaxed),
+            (unsigned)atomic_load_explicit(&l->window, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->retries, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->http_429, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->failed, memory_order_relaxed), eta);
+    fflush(stderr);
+}
+
+static void *progress_main(void *arg)
+{
+    progress_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        if (!p->stop)
+            draw_progress(p);
+    }
+    pthread_mutex_unlock(&p->lock);
+    fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+    return NULL;
+}
+
+static int progress_start(progress_t *p, cli_t *c)
+{
+    memset(p, 0, sizeof(*p));
+    p->c = c;
+    p->t0 = now_s();
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (pthread_create(&p->tid, NULL, progress_main, p) != 0)
+        return -1;
+    return 0;
+}
+
+static void progress_stop(progress_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->tid, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+}
+
 int main(int argc, char **argv)
 {
-    cli_t c;
+    static cli_t c; /* large; and its live counters outlive every thread */
     al_input_t *inputs;
     al_stats_t stats;
     al_diag_t diag;
     al_err_t err;
     const char *env_key;
     double t0, elapsed;
-    int rc;
+    progress_t progress;
+    int show_progress, rc;
 
-    memset(&c, 0, sizeof(c));
     rc = parse_args(&c, argc, argv);
     if (rc != 0)
         return rc;
@@ -434,12 +659,21 @@ int main(int argc, char **argv)
         if (rc != 0)
             return rc;
     } else if (env_key != NULL && env_key[0] != '\0') {
+        if (strlen(env_key) > AL_MAX_API_KEY_BYTES) {
+            fprintf(stderr, "ampload: AMPLITUDE_API_KEY is longer than %d bytes\n",
+                    AL_MAX_API_KEY_BYTES);
+            return EXIT_CONFIG;
+        }
         snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
     }
-    if (!c.dry_run)
-        return usage_error("this version of ampload validates and batches but does not send "
-                           "yet%s%s",
-                           "; run it with --dry-run", "");
+    if (!c.dry_run && c.pipe.batch.api_key[0] == '\0') {
+        fprintf(stderr, "ampload: no API key\n"
+                        "  hint: set AMPLITUDE_API_KEY, or put the key in a file for "
+                        "--api-key-file (or use --dry-run to only validate)\n");
+        return EXIT_CONFIG;
+    }
+    if (c.send.insecure && !c.quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
     if (make_dirs(c.state_dir) != 0) {
         fprintf(stderr, "ampload: cannot create state directory %s: %s\n", c.state_dir,
                 strerror(errno));
@@ -447,34 +681,50 @@ int main(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     snprintf(c.reject_buf, sizeof(c.reject_buf), "%s/rejected.ndjson", c.state_dir);
+    snprintf(c.failed_buf, sizeof(c.failed_buf), "%s/failed.ndjson", c.state_dir);
     c.pipe.reject_path = c.reject_buf;
+    c.pipe.live = &c.live;
+    if (!c.dry_run) {
+        c.pipe.send = &c.send;
+        c.pipe.failed_path = c.failed_buf;
+    }
 
     inputs = calloc(c.pipe.npaths, sizeof(*inputs));
     if (inputs == NULL) {
         fprintf(stderr, "ampload: out of memory\n");
         return EXIT_INTERNAL;
     }
+    show_progress = !c.dry_run && (c.progress == 1 || (c.progress == -1 && isatty(2)));
+    if (show_progress && progress_start(&progress, &c) != 0)
+        show_progress = 0;
     t0 = now_s();
     err = al_pipeline_run(&c.pipe, inputs, &stats, &diag);
     elapsed = now_s() - t0;
+    if (show_progress)
+        progress_stop(&progress);
+    rc = EXIT_OK;
     if (err != AL_ERR_OK) {
         print_error(err, &diag);
-        free(inputs);
-        return exit_code_for(err);
+        rc = exit_code_for(err);
     }
-    rc = EXIT_OK;
     for (uint32_t i = 0; i < c.pipe.npaths; i++) {
-        if (inputs[i].err != AL_ERR_OK) {
+        if (inputs[i].err != AL_ERR_OK && !(err != AL_ERR_OK && inputs[i].err == err)) {
             print_error(inputs[i].err, &inputs[i].diag);
             if (rc == EXIT_OK)
                 rc = exit_code_for(inputs[i].err);
-        } else if (inputs[i].bytes_read == 0 && !c.quiet) {
+        } else if (err == AL_ERR_OK && inputs[i].bytes_read == 0 && !c.quiet) {
             fprintf(stderr, "ampload: warning: %s is empty\n", c.pipe.paths[i]);
         }
     }
-    if (!c.quiet)
+    if (rc == EXIT_OK && stats.failed > 0)
+        rc = EXIT_FAILED;
+    /* Counts are worth showing whenever the run got as far as reading. */
+    if (!c.quiet && stats.lines_read > 0)
         print_summary(&c, &stats, elapsed);
-    if (c.report_path != NULL && write_report(&c, &stats, inputs, elapsed) != 0 && rc == EXIT_OK)
+    else
+        print_failed(&c, &stats);
+    if (c.report_path != NULL && (err == AL_ERR_OK || stats.lines_read > 0) &&
+        write_report(&c, &stats, inputs, elapsed) != 0 && rc == EXIT_OK)
         rc = EXIT_INTERNAL;
     free(inputs);
     return rc;

@@ -19,10 +19,12 @@
 struct al_deadletter {
     pthread_mutex_t lock;
     FILE *fp; /* NULL until the first record */
+    al_dl_format_t format;
     char path[512];
 };
 
-al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_diag_t *diag)
+al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_format_t format,
+                            al_diag_t *diag)
 {
     al_deadletter_t *dl = calloc(1, sizeof(*dl));
     (void)diag;
@@ -30,6 +32,7 @@ al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_diag_t *
     if (dl == NULL)
         return AL_ERR_NOMEM;
     pthread_mutex_init(&dl->lock, NULL);
+    dl->format = format;
     snprintf(dl->path, sizeof(dl->path), "%s", path);
     /* A reject file left by an earlier run of the same state would mix runs. */
     if (unlink(path) != 0 && errno != ENOENT) {
@@ -100,13 +103,24 @@ static void put(al_dl_writer_t *w, const char *s, size_t n)
 
 al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
 {
-    size_t flen = strlen(rec->file), rlen = strlen(rec->reason);
-    int utf8 = al_json_utf8_valid(rec->raw, rec->raw_len);
-    size_t need = 160 + AL_JSON_ESCAPED_MAX(flen) + AL_JSON_ESCAPED_MAX(rlen) +
-                  (utf8 ? AL_JSON_ESCAPED_MAX(rec->raw_len) : (rec->raw_len + 2) / 3 * 4);
+    size_t flen, rlen, need;
+    int utf8;
     char num[96];
     int k;
 
+    if (w->dl->format == AL_DL_RAW) {
+        if (!reserve(w, rec->raw_len + 1))
+            return AL_ERR_NOMEM;
+        put(w, rec->raw, rec->raw_len);
+        put(w, "\n", 1);
+        w->records++;
+        return w->len >= FLUSH_AT ? append(w, diag) : AL_ERR_OK;
+    }
+    flen = strlen(rec->file);
+    rlen = strlen(rec->reason);
+    utf8 = al_json_utf8_valid(rec->raw, rec->raw_len);
+    need = 160 + AL_JSON_ESCAPED_MAX(flen) + AL_JSON_ESCAPED_MAX(rlen) +
+           (utf8 ? AL_JSON_ESCAPED_MAX(rec->raw_len) : (rec->raw_len + 2) / 3 * 4);
     if (!reserve(w, need))
         return AL_ERR_NOMEM;
     put(w, "{\"file\":\"", 9);

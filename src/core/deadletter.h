@@ -8,6 +8,10 @@
  * carry "raw_base64" instead. A line too long to be held in memory carries its
  * first bytes, "length" (the full length) and "truncated":true.
  *
+ * The failed file (valid events that could not be delivered) uses the same
+ * machinery in AL_DL_RAW format: each record is just the event's original
+ * line, so `ampload <state>/failed.ndjson` sends them again.
+ *
  * Each thread writes through its own al_dl_writer_t, which gathers records in
  * a private buffer and appends it to the file under a lock when it fills, so
  * records are never interleaved and the lock is taken rarely.
@@ -45,10 +49,16 @@ typedef struct {
     uint64_t full_len; /* > raw_len when the line was too long to keep whole */
 } al_reject_t;
 
-/* Creates (or truncates) the reject file at path. The file is created lazily:
- * a run without rejects leaves no empty file behind.
- * @return AL_ERR_OK and *out; errors: NOMEM. */
-al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_diag_t *diag);
+typedef enum {
+    AL_DL_RECORDS, /* reject file: one JSON record per line, as above */
+    AL_DL_RAW,     /* failed file: the event line itself, so it can be loaded again */
+} al_dl_format_t;
+
+/* Creates (or truncates) the file at path. The file is created lazily: a run
+ * that writes nothing leaves no empty file behind.
+ * @return AL_ERR_OK and *out; errors: NOMEM, WRITE. */
+al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_format_t format,
+                            al_diag_t *diag);
 
 /* Attaches a per-thread writer to dl. */
 void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl);

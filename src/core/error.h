@@ -31,7 +31,13 @@
     X(11, WRITE, "write error", "check free space and permissions of the state directory")         \
     X(12, THREAD, "cannot start thread", "lower --threads")                                        \
     X(13, STATE_DIR, "cannot use the state directory",                                             \
-      "choose a writable directory with --state DIR")
+      "choose a writable directory with --state DIR")                                              \
+    X(14, CONFIG, "the server refused the request configuration",                                  \
+      "check the API key, the region (--region) and the endpoint URL")                             \
+    X(15, HTTP_CLIENT, "cannot set up the HTTP client",                                            \
+      "check that libcurl is installed properly")                                                  \
+    X(16, INPUT_IS_OUTPUT, "this input is also an output of the run (its reject or failed file)",  \
+      "copy it elsewhere first, or give the run another --state DIR")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

@@ -19,11 +19,16 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     const al_pipeline_opts_t *opts;
     al_queue_t chunks;
     al_deadletter_t *dl;
+    al_deadletter_t *failed_file;
+    al_sender_t *sender;
+    al_batch_sink_fn sink;
+    void *sink_ctx;
     al_input_t *inputs;
     size_t chunk_bytes;
     atomic_int failed; /* a fatal error was recorded */
@@ -85,6 +90,8 @@ static void *reader_main(void *arg)
             if (in->err != AL_ERR_OK || c == NULL)
                 break;
             in->lines += c->lines;
+            if (o->live != NULL)
+                atomic_fetch_add_explicit(&o->live->bytes_read, c->len, memory_order_relaxed);
             if (!al_queue_push(&run->chunks, c)) {
                 al_chunk_release(c);
                 break;
@@ -118,12 +125,12 @@ static al_err_t ship_batch(parser_t *w)
     al_batch_finish(b);
     w->stats.batches_built++;
     w->stats.batch_bytes += b->len;
-    if (o->sink == NULL) {
+    if (w->run->sink == NULL) {
         al_batch_reset(b);
         return AL_ERR_OK;
     }
     w->batch = NULL;
-    err = o->sink(o->sink_ctx, b);
+    err = w->run->sink(w->run->sink_ctx, b);
     if (err != AL_ERR_OK)
         return err;
     w->batch = al_batch_new(&o->batch);
@@ -234,7 +241,11 @@ static void *parser_main(void *arg)
         }
         al_chunk_release(c);
     }
-    if (!atomic_load(&run->failed) && w->batch != NULL && w->batch->events > 0) {
+    /* The last, partial batch goes on even after a failure: its events were
+     * counted as valid, so the sink must resolve them (a stopped sender
+     * writes them to the failed file). */
+    if (w->batch != NULL && w->batch->events > 0 &&
+        (run->sink != NULL || !atomic_load(&run->failed))) {
         err = ship_batch(w);
         if (err != AL_ERR_OK)
             run_fail(run, err, NULL);
@@ -247,7 +258,45 @@ static void *parser_main(void *arg)
 
 /* ---- the run ------------------------------------------------------------ */
 
-/* Opens and sniffs every named input once, so a typo fails before any work. */
+/* Lets the sender drain and adds its counts. Its error wins over the one the
+ * parsers saw (they only learn that the sender stopped; it knows why). */
+static void end_sender(run_t *run, al_stats_t *stats, al_err_t *err, al_diag_t *diag)
+{
+    al_diag_t d;
+    al_err_t serr;
+    if (run->sender == NULL)
+        return;
+    al_sender_finish(run->sender);
+    serr = al_sender_join(run->sender, stats, &d);
+    if (serr != AL_ERR_OK) {
+        *err = serr;
+        *diag = d;
+    }
+}
+
+static void close_files(run_t *run, al_err_t *err, al_diag_t *diag)
+{
+    al_deadletter_t *files[2] = {run->dl, run->failed_file};
+    for (int i = 0; i < 2; i++) {
+        al_diag_t d;
+        al_err_t cerr = al_deadletter_close(files[i], &d);
+        if (*err == AL_ERR_OK && cerr != AL_ERR_OK) {
+            *err = cerr;
+            *diag = d;
+        }
+    }
+}
+
+/* @return 1 when path names the same file as out (which may not exist). */
+static int same_file(const char *path, const char *out)
+{
+    struct stat a, b;
+    return out != NULL && stat(path, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Opens and sniffs every named input once, so a typo fails before any work;
+ * and refuses an input that this run would overwrite. */
 static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
 {
     al_reader_opts_t ropts = {0};
@@ -256,12 +305,22 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
         al_err_t err;
         if (strcmp(o->paths[i], "-") == 0)
             continue; /* sniffing would consume standard input */
+        if (same_file(o->paths[i], o->reject_path) ||
+            (o->send != NULL && same_file(o->paths[i], o->failed_path))) {
+            al_diag_set(diag, o->paths[i], 0);
+            inputs[i].err = AL_ERR_INPUT_IS_OUTPUT;
+            inputs[i].diag = *diag;
+            return AL_ERR_INPUT_IS_OUTPUT;
+        }
         err = al_reader_open(&r, o->paths[i], i, &ropts, diag);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;
             inputs[i].diag = *diag;
             return err;
         }
+        if (o->live != NULL)
+            atomic_fetch_add_explicit(&o->live->total_bytes, al_reader_file_size(r),
+                                      memory_order_relaxed);
         al_reader_close(r);
     }
     return AL_ERR_OK;
@@ -286,6 +345,7 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     pthread_mutex_init(&run.err_lock, NULL);
 
     if (o->threads < 1 || o->threads > AL_MAX_THREADS || o->reject_path == NULL ||
+        (o->send != NULL && o->failed_path == NULL) ||
         o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) > o->batch.max_bytes ||
         o->batch.max_events < 1 || o->batch.max_events > AL_MAX_BATCH_EVENTS) {
         err = AL_ERR_INVALID_ARG;
@@ -298,12 +358,25 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     err = preflight(o, inputs, diag);
     if (err != AL_ERR_OK)
         goto out_nothing;
-    err = al_deadletter_open(&run.dl, o->reject_path, diag);
+    err = al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, diag);
     if (err != AL_ERR_OK)
         goto out_nothing;
+    run.sink = o->sink;
+    run.sink_ctx = o->sink_ctx;
+    if (o->send != NULL) {
+        err = al_deadletter_open(&run.failed_file, o->failed_path, AL_DL_RAW, diag);
+        if (err != AL_ERR_OK)
+            goto out_dl;
+        err =
+            al_sender_start(&run.sender, o->send, run.dl, run.failed_file, o->paths, o->live, diag);
+        if (err != AL_ERR_OK)
+            goto out_dl;
+        run.sink = al_sender_submit;
+        run.sink_ctx = run.sender;
+    }
     err = al_queue_init(&run.chunks, (size_t)o->threads + 2);
     if (err != AL_ERR_OK)
-        goto out_dl;
+        goto out_sender;
     workers = calloc(o->threads, sizeof(*workers));
     if (workers == NULL) {
         err = AL_ERR_NOMEM;
@@ -351,14 +424,10 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     free(workers);
 out_queue:
     al_queue_destroy(&run.chunks);
-out_dl : {
-    al_diag_t d;
-    al_err_t cerr = al_deadletter_close(run.dl, &d);
-    if (err == AL_ERR_OK && cerr != AL_ERR_OK) {
-        err = cerr;
-        *diag = d;
-    }
-}
+out_sender:
+    end_sender(&run, stats, &err, diag);
+out_dl:
+    close_files(&run, &err, diag);
 out_nothing:
     pthread_mutex_destroy(&run.err_lock);
     return err;

@@ -13,6 +13,9 @@
  * that breaks while being read (corrupt zstd, I/O error) is recorded in its
  * al_input_t; the run goes on with the other inputs.
  *
+ * With a sender (send.h) the run ends when every event has been delivered,
+ * refused or failed; a configuration error reported by the server stops it.
+ *
  * Thread-safety: call from one thread; the sink is called from parser threads.
  */
 #ifndef AL_PIPELINE_H
@@ -21,6 +24,7 @@
 #include "batch.h"
 #include "error.h"
 #include "reader.h"
+#include "send.h"
 #include "stats.h"
 #include "validate.h"
 
@@ -42,9 +46,13 @@ typedef struct {
     al_rules_t rules;
     al_batch_opts_t batch;
     const char *reject_path; /* reject file to (re)create */
-    /* Where batches go. NULL: dry run; batches are counted and discarded. */
+    /* Where batches go: a sender (send != NULL), the caller's sink, or, when
+     * both are NULL, nowhere (dry run: batches are counted and discarded). */
+    const al_send_opts_t *send;
+    const char *failed_path; /* failed file to (re)create; required with send */
     al_batch_sink_fn sink;
     void *sink_ctx;
+    al_live_t *live; /* progress counters, or NULL */
 } al_pipeline_opts_t;
 
 /* What happened to one input. */
@@ -64,8 +72,8 @@ void al_pipeline_opts_init(al_pipeline_opts_t *opts);
  * filled for each input. stats receives the merged counters.
  * @return AL_ERR_OK when the run completed, even if some inputs broke midway
  * (see inputs[i].err); otherwise the error that stopped it (diag filled):
- * an input that cannot be opened, the reject file, NOMEM, THREAD, or the
- * sink's error. */
+ * an input that cannot be opened, the reject or failed file, NOMEM, THREAD,
+ * the sink's error, or the sender's (CONFIG, HTTP_CLIENT). */
 al_err_t al_pipeline_run(const al_pipeline_opts_t *opts, al_input_t *inputs, al_stats_t *stats,
                          al_diag_t *diag);
 

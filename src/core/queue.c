@@ -53,6 +53,23 @@ void *al_queue_pop(al_queue_t *q)
     return item;
 }
 
+int al_queue_try_pop(al_queue_t *q, void **item)
+{
+    int rc;
+    pthread_mutex_lock(&q->lock);
+    if (q->count > 0) {
+        *item = q->items[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        pthread_cond_signal(&q->not_full);
+        rc = 1;
+    } else {
+        rc = q->closed ? -1 : 0;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
 void al_queue_close(al_queue_t *q)
 {
     pthread_mutex_lock(&q->lock);

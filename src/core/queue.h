@@ -36,6 +36,10 @@ int al_queue_push(al_queue_t *q, void *item);
 /* Blocks while empty. @return the oldest item, or NULL once closed and empty. */
 void *al_queue_pop(al_queue_t *q);
 
+/* Takes the oldest item without waiting. @return 1 with *item set, 0 when
+ * empty but open, -1 when closed and empty. */
+int al_queue_try_pop(al_queue_t *q, void **item);
+
 /* Refuses further pushes; pops continue until empty. Idempotent. */
 void al_queue_close(al_queue_t *q);
 

@@ -42,6 +42,22 @@ typedef struct {
     uint64_t bytes_sent;
 } al_stats_t;
 
+/* Live view of a running load, for the progress line. Written by the stage
+ * that does the work with relaxed atomic stores, read by anyone; never used
+ * for the final report, which merges the per-thread al_stats_t instead. */
+typedef struct {
+    _Atomic uint64_t bytes_read;  /* reader */
+    _Atomic uint64_t total_bytes; /* sum of the input sizes known up front */
+    _Atomic uint64_t events_sent; /* sender, from here on */
+    _Atomic uint64_t bytes_sent;
+    _Atomic uint64_t requests;
+    _Atomic uint64_t retries;
+    _Atomic uint64_t http_429;
+    _Atomic uint64_t failed;
+    _Atomic uint32_t in_flight;
+    _Atomic uint32_t window;
+} al_live_t;
+
 /* Adds every counter of src to dst. */
 void al_stats_merge(al_stats_t *dst, const al_stats_t *src);
 

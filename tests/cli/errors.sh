@@ -45,7 +45,7 @@ expect 2 "--threads: 'abc' is not a number" -- --dry-run --threads abc good.ndjs
 expect 2 "option --state needs a value" -- --dry-run good.ndjson --state
 expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjson
 expect 2 "--max-event-bytes must be at most" -- --dry-run --batch-bytes 10000 --max-event-bytes 20000 good.ndjson
-expect 2 "run it with --dry-run" -- good.ndjson
+expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
 
 # input errors: exit 3, the file named, what went wrong, a hint

@@ -1,0 +1,803 @@
+/* send.c - the sender thread: one curl multi handle, every request, every verdict.
+ *
+ * Design. Work items are requests (req_t): a batch plus its retry history.
+ * A request is in exactly one place at a time:
+ *   - the input queue (a bounded al_queue_t filled by parser threads),
+ *   - `ready`      to be started as soon as the window and the rate allow,
+ *   - in flight    inside the curl multi handle,
+ *   - `deferred`   waiting for a time: a backoff, a Retry-After, or the pause
+ *                  of a throttled id,
+ * or it is resolved and freed. The loop moves due deferred requests to ready,
+ * starts ready ones while fewer than the AIMD window are in flight (taking new
+ * batches from the input queue only when nothing is ready, and only while the
+ * deferred requests hold less than DEFERRED_BYTES_CAP, so a throttling server
+ * slows the reader instead of growing memory), lets curl work, resolves what
+ * completed, and sleeps in curl_multi_poll until a socket, a due time or a
+ * wakeup from a parser needs it.
+ *
+ * Response rules are in response.c; this file applies them: it splits,
+ * drops, defers and retries, and writes refused events to the reject file and
+ * undeliverable ones to the failed file. Ids that Amplitude throttled are
+ * paused: events of theirs are held out of every request until the pause
+ * ends, while everything else keeps flowing.
+ *
+ * A configuration error (bad key, 401/403/404, TLS failure) stops delivery:
+ * the input queue is closed so the parsers stop, and every event still held
+ * here goes to the failed file, so the accounting still balances.
+ *
+ * Bodies are handed to curl without a copy (CURLOPT_POSTFIELDS points into
+ * the batch), and `Expect: 100-continue` is switched off: the bodies are
+ * large and the extra round trip buys nothing.
+ */
+#include "send.h"
+
+#include "aimd.h"
+#include "queue.h"
+#include "ratelimit.h"
+#include "response.h"
+#include "retry.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RESP_CAP           (256u * 1024u)
+#define INPUT_QUEUE_CAP    8
+#define DEFERRED_BYTES_CAP (64u * 1024u * 1024u)
+#define POLL_MAX_MS        500
+
+typedef struct req {
+    struct req *next;
+    al_batch_t *batch;
+    CURL *easy;
+    char *resp;
+    size_t resp_len;
+    uint32_t attempt;        /* attempts started */
+    uint64_t first_ms;       /* first attempt of these events, for the retry budget */
+    uint64_t start_ms;       /* this attempt */
+    uint64_t due_ms;         /* when deferred */
+    uint64_t retry_after_ms; /* from the last response */
+} req_t;
+
+typedef struct {
+    req_t *head, *tail;
+    size_t n;
+    size_t bytes;
+} list_t;
+
+typedef struct {
+    uint64_t id, until_ms;
+} pause_t;
+
+struct al_sender {
+    al_send_opts_t o;
+    al_queue_t in;
+    CURLM *multi;
+    struct curl_slist *headers;
+    pthread_t tid;
+    int started;
+    al_deadletter_t *rejects, *failed;
+    al_dl_writer_t rejw, failw;
+    const char *const *paths;
+    al_live_t *live;
+    /* owned by the sender thread */
+    al_stats_t st;
+    al_aimd_t aimd;
+    al_bucket_t bucket;
+    al_rng_t rng;
+    list_t ready, deferred;
+    uint32_t in_flight;
+    req_t *flying[AL_MAX_CONCURRENCY]; /* the requests in flight, in no order */
+    int input_done;
+    CURL *idle[AL_MAX_CONCURRENCY * 2];
+    int nidle;
+    pause_t *paused;
+    size_t npaused, cap_paused;
+    al_response_t resp;
+    /* shared */
+    atomic_int stopped;          /* a fatal error: no more submissions */
+    atomic_ullong submit_failed; /* events failed by al_sender_submit after a stop */
+    pthread_mutex_t err_lock;
+    al_err_t err;
+    al_diag_t diag;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void al_send_opts_init(al_send_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    snprintf(o->url, sizeof(o->url), "%s", AL_DEFAULT_ENDPOINT);
+    o->concurrency = AL_MAX_CONCURRENCY;
+    o->adaptive = 1;
+    o->retry_time_ms = (uint64_t)AL_DEFAULT_RETRY_TIME_S * 1000;
+    o->throttle_wait_ms = AL_DEFAULT_THROTTLE_WAIT_MS;
+    o->connect_timeout_ms = 10000;
+    o->request_timeout_ms = 120000;
+}
+
+/* ---- small lists -------------------------------------------------------- */
+
+static void list_push(list_t *l, req_t *r, int at_head)
+{
+    r->next = NULL;
+    if (l->head == NULL) {
+        l->head = l->tail = r;
+    } else if (at_head) {
+        r->next = l->head;
+        l->head = r;
+    } else {
+        l->tail->next = r;
+        l->tail = r;
+    }
+    l->n++;
+    l->bytes += r->batch->len;
+}
+
+static req_t *list_pop(list_t *l)
+{
+    req_t *r = l->head;
+    if (r == NULL)
+        return NULL;
+    l->head = r->next;
+    if (l->head == NULL)
+        l->tail = NULL;
+    l->n--;
+    l->bytes -= r->batch->len;
+    r->next = NULL;
+    return r;
+}
+
+/* ---- resolving events --------------------------------------------------- */
+
+static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
+{
+    pthread_mutex_lock(&s->err_lock);
+    if (s->err == AL_ERR_OK) {
+        s->err = err;
+        memset(&s->diag, 0, sizeof(s->diag));
+        snprintf(s->diag.path, sizeof(s->diag.path), "%s", s->o.url);
+        snprintf(s->diag.detail, sizeof(s->diag.detail), "%s", detail);
+    }
+    pthread_mutex_unlock(&s->err_lock);
+    atomic_store(&s->stopped, 1);
+}
+
+static void write_failed(al_sender_t *s, al_dl_writer_t *w, const al_batch_t *b, uint32_t i)
+{
+    al_reject_t rec = {.raw = b->body + b->off[i], .raw_len = b->elen[i], .full_len = b->elen[i]};
+    al_diag_t d;
+    if (al_dl_write(w, &rec, &d) != AL_ERR_OK)
+        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+}
+
+/* Every event of b, or those marked `mark` when marks != NULL, is undeliverable. */
+static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *marks, uint8_t mark)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < b->events; i++) {
+        if (marks != NULL && marks[i] != mark)
+            continue;
+        write_failed(s, &s->failw, b, i);
+        n++;
+    }
+    s->st.failed += n;
+    if (s->live != NULL)
+        atomic_fetch_add_explicit(&s->live->failed, n, memory_order_relaxed);
+}
+
+static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const char *reason)
+{
+    const al_origin_t *o = &b->origin[i];
+    al_reject_t rec = {.file = s->paths[o->file_id],
+                       .line = o->line,
+                       .offset = o->offset,
+                       .reason = reason,
+                       .raw = b->body + b->off[i],
+                       .raw_len = b->elen[i],
+                       .full_len = b->elen[i]};
+    al_diag_t d;
+    if (al_dl_write(&s->rejw, &rec, &d) != AL_ERR_OK)
+        set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+    s->st.rejected_server++;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static req_t *req_new(al_batch_t *b, const req_t *parent)
+{
+    req_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->batch = b;
+    if (parent != NULL) {
+        r->first_ms = parent->first_ms;
+        r->attempt = parent->attempt;
+    }
+    return r;
+}
+
+static void req_free(al_sender_t *s, req_t *r)
+{
+    if (r->easy != NULL) {
+        if (s->nidle < (int)(sizeof(s->idle) / sizeof(s->idle[0])))
+            s->idle[s->nidle++] = r->easy;
+        else
+            curl_easy_cleanup(r->easy);
+    }
+    al_batch_free(r->batch);
+    free(r->resp);
+    free(r);
+}
+
+/* @return a new batch holding the events of src whose mark is `keep`. */
+static al_batch_t *subset(const al_batch_t *src, const uint8_t *marks, uint8_t keep)
+{
+    al_batch_t *b = al_batch_new(src->opts);
+    if (b == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < src->events; i++)
+        if (marks[i] == keep)
+            al_batch_add_from(b, src, i);
+    al_batch_finish(b);
+    return b;
+}
+
+/* Queues the events of r's batch marked `keep` as a new request, at once
+ * (due 0, at the head of ready) or later. Events that cannot get memory go to
+ * the failed file, never nowhere. */
+static void requeue_marked(al_sender_t *s, req_t *r, const uint8_t *marks, uint8_t keep,
+                           uint64_t due_ms)
+{
+    al_batch_t *b = subset(r->batch, marks, keep);
+    req_t *n = b != NULL ? req_new(b, r) : NULL;
+    if (n == NULL) {
+        al_batch_free(b);
+        fail_events(s, r->batch, marks, keep);
+        return;
+    }
+    if (b->events == 0) {
+        req_free(s, n);
+        return;
+    }
+    if (due_ms == 0) {
+        list_push(&s->ready, n, 1);
+    } else {
+        n->due_ms = due_ms;
+        list_push(&s->deferred, n, 0);
+    }
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    req_t *r = userp;
+    size_t n = size * nmemb;
+    if (r->resp_len + n > RESP_CAP)
+        n = RESP_CAP > r->resp_len ? RESP_CAP - r->resp_len : 0; /* keep the head */
+    memcpy(r->resp + r->resp_len, data, n);
+    r->resp_len += n;
+    return size * nmemb;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    req_t *r = userp;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        char v[64];
+        size_t k = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
+        memcpy(v, data + 12, k);
+        v[k] = '\0';
+        r->retry_after_ms = al_retry_after_ms(v, (int64_t)time(NULL));
+    }
+    return n;
+}
+
+static int start_request(al_sender_t *s, req_t *r, uint64_t now)
+{
+    CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
+    if (e == NULL)
+        return -1;
+    if (r->resp == NULL) {
+        r->resp = malloc(RESP_CAP);
+        if (r->resp == NULL) {
+            curl_easy_cleanup(e);
+            return -1;
+        }
+    }
+    r->easy = e;
+    r->resp_len = 0;
+    r->retry_after_ms = 0;
+    curl_easy_setopt(e, CURLOPT_URL, s->o.url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->batch->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->batch->len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->o.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->o.request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->o.insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->o.insecure ? 0L : 2L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
+    if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
+        r->easy = NULL;
+        curl_easy_cleanup(e);
+        return -1;
+    }
+    if (r->first_ms == 0)
+        r->first_ms = now;
+    r->start_ms = now;
+    r->attempt++;
+    s->flying[s->in_flight++] = r;
+    return 0;
+}
+
+/* Backoff, or give up when the budget is spent. */
+static void retry_later(al_sender_t *s, req_t *r, uint64_t now)
+{
+    uint64_t delay = al_backoff_delay_ms(r->attempt, AL_BACKOFF_BASE_MS, AL_BACKOFF_CAP_MS,
+                                         r->retry_after_ms, &s->rng);
+    if (now + delay - r->first_ms > s->o.retry_time_ms) {
+        fail_events(s, r->batch, NULL, 0);
+        req_free(s, r);
+        return;
+    }
+    s->st.retries++;
+    if (s->live != NULL)
+        atomic_fetch_add_explicit(&s->live->retries, 1, memory_order_relaxed);
+    r->due_ms = now + delay;
+    list_push(&s->deferred, r, 0);
+}
+
+static void pause_id(al_sender_t *s, uint64_t id, uint64_t until)
+{
+    for (size_t i = 0; i < s->npaused; i++) {
+        if (s->paused[i].id == id) {
+            if (s->paused[i].until_ms < until)
+                s->paused[i].until_ms = until;
+            return;
+        }
+    }
+    if (s->npaused == s->cap_paused) {
+        size_t cap = s->cap_paused ? s->cap_paused * 2 : 64;
+        pause_t *p = realloc(s->paused, cap * sizeof(*p));
+        if (p == NULL)
+            return; /* not pausing only means the server may throttle it again */
+        s->paused = p;
+        s->cap_paused = cap;
+    }
+    s->paused[s->npaused++] = (pause_t){id, until};
+}
+
+/* @return when id's pause ends, or 0 if it is not paused. */
+static uint64_t paused_until(const al_sender_t *s, uint64_t id)
+{
+    if (id == 0)
+        return 0;
+    for (size_t i = 0; i < s->npaused; i++)
+        if (s->paused[i].id == id)
+            return s->paused[i].until_ms;
+    return 0;
+}
+
+/* Holds back the events of paused ids. @return the request to send now, or
+ * NULL when all of it waits. */
+static req_t *hold_paused(al_sender_t *s, req_t *r, uint64_t now)
+{
+    uint8_t *marks = s->resp.mark; /* scratch: the last response is resolved */
+    uint64_t until = 0;
+    uint32_t held = 0;
+    size_t k = 0;
+
+    for (size_t i = 0; i < s->npaused; i++) /* drop ended pauses */
+        if (s->paused[i].until_ms > now)
+            s->paused[k++] = s->paused[i];
+    s->npaused = k;
+    if (s->npaused == 0)
+        return r;
+    for (uint32_t i = 0; i < r->batch->events; i++) {
+        uint64_t u = paused_until(s, r->batch->origin[i].uid);
+        uint64_t d = paused_until(s, r->batch->origin[i].did);
+        if (d > u)
+            u = d;
+        marks[i] = u > 0 ? AL_MARK_THROTTLED : AL_MARK_NONE;
+        if (u > until)
+            until = u;
+        held += u > 0;
+    }
+    if (held == 0)
+        return r;
+    if (held == r->batch->events) {
+        r->due_ms = until;
+        list_push(&s->deferred, r, 0);
+        return NULL;
+    }
+    requeue_marked(s, r, marks, AL_MARK_THROTTLED, until);
+    requeue_marked(s, r, marks, AL_MARK_NONE, 0);
+    req_free(s, r);
+    return list_pop(&s->ready);
+}
+
+static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    al_response_t *rp = &s->resp;
+    al_batch_t *b = r->batch;
+    long status = 0;
+    uint64_t latency = now - r->start_ms;
+
+    curl_multi_remove_handle(s->multi, r->easy);
+    for (uint32_t i = 0; i < s->in_flight; i++) {
+        if (s->flying[i] == r) {
+            s->flying[i] = s->flying[s->in_flight - 1];
+            break;
+        }
+    }
+    s->in_flight--;
+    s->st.requests++;
+    if (s->live != NULL)
+        atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
+    if (res != CURLE_OK) {
+        if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
+            res == CURLE_SSL_CONNECT_ERROR || res == CURLE_UNSUPPORTED_PROTOCOL ||
+            res == CURLE_URL_MALFORMAT) {
+            char why[200];
+            snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
+            set_fatal(s, AL_ERR_CONFIG, why);
+            list_push(&s->ready, r, 1); /* failed with the rest by the drain */
+            return;
+        }
+        if (res == CURLE_OPERATION_TIMEDOUT)
+            al_aimd_congestion(&s->aimd, now);
+        retry_later(s, r, now);
+        return;
+    }
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    s->st.bytes_sent += b->len;
+    if (status == 429)
+        s->st.http_429++;
+    if (status >= 500)
+        s->st.http_5xx++;
+    if (s->live != NULL) {
+        atomic_fetch_add_explicit(&s->live->bytes_sent, b->len, memory_order_relaxed);
+        if (status == 429)
+            atomic_fetch_add_explicit(&s->live->http_429, 1, memory_order_relaxed);
+    }
+    if (al_response_parse(rp, status, r->resp, r->resp_len, b->events) != AL_ERR_OK) {
+        retry_later(s, r, now); /* out of memory reading the lists: try again later */
+        return;
+    }
+    switch (rp->kind) {
+    case AL_RESP_OK:
+        al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
+        s->st.events_sent += b->events;
+        s->st.batches_sent++;
+        if (s->live != NULL)
+            atomic_fetch_add_explicit(&s->live->events_sent, b->events, memory_order_relaxed);
+        req_free(s, r);
+        break;
+    case AL_RESP_DROP:
+        for (uint32_t i = 0; i < b->events; i++)
+            if (rp->mark[i] != AL_MARK_NONE)
+                reject_event(s, b, i, rp->reasons[rp->mark[i] - 1]);
+        requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
+        req_free(s, r);
+        break;
+    case AL_RESP_UNDELIVERABLE:
+        fail_events(s, b, NULL, 0);
+        req_free(s, r);
+        break;
+    case AL_RESP_CONFIG: {
+        char why[240];
+        snprintf(why, sizeof(why), "HTTP %ld%s%s%s%s", status, rp->error[0] ? ": " : "", rp->error,
+                 rp->missing_field[0] ? ", missing_field " : "", rp->missing_field);
+        set_fatal(s, AL_ERR_CONFIG, why);
+        list_push(&s->ready, r, 1); /* failed with the rest by the drain */
+        break;
+    }
+    case AL_RESP_TOO_LARGE:
+        if (b->events == 1) {
+            reject_event(s, b, 0, "server: payload too large (413) even alone");
+            req_free(s, r);
+        } else {
+            for (uint32_t i = 0; i < b->events; i++)
+                rp->mark[i] = i < b->events / 2 ? 1 : 2;
+            requeue_marked(s, r, rp->mark, 2, 0);
+            requeue_marked(s, r, rp->mark, 1, 0);
+            req_free(s, r);
+        }
+        break;
+    case AL_RESP_THROTTLED: {
+        uint32_t quota = al_response_mark_quota(rp, b);
+        uint64_t until = now + s->o.throttle_wait_ms;
+        al_aimd_congestion(&s->aimd, now);
+        if (quota == 0 && rp->throttled == 0) {
+            retry_later(s, r, now); /* a bare 429: back off as a whole */
+            break;
+        }
+        for (size_t i = 0; i < rp->nthrottled; i++)
+            pause_id(s, rp->throttled_ids[i], until);
+        fail_events(s, b, rp->mark, AL_MARK_QUOTA);
+        requeue_marked(s, r, rp->mark, AL_MARK_THROTTLED, until);
+        requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
+        req_free(s, r);
+        break;
+    }
+    case AL_RESP_RETRY:
+        if (status == 503)
+            al_aimd_congestion(&s->aimd, now);
+        retry_later(s, r, now);
+        break;
+    }
+    al_response_free(rp);
+}
+
+/* After a fatal error: everything still held becomes failed. */
+static void drain_after_stop(al_sender_t *s)
+{
+    req_t *r;
+    void *item;
+
+    al_queue_close(&s->in);
+    for (;;) {
+        r = list_pop(&s->ready);
+        if (r == NULL)
+            r = list_pop(&s->deferred);
+        if (r == NULL)
+            break;
+        fail_events(s, r->batch, NULL, 0);
+        req_free(s, r);
+    }
+    while (al_queue_try_pop(&s->in, &item) == 1) {
+        fail_events(s, item, NULL, 0);
+        al_batch_free(item);
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    al_sender_t *s = arg;
+    al_diag_t d;
+
+    for (;;) {
+        uint64_t now = mono_ms(), wake = now + POLL_MAX_MS;
+        CURLMsg *msg;
+        int running, left, completed;
+        req_t *r, **link;
+
+        if (atomic_load(&s->stopped))
+            break;
+        /* due deferred requests become ready */
+        for (link = &s->deferred.head; *link != NULL;) {
+            r = *link;
+            if (r->due_ms <= now) {
+                *link = r->next;
+                if (s->deferred.tail == r) {
+                    s->deferred.tail = NULL;
+                    for (req_t *t = s->deferred.head; t != NULL; t = t->next)
+                        s->deferred.tail = t;
+                }
+                s->deferred.n--;
+                s->deferred.bytes -= r->batch->len;
+                list_push(&s->ready, r, 0);
+            } else {
+                if (r->due_ms < wake)
+                    wake = r->due_ms;
+                link = &r->next;
+            }
+        }
+        /* start what the window and the rate allow */
+        while (s->in_flight < al_aimd_window(&s->aimd)) {
+            uint64_t wait;
+            r = list_pop(&s->ready);
+            if (r == NULL) {
+                void *item;
+                int rc;
+                if (s->deferred.bytes > DEFERRED_BYTES_CAP)
+                    break;
+                rc = al_queue_try_pop(&s->in, &item);
+                if (rc == -1)
+                    s->input_done = 1;
+                if (rc != 1)
+                    break;
+                r = req_new(item, NULL);
+                if (r == NULL) {
+                    fail_events(s, item, NULL, 0);
+                    al_batch_free(item);
+                    continue;
+                }
+            }
+            r = hold_paused(s, r, now);
+            if (r == NULL)
+                continue;
+            wait = al_bucket_take(&s->bucket, r->batch->events, now);
+            if (wait > 0) {
+                list_push(&s->ready, r, 1);
+                if (now + wait < wake)
+                    wake = now + wait;
+                break;
+            }
+            if (start_request(s, r, now) != 0) {
+                fail_events(s, r->batch, NULL, 0);
+                req_free(s, r);
+            }
+        }
+        if (s->live != NULL) {
+            atomic_store_explicit(&s->live->in_flight, s->in_flight, memory_order_relaxed);
+            atomic_store_explicit(&s->live->window, al_aimd_window(&s->aimd), memory_order_relaxed);
+        }
+        if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
+            break;
+        curl_multi_perform(s->multi, &running);
+        completed = 0;
+        while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+            resolve(s, r, msg->data.result, mono_ms());
+            completed++;
+        }
+        if (atomic_load(&s->stopped))
+            break;
+        if (completed > 0)
+            continue; /* room in the window: start queued work before sleeping */
+        now = mono_ms();
+        if (s->ready.n > 0 && s->in_flight < al_aimd_window(&s->aimd) && wake > now + 1)
+            wake = now + 1; /* ready work waits only for the rate limiter */
+        curl_multi_poll(s->multi, NULL, 0, (int)(wake > now ? wake - now : 0), NULL);
+    }
+    if (atomic_load(&s->stopped)) {
+        /* in-flight requests are abandoned; their events fail */
+        while (s->in_flight > 0) {
+            req_t *r = s->flying[--s->in_flight];
+            curl_multi_remove_handle(s->multi, r->easy);
+            fail_events(s, r->batch, NULL, 0);
+            req_free(s, r);
+        }
+        drain_after_stop(s);
+    }
+    if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
+        set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+    if (al_dl_writer_flush(&s->failw, &d) != AL_ERR_OK)
+        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+    return NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_setup(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadletter_t *rejects,
+                         al_deadletter_t *failed, const char *const *paths, al_live_t *live,
+                         al_diag_t *diag)
+{
+    al_sender_t *s = calloc(1, sizeof(*s));
+    uint64_t now = mono_ms();
+    al_err_t err = AL_ERR_OK;
+
+    *out = NULL;
+    memset(diag, 0, sizeof(*diag));
+    if (s == NULL)
+        return AL_ERR_NOMEM;
+    pthread_once(&curl_once, curl_setup);
+    s->o = *opts;
+    if (s->o.concurrency < 1)
+        s->o.concurrency = 1;
+    if (s->o.concurrency > AL_MAX_CONCURRENCY)
+        s->o.concurrency = AL_MAX_CONCURRENCY;
+    s->rejects = rejects;
+    s->failed = failed;
+    s->paths = paths;
+    s->live = live;
+    pthread_mutex_init(&s->err_lock, NULL);
+    al_dl_writer_init(&s->rejw, rejects);
+    al_dl_writer_init(&s->failw, failed);
+    al_aimd_init(&s->aimd, s->o.concurrency, s->o.adaptive);
+    al_bucket_init(&s->bucket, s->o.rate_eps,
+                   s->o.rate_eps > AL_MAX_BATCH_EVENTS ? s->o.rate_eps : AL_MAX_BATCH_EVENTS, now);
+    al_rng_seed(&s->rng, s->o.seed ? s->o.seed : now * 2654435761ULL);
+    err = al_queue_init(&s->in, INPUT_QUEUE_CAP);
+    if (err != AL_ERR_OK) {
+        free(s);
+        return err;
+    }
+    s->multi = curl_multi_init();
+    s->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (s->headers != NULL)
+        s->headers = curl_slist_append(s->headers, "Expect:");
+    if (s->multi == NULL || s->headers == NULL) {
+        err = AL_ERR_HTTP_CLIENT;
+        goto fail;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->o.concurrency);
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->o.concurrency);
+    curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    if (pthread_create(&s->tid, NULL, sender_main, s) != 0) {
+        err = AL_ERR_THREAD;
+        goto fail;
+    }
+    s->started = 1;
+    *out = s;
+    return AL_ERR_OK;
+fail:
+    curl_slist_free_all(s->headers);
+    if (s->multi != NULL)
+        curl_multi_cleanup(s->multi);
+    al_queue_destroy(&s->in);
+    pthread_mutex_destroy(&s->err_lock);
+    free(s);
+    return err;
+}
+
+al_err_t al_sender_submit(void *ctx, al_batch_t *b)
+{
+    al_sender_t *s = ctx;
+    al_dl_writer_t w;
+    al_diag_t d;
+    al_err_t err;
+
+    if (!atomic_load(&s->stopped) && al_queue_push(&s->in, b)) {
+        curl_multi_wakeup(s->multi);
+        return AL_ERR_OK;
+    }
+    /* Delivery has stopped: these events are undeliverable, not lost. */
+    al_dl_writer_init(&w, s->failed);
+    for (uint32_t i = 0; i < b->events; i++)
+        write_failed(s, &w, b, i);
+    al_dl_writer_flush(&w, &d);
+    atomic_fetch_add(&s->submit_failed, b->events);
+    if (s->live != NULL)
+        atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);
+    al_batch_free(b);
+    pthread_mutex_lock(&s->err_lock);
+    err = s->err != AL_ERR_OK ? s->err : AL_ERR_CONFIG;
+    pthread_mutex_unlock(&s->err_lock);
+    return err;
+}
+
+void al_sender_finish(al_sender_t *s)
+{
+    al_queue_close(&s->in);
+    curl_multi_wakeup(s->multi);
+}
+
+al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
+{
+    al_err_t err;
+    if (s->started)
+        pthread_join(s->tid, NULL);
+    s->st.failed += atomic_load(&s->submit_failed);
+    al_stats_merge(stats, &s->st);
+    for (int i = 0; i < s->nidle; i++)
+        curl_easy_cleanup(s->idle[i]);
+    free(s->paused);
+    curl_slist_free_all(s->headers);
+    curl_multi_cleanup(s->multi);
+    al_queue_destroy(&s->in);
+    err = s->err;
+    if (err != AL_ERR_OK)
+        *diag = s->diag;
+    pthread_mutex_destroy(&s->err_lock);
+    free(s);
+    return err;
+}

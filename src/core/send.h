@@ -1,0 +1,67 @@
+/* send.h - the sender: delivers batches to Amplitude and resolves every event.
+ *
+ * One thread owns one curl multi handle and every request in flight. Parser
+ * threads hand batches over a bounded queue (al_sender_submit) and wake the
+ * sender with curl_multi_wakeup, the one cross-thread curl call. The sender
+ * keeps up to a window of requests in flight (fixed, or adapted by AIMD up to
+ * --concurrency), paces them with the --rate token bucket, and resolves each
+ * response with response.h's rules. Every event it was given ends as exactly
+ * one of: acknowledged (events_sent), refused by the server (reject file,
+ * rejected_server), or undeliverable (failed file, failed).
+ *
+ * Thread-safety: al_sender_submit from any thread; the rest from the thread
+ * that started the sender.
+ */
+#ifndef AL_SEND_H
+#define AL_SEND_H
+
+#include "batch.h"
+#include "deadletter.h"
+#include "error.h"
+#include "stats.h"
+
+#include <stdint.h>
+
+#define AL_DEFAULT_ENDPOINT         "https://api2.amplitude.com/batch"
+#define AL_DEFAULT_THROTTLE_WAIT_MS 30000
+
+typedef struct {
+    char url[512];
+    uint32_t concurrency;      /* most requests in flight, 1..AL_MAX_CONCURRENCY */
+    int adaptive;              /* AIMD below `concurrency`; else a fixed window */
+    double rate_eps;           /* events/s ceiling; 0 = none */
+    uint64_t retry_time_ms;    /* per-batch retry budget from its first attempt */
+    uint64_t throttle_wait_ms; /* how long 429-throttled events and ids wait */
+    long connect_timeout_ms;
+    long request_timeout_ms;
+    int insecure;  /* skip TLS verification (test servers only) */
+    uint64_t seed; /* backoff jitter; 0 = from the clock */
+} al_send_opts_t;
+
+typedef struct al_sender al_sender_t;
+
+/* Fills opts with the documented defaults. */
+void al_send_opts_init(al_send_opts_t *opts);
+
+/* Starts the sender thread. rejects/failed are where refused and
+ * undeliverable events go; paths names the inputs for reject records; live
+ * (may be NULL) gets progress counters. All are borrowed until
+ * al_sender_join() returns. @return AL_ERR_OK, HTTP_CLIENT, NOMEM, THREAD. */
+al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadletter_t *rejects,
+                         al_deadletter_t *failed, const char *const *paths, al_live_t *live,
+                         al_diag_t *diag);
+
+/* Hands a finished batch to the sender (blocks while its queue is full).
+ * Takes ownership. Matches al_batch_sink_fn. @return AL_ERR_OK, or the error
+ * that stopped the sender (the batch's events then went to the failed file). */
+al_err_t al_sender_submit(void *sender, al_batch_t *batch);
+
+/* No more batches will come: the sender drains and ends. */
+void al_sender_finish(al_sender_t *s);
+
+/* Waits for the sender to end, adds its counters to stats and frees it.
+ * @return AL_ERR_OK, or the error that stopped delivery (CONFIG: diag says
+ * which URL and status), or a failure to write the reject/failed files. */
+al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag);
+
+#endif

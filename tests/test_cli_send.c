@@ -1,0 +1,602 @@
+/* test_cli_send.c - the real ampload against the real ampload-mock, over loopback.
+ *
+ * Each case starts a mock with its fault knobs, runs the loader on a known
+ * input, and then checks three independent records of what happened: the
+ * mock's --record file and /stats, the loader's --report, and the reject and
+ * failed files. Expected verdicts come from event_check (jansson), and events
+ * are compared as canonical JSON (sorted keys), never as loader output. */
+#include "event_check.h"
+#include "fixtures.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *dir;
+static const char *bin;
+
+static void setup(void)
+{
+    dir = fx_tempdir();
+    bin = getenv("AMPLOAD_BIN");
+    ck_assert_msg(bin != NULL, "run through ctest (AMPLOAD_BIN)");
+}
+
+static void teardown(void)
+{
+    fx_rmtree(dir);
+    free(dir);
+}
+
+/* ---- canonical event multisets ----------------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} bag_t;
+
+static void bag_add(bag_t *b, char *s)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->v = realloc(b->v, b->cap * sizeof(char *));
+    }
+    b->v[b->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *canonical(const char *line, size_t len)
+{
+    json_error_t err;
+    json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+    char *s;
+    ck_assert_msg(j != NULL, "not JSON: %.*s", (int)len, line);
+    s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    json_decref(j);
+    return s;
+}
+
+static void bag_free(bag_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i]);
+    free(b->v);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Lines of a file, each given to fn (line ending removed). */
+static void each_line(const char *path, void (*fn)(void *, const char *, size_t), void *ctx)
+{
+    size_t n;
+    char *text = fx_read(path, &n), *p, *end;
+    if (text == NULL)
+        return;
+    for (p = text, end = text + n; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        fn(ctx, p, len);
+        p = nl ? nl + 1 : end;
+    }
+    free(text);
+}
+
+typedef struct {
+    bag_t valid;
+    long lines, invalid, blank;
+    const char *only_type; /* when set, valid events of other types go to `other` */
+    bag_t other;
+} input_t;
+
+static void judge_line(void *ctx, const char *line, size_t len)
+{
+    input_t *in = ctx;
+    const char *why = mock_check_line(line, len, 5, 1024 * 1024);
+    in->lines++;
+    if (why == NULL) {
+        char *c = canonical(line, len);
+        if (in->only_type != NULL && strstr(c, in->only_type) != NULL)
+            bag_add(&in->other, c);
+        else
+            bag_add(&in->valid, c);
+    } else if (strcmp(why, "blank") == 0) {
+        in->blank++;
+    } else {
+        in->invalid++;
+    }
+}
+
+static void add_canonical(void *ctx, const char *line, size_t len)
+{
+    if (len > 0)
+        bag_add(ctx, canonical(line, len));
+}
+
+/* The two bags hold the same events, each as often. */
+static void assert_same_events(bag_t *want, bag_t *got, const char *what)
+{
+    qsort(want->v, want->n, sizeof(char *), cmp_str);
+    qsort(got->v, got->n, sizeof(char *), cmp_str);
+    ck_assert_msg(want->n == got->n, "%s: %zu events, expected %zu", what, got->n, want->n);
+    for (size_t i = 0; i < want->n; i++)
+        ck_assert_msg(strcmp(want->v[i], got->v[i]) == 0, "%s: event differs: %s", what, got->v[i]);
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+typedef struct {
+    int rc;
+    json_t *report;
+    char *state;
+    char *err_text;
+} run_t;
+
+/* Runs ampload with key "testkey" against the mock port and the extra args. */
+static void run_loader(run_t *r, int port, const char *path, const char *extra,
+                       const char *path_suffix)
+{
+    char *cmd = NULL, *report, *errf;
+    json_error_t err;
+    size_t n;
+    int st;
+    r->state = fx_path(dir, "state");
+    report = fx_path(dir, "report.json");
+    errf = fx_path(dir, "stderr.txt");
+    if (asprintf(&cmd,
+                 "AMPLITUDE_API_KEY=testkey '%s' --endpoint http://127.0.0.1:%d%s --state '%s' "
+                 "--report '%s' -q %s '%s' 2>'%s'",
+                 bin, port, path_suffix ? path_suffix : "/batch", r->state, report,
+                 extra ? extra : "", path, errf) < 0)
+        ck_abort();
+    st = system(cmd);
+    r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r->report = json_load_file(report, 0, &err);
+    r->err_text = fx_read(errf, &n);
+    free(cmd);
+    free(report);
+    free(errf);
+}
+
+static void run_free(run_t *r)
+{
+    json_decref(r->report);
+    free(r->state);
+    free(r->err_text);
+}
+
+static long num(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    ck_assert_msg(json_is_integer(v), "no integer %s", key);
+    return (long)json_integer_value(v);
+}
+
+static void assert_accounting(json_t *r)
+{
+    ck_assert_int_eq(num(r, "lines_read"), num(r, "events_sent") + num(r, "rejected_local") +
+                                               num(r, "rejected_server") + num(r, "failed") +
+                                               num(r, "skipped"));
+}
+
+static long count_lines(const char *path)
+{
+    size_t n;
+    long lines = 0;
+    char *t = fx_read(path, &n);
+    for (size_t i = 0; t != NULL && i < n; i++)
+        lines += t[i] == '\n';
+    free(t);
+    return lines;
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+START_TEST(delivers_every_valid_event_exactly_once)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record", rec, NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+
+    fx_generate(in, 20000, 21, "--bad-rate 0.02 --blank-rate 0.005");
+    each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--threads 2", NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n);
+    ck_assert_int_eq(num(r.report, "rejected_local"), want.invalid);
+    ck_assert_int_eq(num(r.report, "skipped"), want.blank);
+    ck_assert_int_eq(num(r.report, "failed"), 0);
+    ck_assert_int_eq(num(r.report, "batches_sent"), num(stats, "requests"));
+    ck_assert_int_eq(num(stats, "duplicates"), 0);
+    assert_accounting(r.report);
+    json_decref(stats);
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(survives_server_errors_and_dropped_connections)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record", rec,      "--fail-rate", "0.2", "--drop-rate",
+                          "0.05",     "--seed", "5",           NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+
+    /* every event carries an insert_id, so a partly ingested batch that is
+     * sent again is deduplicated, as Amplitude does */
+    fx_generate(in, 15000, 22, "--bad-rate 0.01 --insert-id-rate 1");
+    each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--batch-events 250", NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n);
+    ck_assert_int_eq(num(r.report, "failed"), 0);
+    ck_assert_int_gt(num(r.report, "retries"), 5);
+    ck_assert_int_gt(num(r.report, "http_5xx"), 5);
+    ck_assert_int_gt(num(stats, "dropped"), 0);
+    assert_accounting(r.report);
+    json_decref(stats);
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(refused_events_go_to_the_reject_file_over_several_400_rounds)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    char *rej;
+    const char *args[] = {"--record", rec, "--reject-event-type", "Login", "--first-invalid-only",
+                          NULL};
+    input_t want = {.only_type = "\"event_type\":\"Login\""};
+    bag_t got = {0}, refused = {0};
+    run_t r = {0};
+    int port, pid;
+    size_t n;
+    char *text, *p;
+
+    fx_generate(in, 3000, 23, NULL);
+    each_line(in, judge_line, &want);
+    ck_assert_uint_gt(want.other.n, 100);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--batch-events 300", NULL);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    ck_assert_int_eq(num(r.report, "rejected_server"), (long)want.other.n);
+    /* the reject file holds exactly the refused events, with the server's reason */
+    rej = fx_path(r.state, "rejected.ndjson");
+    text = fx_read(rej, &n);
+    ck_assert_ptr_nonnull(text);
+    for (p = text; p < text + n; p = strchr(p, '\n') + 1) {
+        json_error_t err;
+        json_t *j = json_loadb(p, (size_t)(strchr(p, '\n') - p), 0, &err);
+        const char *raw = json_string_value(json_object_get(j, "raw"));
+        ck_assert_str_eq(json_string_value(json_object_get(j, "reason")),
+                         "server: invalid event_type");
+        ck_assert_int_gt(json_integer_value(json_object_get(j, "line")), 0);
+        bag_add(&refused, canonical(raw, strlen(raw)));
+        json_decref(j);
+    }
+    assert_same_events(&want.other, &refused, "refused");
+    assert_accounting(r.report);
+    free(text);
+    free(rej);
+    bag_free(&want.valid);
+    bag_free(&want.other);
+    bag_free(&got);
+    bag_free(&refused);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(a_413_splits_batches_and_refuses_a_lone_oversized_event)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record", rec, "--max-body", "60000", NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+    FILE *fp;
+
+    fx_generate(in, 4000, 24, NULL);
+    fp = fopen(in, "a");
+    fputs("{\"event_type\":\"Huge\",\"user_id\":\"user_big_0001\",\"p\":\"", fp);
+    for (int i = 0; i < 70000; i++)
+        fputc('x', fp);
+    fputs("\"}\n", fp);
+    fclose(fp);
+    each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, NULL, NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    each_line(rec, add_canonical, &got);
+    ck_assert_int_eq(num(r.report, "rejected_server"), 1);
+    ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n - 1);
+    ck_assert_int_eq((long)got.n, (long)want.valid.n - 1);
+    ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(stats, "status"), "413")),
+                     3);
+    assert_accounting(r.report);
+    json_decref(stats);
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+/* Writes n ordinary events plus `hot` events of one user, interleaved. */
+static void write_hot_input(const char *path, int n, int hot, const char *hot_field)
+{
+    FILE *fp = fopen(path, "w");
+    int step = (n + hot) / hot, placed = 0;
+    for (int i = 0; i < n + hot; i++) {
+        if (i % step == 0 && placed < hot) {
+            fprintf(fp,
+                    "{\"event_type\":\"Hot\",\"%s\":\"hot-id-000001\",\"insert_id\":\"hot-%d\","
+                    "\"time\":%d}\n",
+                    hot_field, i, 1700000000 + i);
+            placed++;
+        } else {
+            fprintf(fp,
+                    "{\"event_type\":\"Cold\",\"user_id\":\"cold-user-%06d\",\"insert_id\":"
+                    "\"cold-%d\"}\n",
+                    i, i);
+        }
+    }
+    fclose(fp);
+}
+
+START_TEST(throttled_ids_wait_while_the_others_flow)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record", rec, "--eps-per-id", "100", "--eps-window", "2", NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+
+    write_hot_input(in, 3000, 600, "user_id");
+    each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--batch-events 500 --throttle-wait 1", NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    ck_assert_int_gt(num(r.report, "http_429"), 0);
+    ck_assert_int_gt(num(stats, "throttled"), 0);
+    /* paused ids are held back: far fewer refusals than hot events */
+    ck_assert_int_lt(num(r.report, "http_429"), 60);
+    ck_assert_int_eq(num(r.report, "failed"), 0);
+    assert_accounting(r.report);
+    json_decref(stats);
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(events_over_the_daily_quota_go_to_the_failed_file)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson"), *failed;
+    const char *args[] = {"--record", rec, "--daily-quota", "50", NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    int port, pid;
+    long hot_recorded = 0, failed_lines;
+
+    write_hot_input(in, 1000, 200, "device_id");
+    each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--batch-events 40 --threads 1 --concurrency 1", NULL);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
+    ck_assert_ptr_nonnull(strstr(r.err_text, "could not be delivered"));
+    each_line(rec, add_canonical, &got);
+    for (size_t i = 0; i < got.n; i++)
+        hot_recorded += strstr(got.v[i], "hot-id-000001") != NULL;
+    ck_assert_int_le(hot_recorded, 50);
+    failed = fx_path(r.state, "failed.ndjson");
+    failed_lines = count_lines(failed);
+    ck_assert_int_eq(failed_lines, num(r.report, "failed"));
+    ck_assert_int_eq(failed_lines + hot_recorded, 200);
+    ck_assert_int_eq((long)got.n + failed_lines, (long)want.valid.n);
+    assert_accounting(r.report);
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    free(failed);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(an_invalid_api_key_stops_the_run_without_hammering)
+{
+    char *in = fx_path(dir, "in.ndjson");
+    const char *args[] = {"--api-key", "the-right-key", NULL};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+
+    fx_generate(in, 20000, 25, NULL);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--batch-events 100", NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 4, "exit %d (want 4): %s", r.rc, r.err_text);
+    ck_assert_ptr_nonnull(strstr(r.err_text, "Invalid API key"));
+    ck_assert_ptr_null(strstr(r.err_text, "testkey")); /* the key itself is never shown */
+    ck_assert_int_le(num(stats, "requests"), 70);      /* one window, not 200 batches */
+    ck_assert_int_eq(num(r.report, "events_sent"), 0);
+    assert_accounting(r.report);
+    json_decref(stats);
+    run_free(&r);
+    free(in);
+}
+END_TEST
+
+START_TEST(a_wrong_url_is_a_configuration_error_naming_url_and_status)
+{
+    char *in = fx_path(dir, "in.ndjson");
+    run_t r = {0};
+    int port, pid;
+
+    fx_generate(in, 100, 26, NULL);
+    pid = fx_mock_start(NULL, &port);
+    run_loader(&r, port, in, NULL, "/nope");
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 4, "exit %d (want 4): %s", r.rc, r.err_text);
+    ck_assert_ptr_nonnull(strstr(r.err_text, "/nope"));
+    ck_assert_ptr_nonnull(strstr(r.err_text, "HTTP 404"));
+    run_free(&r);
+    free(in);
+}
+END_TEST
+
+START_TEST(a_dead_server_fails_events_after_the_retry_budget_and_they_can_be_sent_again)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson"), *failed;
+    const char *args[] = {"--record", rec, NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0}, r2 = {0};
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int s, dead_port, port, pid;
+
+    /* a port nobody listens on: bind one, note it, close it */
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    getsockname(s, (struct sockaddr *)&a, &alen);
+    dead_port = ntohs(a.sin_port);
+    close(s);
+
+    fx_generate(in, 3000, 27, "--bad-rate 0.01 --insert-id-rate 1");
+    each_line(in, judge_line, &want);
+    run_loader(&r, dead_port, in, "--retry-time 2 --batch-events 1000", NULL);
+    ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
+    ck_assert_int_eq(num(r.report, "failed"), (long)want.valid.n);
+    ck_assert_int_gt(num(r.report, "retries"), 0);
+    assert_accounting(r.report);
+    failed = fx_path(r.state, "failed.ndjson");
+    ck_assert_int_eq(count_lines(failed), (long)want.valid.n);
+
+    /* re-drive: the failed file is itself an input */
+    pid = fx_mock_start(args, &port);
+    {
+        char *copy = fx_path(dir, "failed-copy.ndjson");
+        size_t n;
+        char *t = fx_read(failed, &n);
+        fx_write(copy, t, n);
+        free(t);
+        run_loader(&r2, port, copy, NULL, NULL);
+        free(copy);
+    }
+    fx_mock_stop(pid);
+    ck_assert_msg(r2.rc == 0, "exit %d: %s", r2.rc, r2.err_text);
+    each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "re-driven");
+    bag_free(&want.valid);
+    bag_free(&got);
+    run_free(&r);
+    run_free(&r2);
+    free(failed);
+    free(in);
+    free(rec);
+}
+END_TEST
+
+START_TEST(rate_limit_holds_the_events_per_second_ceiling)
+{
+    char *in = fx_path(dir, "in.ndjson");
+    run_t r = {0};
+    int port, pid;
+    double el;
+
+    fx_generate(in, 6000, 28, NULL);
+    pid = fx_mock_start(NULL, &port);
+    run_loader(&r, port, in, "--rate 2000 --batch-events 500", NULL);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    el = json_real_value(json_object_get(r.report, "elapsed_s"));
+    /* 6000 events at 2000/s with a 2000-event burst: at least 2 s */
+    ck_assert_msg(el >= 1.9, "took %.2f s", el);
+    ck_assert_int_eq(num(r.report, "events_sent"), 6000);
+    run_free(&r);
+    free(in);
+}
+END_TEST
+
+static Suite *send_suite(void)
+{
+    Suite *s = suite_create("cli_send");
+    TCase *tc = tcase_create("send");
+    tcase_set_timeout(tc, 240);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, delivers_every_valid_event_exactly_once);
+    tcase_add_test(tc, survives_server_errors_and_dropped_connections);
+    tcase_add_test(tc, refused_events_go_to_the_reject_file_over_several_400_rounds);
+    tcase_add_test(tc, a_413_splits_batches_and_refuses_a_lone_oversized_event);
+    tcase_add_test(tc, throttled_ids_wait_while_the_others_flow);
+    tcase_add_test(tc, events_over_the_daily_quota_go_to_the_failed_file);
+    tcase_add_test(tc, an_invalid_api_key_stops_the_run_without_hammering);
+    tcase_add_test(tc, a_wrong_url_is_a_configuration_error_naming_url_and_status);
+    tcase_add_test(tc,
+                   a_dead_server_fails_events_after_the_retry_budget_and_they_can_be_sent_again);
+    tcase_add_test(tc, rate_limit_holds_the_events_per_second_ceiling);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(send_suite());
+}
