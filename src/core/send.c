@@ -226,14 +226,22 @@ static req_t *req_new(al_batch_t *b, const req_t *parent)
     return r;
 }
 
+/* Gives r's easy handle back to the pool (its connection stays in the multi
+ * handle's cache either way). */
+static void release_easy(al_sender_t *s, req_t *r)
+{
+    if (r->easy == NULL)
+        return;
+    if (s->nidle < (int)(sizeof(s->idle) / sizeof(s->idle[0])))
+        s->idle[s->nidle++] = r->easy;
+    else
+        curl_easy_cleanup(r->easy);
+    r->easy = NULL;
+}
+
 static void req_free(al_sender_t *s, req_t *r)
 {
-    if (r->easy != NULL) {
-        if (s->nidle < (int)(sizeof(s->idle) / sizeof(s->idle[0])))
-            s->idle[s->nidle++] = r->easy;
-        else
-            curl_easy_cleanup(r->easy);
-    }
+    release_easy(s, r);
     al_batch_free(r->batch);
     free(r->resp);
     free(r);
@@ -442,6 +450,9 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     uint64_t latency = now - r->start_ms;
 
     curl_multi_remove_handle(s->multi, r->easy);
+    if (res == CURLE_OK)
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    release_easy(s, r);
     for (uint32_t i = 0; i < s->in_flight; i++) {
         if (s->flying[i] == r) {
             s->flying[i] = s->flying[s->in_flight - 1];
@@ -467,7 +478,6 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         retry_later(s, r, now);
         return;
     }
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     s->st.bytes_sent += b->len;
     if (status == 429)
         s->st.http_429++;

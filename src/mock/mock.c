@@ -711,6 +711,9 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     if (m.record != NULL)
         fclose(m.record);
+    free(m.seen_insert_ids.s);
+    free(m.rate.s);
+    free(m.daily.s);
     fprintf(stderr, "ampload-mock: %llu requests, %llu events accepted, %llu duplicates\n",
             (unsigned long long)m.requests, (unsigned long long)m.accepted,
             (unsigned long long)m.duplicates);
