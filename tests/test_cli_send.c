@@ -575,6 +575,31 @@ START_TEST(rate_limit_holds_the_events_per_second_ceiling)
 }
 END_TEST
 
+START_TEST(retry_after_is_honoured)
+{
+    char *in = fx_path(dir, "in.ndjson");
+    const char *args[] = {"--fail-rate", "1", "--fail-status", "503", "--retry-after", "2", NULL};
+    run_t r = {0};
+    json_t *stats;
+    int port, pid;
+
+    /* every answer is 503 with Retry-After: 2; the budget is 3 s. Backoff
+     * alone would try 6 to 8 times; honouring the header leaves room for 2. */
+    fx_generate(in, 100, 29, NULL);
+    pid = fx_mock_start(args, &port);
+    run_loader(&r, port, in, "--retry-time 3", NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
+    ck_assert_int_eq(num(stats, "requests"), 2);
+    ck_assert_int_eq(num(r.report, "retries"), 1);
+    ck_assert_int_eq(num(r.report, "failed"), 100);
+    json_decref(stats);
+    run_free(&r);
+    free(in);
+}
+END_TEST
+
 static Suite *send_suite(void)
 {
     Suite *s = suite_create("cli_send");
@@ -592,6 +617,7 @@ static Suite *send_suite(void)
     tcase_add_test(tc,
                    a_dead_server_fails_events_after_the_retry_budget_and_they_can_be_sent_again);
     tcase_add_test(tc, rate_limit_holds_the_events_per_second_ceiling);
+    tcase_add_test(tc, retry_after_is_honoured);
     suite_add_tcase(s, tc);
     return s;
 }

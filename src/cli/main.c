@@ -463,8 +463,17 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     esc[al_json_escape(esc, c->state_dir, strlen(c->state_dir))] = '\0';
     fprintf(fp, ",\n  \"state_dir\": \"%s\"", esc);
     esc[al_json_escape(esc, c->reject_buf, strlen(c->reject_buf))] = '\0';
-    fprintf(fp, ",\n  \"reject_file\": %s%s%s", s->rejected_local ? "\"" : "",
-            s->rejected_local ? esc : "null", s->rejected_local ? "\"" : "");
+    fprintf(fp, ",\n  \"reject_file\": %s%s%s", s->rejected_local + s->rejected_server ? "\"" : "",
+            s->rejected_local + s->rejected_server ? esc : "null",
+            s->rejected_local + s->rejected_server ? "\"" : "");
+    esc[al_json_escape(esc, c->failed_buf, strlen(c->failed_buf))] = '\0';
+    fprintf(fp, ",\n  \"failed_file\": %s%s%s", s->failed ? "\"" : "", s->failed ? esc : "null",
+            s->failed ? "\"" : "");
+    if (!c->dry_run) {
+        char uesc[AL_JSON_ESCAPED_MAX(sizeof(c->send.url)) + 1];
+        uesc[al_json_escape(uesc, c->send.url, strlen(c->send.url))] = '\0';
+        fprintf(fp, ",\n  \"endpoint\": \"%s\"", uesc);
+    }
     fprintf(fp, ",\n  \"inputs\": [");
     for (uint32_t i = 0; i < c->pipe.npaths; i++) {
         const char *path = c->pipe.paths[i];

@@ -108,6 +108,7 @@ typedef struct {
     unsigned eps_window;
     uint64_t daily_quota;
     double fail_rate, drop_rate;
+    int fail_status; /* 0: a 500/502/503/504 mix */
     unsigned latency_ms;
     unsigned retry_after;
     const char *reject_event_type;
@@ -379,7 +380,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
             r->drop = 1;
         } else if (m->fail_rate > 0 && rand01(m) < m->fail_rate) {
             static const int codes[] = {500, 502, 503, 504};
-            fail_status = codes[(int)(rand01(m) * 4) & 3];
+            fail_status = m->fail_status ? m->fail_status : codes[(int)(rand01(m) * 4) & 3];
             partial = fail_status != 503 && rand01(m) < 0.5;
         }
     }
@@ -399,7 +400,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
     }
     if (fail_status != 0 && !partial) {
         set_error(r, fail_status, "Injected failure");
-        r->retry_after = fail_status == 503 && m->retry_after > 0;
+        r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
         return;
     }
     doc = json_loadb(up->buf, up->len, 0, &jerr);
@@ -561,6 +562,7 @@ static const char usage[] =
     "  --eps-window S        window for --eps-per-id, seconds (default 30)\n"
     "  --daily-quota N       429 exceeded_daily_quota above N events per id (default off)\n"
     "  --fail-rate R         share of requests answered 500/502/503/504 (default 0)\n"
+    "  --fail-status N       answer injected failures with N only (e.g. 503)\n"
     "  --drop-rate R         share of connections closed without an answer (default 0)\n"
     "  --latency-ms N        delay before each answer (default 0)\n"
     "  --retry-after S       send Retry-After: S with 429 and 503\n"
@@ -594,6 +596,7 @@ int main(int argc, char **argv)
         {"eps-window", required_argument, NULL, 'w'},
         {"daily-quota", required_argument, NULL, 'q'},
         {"fail-rate", required_argument, NULL, 'f'},
+        {"fail-status", required_argument, NULL, 'c'},
         {"drop-rate", required_argument, NULL, 'd'},
         {"latency-ms", required_argument, NULL, 'l'},
         {"retry-after", required_argument, NULL, 'a'},
@@ -641,6 +644,9 @@ int main(int argc, char **argv)
             break;
         case 'f':
             m.fail_rate = num_arg("--fail-rate", optarg, 0, 1);
+            break;
+        case 'c':
+            m.fail_status = (int)num_arg("--fail-status", optarg, 400, 599);
             break;
         case 'd':
             m.drop_rate = num_arg("--drop-rate", optarg, 0, 1);
