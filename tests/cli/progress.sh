@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# progress.sh - the live progress line: drawn on a terminal, absent when
+# stderr is a pipe, forced by --progress. Runs ampload against ampload-mock
+# (with latency, so the run lasts long enough to draw) under script(1),
+# which gives it a pseudo-terminal.
+# Usage: progress.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS
+set -u
+bin=$1
+mock=$2
+gen=$3
+tmp=$(mktemp -d)
+cd "$tmp" || exit 1
+"$mock" --port 0 --exit-after 120 --latency-ms 150 >mock.out 2>mock.err &
+mpid=$!
+trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+"$gen" -n 4000 --seed 3 -o in.ndjson
+pass=0
+fail=0
+export AMPLITUDE_API_KEY=k
+
+# on a terminal: the line is drawn (carriage return, erase, counters, ETA)
+script -qec "'$bin' --endpoint $url/batch --state s1 --batch-events 200 --concurrency 2 in.ndjson" tty.log >/dev/null
+if grep -q $'\r\e\[Ksent [0-9]* events' tty.log && grep -q 'in flight' tty.log && grep -q 'ETA' tty.log; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: no progress line on a terminal:"; cat -v tty.log | head -5; fail=$((fail + 1))
+fi
+
+# piped: no control codes at all
+"$bin" --endpoint "$url/batch" --state s2 --batch-events 200 --concurrency 2 in.ndjson 2>pipe.log
+if grep -q $'\e' pipe.log || grep -q $'\r' pipe.log; then
+    echo "FAIL: control codes when stderr is not a terminal:"; cat -v pipe.log | head -5; fail=$((fail + 1))
+elif grep -q "4000 events sent" pipe.log; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: no summary when piped:"; cat pipe.log; fail=$((fail + 1))
+fi
+
+# --progress forces it; -q silences it even on a terminal
+"$bin" --progress --endpoint "$url/batch" --state s3 --batch-events 200 --concurrency 2 in.ndjson 2>forced.log
+if grep -q $'\r\e\[Ksent' forced.log; then pass=$((pass + 1)); else echo "FAIL: --progress"; fail=$((fail + 1)); fi
+script -qec "'$bin' -q --endpoint $url/batch --state s4 --batch-events 200 in.ndjson" quiet.log >/dev/null
+if grep -q 'sent' quiet.log; then echo "FAIL: -q still drew:"; cat -v quiet.log | head -3; fail=$((fail + 1)); else pass=$((pass + 1)); fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
