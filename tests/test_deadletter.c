@@ -23,24 +23,33 @@ static void teardown(void)
     free(path);
 }
 
-static json_t *record(const char *text, size_t n, int index)
+/* Writes one record to a fresh reject file and reads it back. */
+static json_t *write_and_read_back(const al_reject_t *r)
 {
-    const char *p = text;
+    al_deadletter_t *dl;
+    al_dl_writer_t w;
+    al_diag_t d;
     json_error_t err;
     json_t *j;
-    for (int i = 0; i < index; i++)
-        p = strchr(p, '\n') + 1;
-    j = json_loadb(p, (size_t)(strchr(p, '\n') - p), 0, &err);
-    ck_assert_msg(j != NULL, "record %d is not JSON: %s", index, err.text);
-    (void)n;
+    size_t n;
+    char *text;
+
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
+    al_dl_writer_init(&w, dl);
+    ck_assert_int_eq(al_dl_write(&w, r, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_dl_writer_flush(&w, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_close(dl, &d), AL_ERR_OK);
+    text = fx_read(path, &n);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(text[n - 1], '\n');
+    j = json_loadb(text, n - 1, 0, &err);
+    ck_assert_msg(j != NULL, "record is not JSON: %s", err.text);
+    free(text);
     return j;
 }
 
 START_TEST(writes_file_line_offset_reason_and_raw_text)
 {
-    al_deadletter_t *dl;
-    al_dl_writer_t w;
-    al_diag_t d;
     const char raw[] = "{\"a\":\"tab\there\",\"q\":\"\\\"\"}";
     al_reject_t r = {.file = "in \"1\".ndjson",
                      .line = 12,
@@ -49,17 +58,7 @@ START_TEST(writes_file_line_offset_reason_and_raw_text)
                      .raw = raw,
                      .raw_len = sizeof(raw) - 1,
                      .full_len = sizeof(raw) - 1};
-    size_t n;
-    char *text;
-    json_t *j;
-
-    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
-    al_dl_writer_init(&w, dl);
-    ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_dl_writer_flush(&w, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_deadletter_close(dl, &d), AL_ERR_OK);
-    text = fx_read(path, &n);
-    j = record(text, n, 0);
+    json_t *j = write_and_read_back(&r);
     ck_assert_str_eq(json_string_value(json_object_get(j, "file")), "in \"1\".ndjson");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "line")), 12);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "offset")), 3456);
@@ -67,63 +66,56 @@ START_TEST(writes_file_line_offset_reason_and_raw_text)
     ck_assert_str_eq(json_string_value(json_object_get(j, "raw")), raw);
     ck_assert_ptr_null(json_object_get(j, "truncated"));
     json_decref(j);
-    free(text);
 }
 END_TEST
 
 START_TEST(keeps_invalid_utf8_lossless_as_base64)
 {
-    al_deadletter_t *dl;
-    al_dl_writer_t w;
-    al_diag_t d;
     al_reject_t r = {.file = "f",
                      .line = 1,
                      .reason = "invalid UTF-8",
                      .raw = "ab\xff",
                      .raw_len = 3,
                      .full_len = 3};
-    size_t n;
-    char *text;
-    json_t *j;
-    al_deadletter_open(&dl, path, AL_DL_RECORDS, &d);
-    al_dl_writer_init(&w, dl);
-    al_dl_write(&w, &r, &d);
-    al_dl_writer_flush(&w, &d);
-    al_deadletter_close(dl, &d);
-    text = fx_read(path, &n);
-    j = record(text, n, 0);
+    json_t *j = write_and_read_back(&r);
     ck_assert_ptr_null(json_object_get(j, "raw"));
     ck_assert_str_eq(json_string_value(json_object_get(j, "raw_base64")), "YWL/");
     json_decref(j);
-    free(text);
 }
 END_TEST
 
 START_TEST(marks_truncated_long_lines_with_their_length)
 {
-    al_deadletter_t *dl;
-    al_dl_writer_t w;
-    al_diag_t d;
     al_reject_t r = {.file = "f",
                      .line = 1,
                      .reason = "too long",
                      .raw = "{\"aaaa",
                      .raw_len = 6,
                      .full_len = 99999999};
-    size_t n;
-    char *text;
-    json_t *j;
-    al_deadletter_open(&dl, path, AL_DL_RECORDS, &d);
-    al_dl_writer_init(&w, dl);
-    al_dl_write(&w, &r, &d);
-    al_dl_writer_flush(&w, &d);
-    al_deadletter_close(dl, &d);
-    text = fx_read(path, &n);
-    j = record(text, n, 0);
+    json_t *j = write_and_read_back(&r);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "length")), 99999999);
     ck_assert(json_is_true(json_object_get(j, "truncated")));
     ck_assert_str_eq(json_string_value(json_object_get(j, "raw")), "{\"aaaa");
     json_decref(j);
+}
+END_TEST
+
+START_TEST(raw_format_writes_the_event_line_itself)
+{
+    al_deadletter_t *dl;
+    al_dl_writer_t w;
+    al_diag_t d;
+    al_reject_t r = {.raw = "{\"event_type\":\"x\"}", .raw_len = 18, .full_len = 18};
+    size_t n;
+    char *text;
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RAW, &d), AL_ERR_OK);
+    al_dl_writer_init(&w, dl);
+    ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
+    al_dl_writer_flush(&w, &d);
+    al_deadletter_close(dl, &d);
+    text = fx_read(path, &n);
+    ck_assert_str_eq(text, "{\"event_type\":\"x\"}\n{\"event_type\":\"x\"}\n");
     free(text);
 }
 END_TEST
@@ -208,6 +200,7 @@ static Suite *deadletter_suite(void)
     tcase_add_test(tc, writes_file_line_offset_reason_and_raw_text);
     tcase_add_test(tc, keeps_invalid_utf8_lossless_as_base64);
     tcase_add_test(tc, marks_truncated_long_lines_with_their_length);
+    tcase_add_test(tc, raw_format_writes_the_event_line_itself);
     tcase_add_test(tc, creates_no_file_when_nothing_is_rejected);
     tcase_add_test(tc, never_interleaves_records_from_threads);
     suite_add_tcase(s, tc);

@@ -407,25 +407,14 @@ static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
 
     while (n < cap && r->pending == AL_ERR_OK) {
         if (r->in_pos == r->in_len && !r->in_eof) {
+            /* Plain streams read straight into dst; zstd goes through `in`. */
+            int direct = r->format == AL_FORMAT_PLAIN;
             ssize_t k;
-            if (r->format == AL_FORMAT_PLAIN) {
-                /* Plain streams skip the staging buffer. */
-                k = read(r->fd, dst + n, cap - n);
-                if (k < 0 && errno == EINTR)
-                    continue;
-                if (k < 0) {
-                    stream_error(r, AL_ERR_IO, errno, r->in_base, NULL);
-                    break;
-                }
-                if (k == 0)
-                    r->in_eof = 1;
-                n += (size_t)k;
-                r->in_base += (uint64_t)k;
-                continue;
+            if (!direct) {
+                r->in_base += r->in_len;
+                r->in_pos = r->in_len = 0;
             }
-            r->in_base += r->in_len;
-            r->in_pos = r->in_len = 0;
-            k = read(r->fd, r->in, r->in_cap);
+            k = direct ? read(r->fd, dst + n, cap - n) : read(r->fd, r->in, r->in_cap);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0) {
@@ -434,7 +423,12 @@ static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
             }
             if (k == 0)
                 r->in_eof = 1;
-            r->in_len = (size_t)k;
+            if (direct) {
+                n += (size_t)k;
+                r->in_base += (uint64_t)k;
+            } else {
+                r->in_len = (size_t)k;
+            }
             continue;
         }
         if (r->format == AL_FORMAT_PLAIN) {
