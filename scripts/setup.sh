@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # Build tools and libraries; clang and its runtime build the libFuzzer target;
 # zstd/gzip/jq are used by tests and benchmarks.
 packages=(build-essential cmake pkg-config clang-format
-          libcurl4-openssl-dev libzstd-dev zstd check libjansson-dev libmicrohttpd-dev
+          libcurl4-openssl-dev libzstd-dev zstd check libjansson-dev libmicrohttpd-dev libxxhash-dev
           clang libclang-rt-14-dev gzip util-linux time curl)
 
 missing=()

@@ -34,7 +34,7 @@ static json_t *write_and_read_back(const al_reject_t *r)
     size_t n;
     char *text;
 
-    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
     al_dl_writer_init(&w, dl);
     ck_assert_int_eq(al_dl_write(&w, r, &d), AL_ERR_OK);
     ck_assert_int_eq(al_dl_writer_flush(&w, &d), AL_ERR_OK);
@@ -108,7 +108,7 @@ START_TEST(raw_format_writes_the_event_line_itself)
     al_reject_t r = {.raw = "{\"event_type\":\"x\"}", .raw_len = 18, .full_len = 18};
     size_t n;
     char *text;
-    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RAW, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RAW, 0, NULL, &d), AL_ERR_OK);
     al_dl_writer_init(&w, dl);
     ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
     ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
@@ -126,7 +126,7 @@ START_TEST(creates_no_file_when_nothing_is_rejected)
     al_dl_writer_t w;
     al_diag_t d;
     fx_write(path, "old run\n", 8);
-    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
     al_dl_writer_init(&w, dl);
     al_dl_writer_flush(&w, &d);
     al_deadletter_close(dl, &d);
@@ -164,7 +164,7 @@ START_TEST(never_interleaves_records_from_threads)
     al_diag_t d;
     size_t n, lines = 0;
     char *text, *p;
-    ck_assert_int_eq(al_deadletter_open(&shared_dl, path, AL_DL_RECORDS, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&shared_dl, path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
     for (long i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, writer_thread, (void *)i);
     for (int i = 0; i < 4; i++) {

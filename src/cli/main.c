@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -37,9 +38,10 @@ enum {
     EXIT_OK = 0,
     EXIT_INTERNAL = 1, /* out of memory, unwritable state directory, ... */
     EXIT_USAGE = 2,
-    EXIT_INPUT = 3,  /* an input could not be read, or broke while being read */
-    EXIT_CONFIG = 4, /* no API key, or the server refused key, region or URL */
-    EXIT_FAILED = 5, /* some events could not be delivered: see the failed file */
+    EXIT_INPUT = 3,       /* an input could not be read, or broke while being read */
+    EXIT_CONFIG = 4,      /* no API key, or the server refused key, region or URL */
+    EXIT_FAILED = 5,      /* some events could not be delivered: see the failed file */
+    EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM; the same command resumes */
 };
 
 #define EU_ENDPOINT "https://api.eu.amplitude.com/batch"
@@ -57,7 +59,13 @@ typedef struct {
     char state_buf[PATH_MAX];
     char reject_buf[PATH_MAX + 32];
     char failed_buf[PATH_MAX + 32];
+    char index_buf[PATH_MAX + 32];
+    char checkpoint_buf[PATH_MAX + 32];
     int endpoint_set;
+    int restart; /* --restart: ignore and replace the checkpoint */
+    int resumed;
+    al_mark_t *marks;
+    atomic_int stop;
 } cli_t;
 
 static const char usage_text[] =
@@ -77,11 +85,16 @@ static const char usage_text[] =
     "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 30)\n"
     "  --timeout SECONDS     per request (default 120)\n"
     "  --insecure            do not verify TLS certificates (test servers only)\n"
+    "  --insert-id auto|keep auto: give events without insert_id a deterministic one\n"
+    "                        (from their bytes and line number; default); keep: never\n"
     "\n"
     "Run:\n"
     "  --dry-run             read, validate and batch; send nothing\n"
     "  --threads N           parser threads (default: number of cores)\n"
-    "  --state DIR           reject and failed files (default ./.ampload/<run-name>)\n"
+    "  --state DIR           checkpoint, reject and failed files\n"
+    "                        (default ./.ampload/<run-name>)\n"
+    "  --resume              continue from the checkpoint (the default when it matches)\n"
+    "  --restart             ignore the checkpoint and start over\n"
     "  --report FILE         write the final JSON report to FILE\n"
     "  -q, --quiet           print nothing but errors\n"
     "  --progress            show the live progress line even when stderr is not a TTY\n"
@@ -100,7 +113,8 @@ static const char usage_text[] =
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
     "error, 2 usage error, 3 input error (missing, unreadable or corrupt input),\n"
     "4 configuration error (no API key; key, region or URL refused by the server),\n"
-    "5 some events could not be delivered (they are in the failed file).\n"
+    "5 some events could not be delivered (they are in the failed file),\n"
+    "6 interrupted (SIGINT/SIGTERM; run the same command again to resume).\n"
     "\n"
     "Examples:\n"
     "  AMPLITUDE_API_KEY=... ampload events.ndjson   load one file\n"
@@ -236,6 +250,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
         OPT_TIMEOUT,
         OPT_INSECURE,
         OPT_PROGRESS,
+        OPT_RESUME,
+        OPT_RESTART,
+        OPT_INSERT_ID,
     };
     static const struct option longopts[] = {
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -261,6 +278,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"insecure", no_argument, NULL, OPT_INSECURE},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"restart", no_argument, NULL, OPT_RESTART},
+        {"insert-id", required_argument, NULL, OPT_INSERT_ID},
         {NULL, 0, NULL, 0},
     };
     al_pipeline_opts_t *p = &c->pipe;
@@ -271,6 +291,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
 
     al_pipeline_opts_init(p);
     al_send_opts_init(&c->send);
+    p->insert_ids = 1;
     c->progress = -1;
     {
         /* AMPLITUDE_BASE_URL gives the host; --endpoint and --region win */
@@ -376,6 +397,20 @@ static int parse_args(cli_t *c, int argc, char **argv)
         case OPT_PROGRESS:
             c->progress = 1;
             break;
+        case OPT_RESUME:
+            c->restart = 0;
+            break;
+        case OPT_RESTART:
+            c->restart = 1;
+            break;
+        case OPT_INSERT_ID:
+            if (strcmp(optarg, "auto") == 0)
+                p->insert_ids = 1;
+            else if (strcmp(optarg, "keep") == 0)
+                p->insert_ids = 0;
+            else
+                return usage_error("--insert-id '%s': use auto or keep%s", optarg, "");
+            break;
         case OPT_API_KEY:
             return usage_error("--api-key would show the key in 'ps' and shell history%s%s",
                                "; put it in AMPLITUDE_API_KEY or a file for --api-key-file", "");
@@ -421,7 +456,11 @@ static int exit_code_for(al_err_t err)
         return EXIT_OK;
     case AL_ERR_INVALID_ARG:
     case AL_ERR_INPUT_IS_OUTPUT:
+    case AL_ERR_CHECKPOINT_MISMATCH:
+    case AL_ERR_CHECKPOINT_CORRUPT:
         return EXIT_USAGE;
+    case AL_ERR_INTERRUPTED:
+        return EXIT_INTERRUPTED;
     case AL_ERR_NOT_FOUND:
     case AL_ERR_IS_DIR:
     case AL_ERR_ACCESS:
@@ -469,6 +508,8 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     esc[al_json_escape(esc, c->failed_buf, strlen(c->failed_buf))] = '\0';
     fprintf(fp, ",\n  \"failed_file\": %s%s%s", s->failed ? "\"" : "", s->failed ? esc : "null",
             s->failed ? "\"" : "");
+    fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s", c->resumed ? "true" : "false",
+            atomic_load(&((cli_t *)c)->stop) ? "true" : "false");
     if (!c->dry_run) {
         char uesc[AL_JSON_ESCAPED_MAX(sizeof(c->send.url)) + 1];
         uesc[al_json_escape(uesc, c->send.url, strlen(c->send.url))] = '\0';
@@ -544,6 +585,15 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
         if (s->rejected_server > 0)
             fprintf(stderr, " refused by the server %" PRIu64 ";", s->rejected_server);
         fprintf(stderr, "\n");
+    }
+    if (!c->dry_run) {
+        uint64_t resolved =
+            s->events_sent + s->rejected_local + s->rejected_server + s->failed + s->skipped;
+        if (s->lines_read > resolved)
+            fprintf(stderr,
+                    "  %" PRIu64 " lines not resolved yet: run the same command again to "
+                    "resume\n",
+                    s->lines_read - resolved);
     }
     print_failed(c, s);
 }
@@ -647,6 +697,74 @@ static void progress_stop(progress_t *p)
     pthread_cond_destroy(&p->cond);
 }
 
+/* ---- signals ------------------------------------------------------------ */
+
+/* The first SIGINT/SIGTERM asks the run to stop cleanly (drain, checkpoint);
+ * a second one ends the process at once - the checkpoint on disk is still
+ * valid, because it is only ever replaced atomically. */
+static void *signal_main(void *arg)
+{
+    cli_t *c = arg;
+    sigset_t set;
+    int sig;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigwait(&set, &sig);
+    atomic_store(&c->stop, 1);
+    fprintf(stderr,
+            "\nampload: %s: finishing the requests in flight and saving the checkpoint "
+            "(again to quit at once)\n",
+            sig == SIGINT ? "interrupted" : "terminated");
+    sigwait(&set, &sig);
+    fprintf(stderr, "ampload: stopped at once; run the same command to resume\n");
+    _exit(EXIT_INTERRUPTED);
+    return NULL;
+}
+
+/* Decides between a fresh start and a resume. @return 0 or an exit code. */
+static int prepare_resume(cli_t *c)
+{
+    al_diag_t d;
+    al_err_t err;
+    uint64_t done_lines = 0;
+
+    for (uint32_t i = 0; i < c->pipe.npaths; i++)
+        if (strcmp(c->pipe.paths[i], "-") == 0)
+            return 0; /* standard input cannot be resumed: no checkpoint */
+    c->pipe.checkpoint_path = c->checkpoint_buf;
+    if (c->restart) {
+        unlink(c->checkpoint_buf);
+        return 0;
+    }
+    c->marks = calloc(c->pipe.npaths, sizeof(*c->marks));
+    if (c->marks == NULL)
+        return EXIT_INTERNAL;
+    err = al_ckpt_load(c->checkpoint_buf, c->pipe.paths, c->pipe.npaths, c->marks, &d);
+    if (err == AL_ERR_NOT_FOUND)
+        return 0;
+    if (err != AL_ERR_OK) {
+        print_error(err, &d);
+        fprintf(stderr, "  (checkpoint: %s)\n", c->checkpoint_buf);
+        return exit_code_for(err);
+    }
+    err = al_ckpt_rollback(c->reject_buf, c->failed_buf, c->index_buf, c->pipe.paths,
+                           c->pipe.npaths, c->marks, &d);
+    if (err != AL_ERR_OK) {
+        print_error(err, &d);
+        return EXIT_INTERNAL;
+    }
+    for (uint32_t i = 0; i < c->pipe.npaths; i++)
+        done_lines += c->marks[i].line - 1;
+    c->pipe.start = c->marks;
+    c->pipe.resume_files = 1;
+    c->resumed = 1;
+    if (!c->quiet)
+        fprintf(stderr, "ampload: resuming from %s: %" PRIu64 " lines already done\n",
+                c->checkpoint_buf, done_lines);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static cli_t c; /* large; and its live counters outlive every thread */
@@ -691,11 +809,28 @@ int main(int argc, char **argv)
     }
     snprintf(c.reject_buf, sizeof(c.reject_buf), "%s/rejected.ndjson", c.state_dir);
     snprintf(c.failed_buf, sizeof(c.failed_buf), "%s/failed.ndjson", c.state_dir);
+    snprintf(c.index_buf, sizeof(c.index_buf), "%s/failed.index", c.state_dir);
+    snprintf(c.checkpoint_buf, sizeof(c.checkpoint_buf), "%s/checkpoint", c.state_dir);
     c.pipe.reject_path = c.reject_buf;
     c.pipe.live = &c.live;
     if (!c.dry_run) {
+        sigset_t sigs;
+        pthread_t sig_tid;
         c.pipe.send = &c.send;
         c.pipe.failed_path = c.failed_buf;
+        c.pipe.failed_index_path = c.index_buf;
+        c.pipe.stop = &c.stop;
+        c.send.stop = &c.stop;
+        rc = prepare_resume(&c);
+        if (rc != 0)
+            return rc;
+        /* every thread started from here on leaves these signals to signal_main */
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+        if (pthread_create(&sig_tid, NULL, signal_main, &c) == 0)
+            pthread_detach(sig_tid);
     }
 
     inputs = calloc(c.pipe.npaths, sizeof(*inputs));
@@ -736,5 +871,6 @@ int main(int argc, char **argv)
         write_report(&c, &stats, inputs, elapsed) != 0 && rc == EXIT_OK)
         rc = EXIT_INTERNAL;
     free(inputs);
+    free(c.marks);
     return rc;
 }

@@ -94,13 +94,16 @@ int al_batch_fits(const al_batch_t *b, size_t len)
     return after <= b->opts->max_bytes;
 }
 
-al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_origin_t *origin)
+al_err_t al_batch_add_edited(al_batch_t *b, const char *event, size_t len, const al_inject_t *inj,
+                             const al_origin_t *origin)
 {
+    size_t size = inj != NULL ? len - inj->cut + inj->text_len : len;
     size_t need;
+    char *dst;
 
-    if (!al_batch_fits(b, len))
+    if (!al_batch_fits(b, size))
         return AL_ERR_INVALID_ARG;
-    need = b->len + 1 + len + 64;
+    need = b->len + 1 + size + 64;
     if (need > b->cap) {
         size_t cap = b->cap;
         char *nb;
@@ -117,13 +120,25 @@ al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_ori
     if (b->events > 0)
         b->body[b->len++] = ',';
     b->off[b->events] = (uint32_t)b->len;
-    b->elen[b->events] = (uint32_t)len;
+    b->elen[b->events] = (uint32_t)size;
     if (origin != NULL)
         b->origin[b->events] = *origin;
-    memcpy(b->body + b->len, event, len);
-    b->len += len;
+    dst = b->body + b->len;
+    if (inj == NULL) {
+        memcpy(dst, event, len);
+    } else {
+        memcpy(dst, event, inj->at);
+        memcpy(dst + inj->at, inj->text, inj->text_len);
+        memcpy(dst + inj->at + inj->text_len, event + inj->at + inj->cut, len - inj->at - inj->cut);
+    }
+    b->len += size;
     b->events++;
     return AL_ERR_OK;
+}
+
+al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_origin_t *origin)
+{
+    return al_batch_add_edited(b, event, len, NULL, origin);
 }
 
 al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i)

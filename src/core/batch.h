@@ -36,13 +36,25 @@ typedef struct {
 } al_batch_opts_t;
 
 /* Where one event of a batch came from. */
+struct al_track;
+
 typedef struct {
-    uint64_t line;   /* 1-based line number in its input */
-    uint64_t offset; /* byte offset of the line in its input */
-    uint64_t uid;    /* al_id_hash() of user_id, 0 if none */
-    uint64_t did;    /* al_id_hash() of device_id, 0 if none */
+    uint64_t line;          /* 1-based line number in its input */
+    uint64_t offset;        /* byte offset of the line in its input */
+    uint64_t uid;           /* al_id_hash() of user_id, 0 if none */
+    uint64_t did;           /* al_id_hash() of device_id, 0 if none */
+    struct al_track *track; /* the chunk's resolution counter, or NULL */
     uint32_t file_id;
 } al_origin_t;
+
+/* An edit to make while copying an event: bytes [at, at+cut) are replaced by
+ * text[0..text_len). */
+typedef struct {
+    size_t at;
+    size_t cut;
+    const char *text;
+    size_t text_len;
+} al_inject_t;
 
 typedef struct {
     char *body;
@@ -75,6 +87,12 @@ int al_batch_fits(const al_batch_t *b, size_t len);
 /* Appends one event (copied). The caller checked al_batch_fits().
  * @return AL_ERR_OK, AL_ERR_NOMEM, or AL_ERR_INVALID_ARG when it does not fit. */
 al_err_t al_batch_add(al_batch_t *b, const char *event, size_t len, const al_origin_t *origin);
+
+/* Appends an event with one edit applied while copying (inj may be NULL).
+ * Its size in the body is len - inj->cut + inj->text_len. Same rules as
+ * al_batch_add(). */
+al_err_t al_batch_add_edited(al_batch_t *b, const char *event, size_t len, const al_inject_t *inj,
+                             const al_origin_t *origin);
 
 /* Appends event i of src (its bytes and origin) to dst. Same rules as
  * al_batch_add(). */

@@ -18,13 +18,15 @@
 
 struct al_deadletter {
     pthread_mutex_t lock;
-    FILE *fp; /* NULL until the first record */
+    FILE *fp;  /* NULL until the first record */
+    FILE *ifp; /* origins index, NULL until the first record */
     al_dl_format_t format;
     char path[512];
+    char index_path[512]; /* "" when none */
 };
 
 al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_format_t format,
-                            al_diag_t *diag)
+                            int append, const char *index_path, al_diag_t *diag)
 {
     al_deadletter_t *dl = calloc(1, sizeof(*dl));
     (void)diag;
@@ -34,8 +36,11 @@ al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_forma
     pthread_mutex_init(&dl->lock, NULL);
     dl->format = format;
     snprintf(dl->path, sizeof(dl->path), "%s", path);
-    /* A reject file left by an earlier run of the same state would mix runs. */
-    if (unlink(path) != 0 && errno != ENOENT) {
+    if (format == AL_DL_RAW && index_path != NULL)
+        snprintf(dl->index_path, sizeof(dl->index_path), "%s", index_path);
+    /* A fresh run must not mix its records with an earlier run's. */
+    if (!append && ((unlink(path) != 0 && errno != ENOENT) ||
+                    (dl->index_path[0] && unlink(dl->index_path) != 0 && errno != ENOENT))) {
         al_diag_set(diag, path, errno);
         pthread_mutex_destroy(&dl->lock);
         free(dl);
@@ -79,20 +84,25 @@ static size_t base64(char *dst, const unsigned char *src, size_t n)
 
 static al_err_t append(al_dl_writer_t *w, al_diag_t *diag);
 
-static int reserve(al_dl_writer_t *w, size_t more)
+static int grow(char **buf, size_t *cap, size_t len, size_t more)
 {
-    size_t cap = w->cap ? w->cap : 64 * 1024;
+    size_t c = *cap ? *cap : 64 * 1024;
     char *nb;
-    if (w->len + more <= w->cap)
+    if (len + more <= *cap)
         return 1;
-    while (cap < w->len + more)
-        cap *= 2;
-    nb = realloc(w->buf, cap);
+    while (c < len + more)
+        c *= 2;
+    nb = realloc(*buf, c);
     if (nb == NULL)
         return 0;
-    w->buf = nb;
-    w->cap = cap;
+    *buf = nb;
+    *cap = c;
     return 1;
+}
+
+static int reserve(al_dl_writer_t *w, size_t more)
+{
+    return grow(&w->buf, &w->cap, w->len, more);
 }
 
 static void put(al_dl_writer_t *w, const char *s, size_t n)
@@ -113,6 +123,13 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
             return AL_ERR_NOMEM;
         put(w, rec->raw, rec->raw_len);
         put(w, "\n", 1);
+        if (w->dl->index_path[0] != '\0') {
+            if (!grow(&w->ibuf, &w->icap, w->ilen, 64))
+                return AL_ERR_NOMEM;
+            w->ilen +=
+                (size_t)snprintf(w->ibuf + w->ilen, 64, "%u %llu %llu\n", rec->file_id,
+                                 (unsigned long long)rec->offset, (unsigned long long)rec->line);
+        }
         w->records++;
         return w->len >= FLUSH_AT ? append(w, diag) : AL_ERR_OK;
     }
@@ -158,7 +175,15 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
     return AL_ERR_OK;
 }
 
-/* Appends w's buffer to the file; keeps the buffer for reuse. */
+/* Opens f at path for appending when it is not open yet. Caller holds the lock. */
+static FILE *lazy_open(FILE **f, const char *path)
+{
+    if (*f == NULL)
+        *f = fopen(path, "a");
+    return *f;
+}
+
+/* Appends w's buffers to the files (and to the kernel); keeps the buffers. */
 static al_err_t append(al_dl_writer_t *w, al_diag_t *diag)
 {
     al_deadletter_t *dl = w->dl;
@@ -167,14 +192,39 @@ static al_err_t append(al_dl_writer_t *w, al_diag_t *diag)
     if (w->len == 0)
         return AL_ERR_OK;
     pthread_mutex_lock(&dl->lock);
-    if (dl->fp == NULL)
-        dl->fp = fopen(dl->path, "a");
-    if (dl->fp == NULL || fwrite(w->buf, 1, w->len, dl->fp) != w->len) {
+    if (lazy_open(&dl->fp, dl->path) == NULL || fwrite(w->buf, 1, w->len, dl->fp) != w->len ||
+        fflush(dl->fp) != 0) {
         al_diag_set(diag, dl->path, errno);
+        err = AL_ERR_WRITE;
+    } else if (w->ilen > 0 &&
+               (lazy_open(&dl->ifp, dl->index_path) == NULL ||
+                fwrite(w->ibuf, 1, w->ilen, dl->ifp) != w->ilen || fflush(dl->ifp) != 0)) {
+        al_diag_set(diag, dl->index_path, errno);
         err = AL_ERR_WRITE;
     }
     pthread_mutex_unlock(&dl->lock);
     w->len = 0;
+    w->ilen = 0;
+    return err;
+}
+
+al_err_t al_dl_writer_commit(al_dl_writer_t *w, al_diag_t *diag)
+{
+    return append(w, diag);
+}
+
+al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag)
+{
+    al_err_t err = AL_ERR_OK;
+    if (dl == NULL)
+        return AL_ERR_OK;
+    pthread_mutex_lock(&dl->lock);
+    if ((dl->fp != NULL && (fflush(dl->fp) != 0 || fsync(fileno(dl->fp)) != 0)) ||
+        (dl->ifp != NULL && (fflush(dl->ifp) != 0 || fsync(fileno(dl->ifp)) != 0))) {
+        al_diag_set(diag, dl->path, errno);
+        err = AL_ERR_WRITE;
+    }
+    pthread_mutex_unlock(&dl->lock);
     return err;
 }
 
@@ -182,8 +232,9 @@ al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag)
 {
     al_err_t err = append(w, diag);
     free(w->buf);
-    w->buf = NULL;
-    w->cap = 0;
+    free(w->ibuf);
+    w->buf = w->ibuf = NULL;
+    w->cap = w->icap = 0;
     return err;
 }
 
@@ -192,6 +243,11 @@ al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag)
     al_err_t err = AL_ERR_OK;
     if (dl == NULL)
         return AL_ERR_OK;
+    if (dl->ifp != NULL &&
+        (fflush(dl->ifp) != 0 || fsync(fileno(dl->ifp)) != 0 || fclose(dl->ifp) != 0)) {
+        al_diag_set(diag, dl->index_path, errno);
+        err = AL_ERR_WRITE;
+    }
     if (dl->fp != NULL) {
         if (fflush(dl->fp) != 0 || fsync(fileno(dl->fp)) != 0) {
             al_diag_set(diag, dl->path, errno);

@@ -35,11 +35,14 @@ typedef struct {
     al_deadletter_t *dl; /* borrowed */
     char *buf;
     size_t len, cap;
+    char *ibuf; /* origins index lines (failed file only) */
+    size_t ilen, icap;
     uint64_t records; /* records written through this writer */
 } al_dl_writer_t;
 
 /* What one rejected line was and why. Pointers are borrowed for the call. */
 typedef struct {
+    uint32_t file_id; /* input number (for the failed file's origins index) */
     const char *file; /* input name as given by the user */
     uint64_t line;
     uint64_t offset;
@@ -54,11 +57,14 @@ typedef enum {
     AL_DL_RAW,     /* failed file: the event line itself, so it can be loaded again */
 } al_dl_format_t;
 
-/* Creates (or truncates) the file at path. The file is created lazily: a run
- * that writes nothing leaves no empty file behind.
+/* Opens the file at path: truncated for a fresh run, or appended to when
+ * resuming (append = 1). The file is created lazily: a run that writes
+ * nothing leaves no empty file behind. index_path (AL_DL_RAW only, may be
+ * NULL) receives one "file_id offset line" line per record, so a resume can
+ * tell which input line each failed event came from.
  * @return AL_ERR_OK and *out; errors: NOMEM, WRITE. */
 al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_format_t format,
-                            al_diag_t *diag);
+                            int append, const char *index_path, al_diag_t *diag);
 
 /* Attaches a per-thread writer to dl. */
 void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl);
@@ -69,6 +75,15 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
 /* Appends what the writer holds to the file and frees its buffer.
  * @return AL_ERR_OK or WRITE. */
 al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag);
+
+/* Appends what the writer holds to the file now, keeping its buffer. Once it
+ * returns AL_ERR_OK the records survive the process being killed.
+ * @return AL_ERR_OK or WRITE. */
+al_err_t al_dl_writer_commit(al_dl_writer_t *w, al_diag_t *diag);
+
+/* Makes what was appended so far durable (fsync). NULL is ignored.
+ * @return AL_ERR_OK or WRITE. */
+al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag);
 
 /* Flushes the file to disk and closes it. @return AL_ERR_OK or WRITE. NULL ok. */
 al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag);

@@ -14,12 +14,14 @@
 #include "pipeline.h"
 
 #include "deadletter.h"
+#include "insertid.h"
 #include "queue.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct {
     const al_pipeline_opts_t *opts;
@@ -29,6 +31,13 @@ typedef struct {
     al_sender_t *sender;
     al_batch_sink_fn sink;
     void *sink_ctx;
+    al_ckpt_t *ck;
+    pthread_t ck_tid;
+    int ck_started;
+    pthread_mutex_t ck_lock;
+    pthread_cond_t ck_cond;
+    int ck_done;
+    atomic_int reader_interrupted;
     al_input_t *inputs;
     size_t chunk_bytes;
     atomic_int failed; /* a fatal error was recorded */
@@ -44,7 +53,14 @@ typedef struct {
     al_stats_t stats;
     al_dl_writer_t dlw;
     al_batch_t *batch;
+    al_track_t *track; /* the chunk being parsed, when checkpointing */
+    int64_t untracked; /* its events batched but not yet added to the track */
 } parser_t;
+
+static int stop_requested(const run_t *run)
+{
+    return run->opts->stop != NULL && atomic_load(run->opts->stop);
+}
 
 static void run_fail(run_t *run, al_err_t err, const al_diag_t *diag)
 {
@@ -73,33 +89,68 @@ static void *reader_main(void *arg)
 {
     run_t *run = arg;
     const al_pipeline_opts_t *o = run->opts;
-    al_reader_opts_t ropts = {.chunk_bytes = run->chunk_bytes};
 
     for (uint32_t i = 0; i < o->npaths && !atomic_load(&run->failed); i++) {
         al_input_t *in = &run->inputs[i];
+        const al_mark_t *start = o->start != NULL ? &o->start[i] : NULL;
+        al_reader_opts_t ropts = {.chunk_bytes = run->chunk_bytes,
+                                  .start_offset = start != NULL ? start->offset : 0,
+                                  .start_line = start != NULL ? start->line : 1};
         al_reader_t *r = NULL;
         al_chunk_t *c = NULL;
+        int complete = 0;
 
+        if (start != NULL && start->line > 1) {
+            /* lines resolved by an earlier run: read, and skipped this time */
+            run->reader_stats.lines_read += start->line - 1;
+            run->reader_stats.skipped += start->line - 1;
+        }
+        if (start != NULL && start->done) {
+            if (run->ck != NULL)
+                al_ckpt_input_done(run->ck, i, start->offset, start->line);
+            continue;
+        }
         in->err = al_reader_open(&r, o->paths[i], i, &ropts, &in->diag);
         if (in->err != AL_ERR_OK)
             continue;
         in->format = al_reader_format(r);
         in->file_size = al_reader_file_size(r);
         for (;;) {
-            in->err = al_reader_next(r, &c, &in->diag);
-            if (in->err != AL_ERR_OK || c == NULL)
+            if (stop_requested(run)) {
+                atomic_store(&run->reader_interrupted, 1);
                 break;
+            }
+            in->err = al_reader_next(r, &c, &in->diag);
+            if (in->err != AL_ERR_OK)
+                break;
+            if (c == NULL) {
+                complete = 1;
+                break;
+            }
             in->lines += c->lines;
             if (o->live != NULL)
                 atomic_fetch_add_explicit(&o->live->bytes_read, c->len, memory_order_relaxed);
+            if (run->ck != NULL) {
+                c->track = al_track_new(i, c->end, c->first_line + c->lines);
+                if (c->track == NULL) {
+                    al_chunk_release(c);
+                    run_fail(run, AL_ERR_NOMEM, NULL);
+                    break;
+                }
+                al_ckpt_track(run->ck, c->track);
+            }
             if (!al_queue_push(&run->chunks, c)) {
-                al_chunk_release(c);
+                al_chunk_release(c); /* its track stays open: not resolved */
                 break;
             }
         }
-        in->bytes_read = al_reader_bytes_read(r);
+        if (complete && run->ck != NULL)
+            al_ckpt_input_done(run->ck, i, al_reader_bytes_read(r), al_reader_next_line(r));
+        in->bytes_read = al_reader_bytes_read(r) - ropts.start_offset;
         run->reader_stats.bytes_read += in->bytes_read;
         al_reader_close(r);
+        if (stop_requested(run))
+            break;
     }
     al_queue_close(&run->chunks);
     return NULL;
@@ -125,6 +176,11 @@ static al_err_t ship_batch(parser_t *w)
     al_batch_finish(b);
     w->stats.batches_built++;
     w->stats.batch_bytes += b->len;
+    if (w->track != NULL && w->untracked > 0) {
+        /* counted before the sink can resolve any of them */
+        al_track_add(w->track, w->untracked);
+        w->untracked = 0;
+    }
     if (w->run->sink == NULL) {
         al_batch_reset(b);
         return AL_ERR_OK;
@@ -146,6 +202,7 @@ static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_
     al_diag_t d;
     al_err_t err;
 
+    rec.file_id = file_id;
     rec.file = o->paths[file_id];
     rec.line = line;
     rec.offset = offset;
@@ -196,16 +253,22 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
                 .offset = offset,
                 .uid = al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]),
                 .did = al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]),
+                .track = c->track,
                 .file_id = c->file_id,
             };
-            if (!al_batch_fits(w->batch, len)) {
+            char idbuf[64];
+            al_inject_t inj;
+            int edit = o->insert_ids && al_insert_id_plan(p, len, &ev.scan, line, idbuf, &inj);
+            size_t size = edit ? len - inj.cut + inj.text_len : len;
+            if (!al_batch_fits(w->batch, size)) {
                 err = ship_batch(w);
                 if (err != AL_ERR_OK)
                     return err;
             }
-            err = al_batch_add(w->batch, p, len, &origin);
+            err = al_batch_add_edited(w->batch, p, len, edit ? &inj : NULL, &origin);
             if (err != AL_ERR_OK)
                 return err;
+            w->untracked += c->track != NULL;
             w->stats.events_valid++;
             if (w->batch->events == o->batch.max_events) {
                 err = ship_batch(w);
@@ -232,15 +295,26 @@ static void *parser_main(void *arg)
     al_diag_t d;
 
     while ((c = al_queue_pop(&run->chunks)) != NULL) {
-        if (!atomic_load(&run->failed)) {
+        if (!atomic_load(&run->failed) && !stop_requested(run)) {
+            w->track = c->track;
             err = parse_chunk(w, c);
             if (err != AL_ERR_OK) {
                 memset(&d, 0, sizeof(d));
                 run_fail(run, err, &d);
+            } else if (c->track != NULL) {
+                /* the chunk's own outcomes are durable; then its hold goes */
+                al_track_add(c->track, w->untracked);
+                w->untracked = 0;
+                err = al_dl_writer_commit(&w->dlw, &d);
+                if (err != AL_ERR_OK)
+                    run_fail(run, err, &d);
+                else
+                    al_track_resolve(c->track, 1);
             }
         }
         al_chunk_release(c);
     }
+    w->track = NULL;
     /* The last, partial batch goes on even after a failure: its events were
      * counted as valid, so the sink must resolve them (a stopped sender
      * writes them to the failed file). */
@@ -254,6 +328,49 @@ static void *parser_main(void *arg)
     if (err != AL_ERR_OK)
         run_fail(run, err, &d);
     return NULL;
+}
+
+/* ---- the checkpointer ---------------------------------------------------- */
+
+static void *ckpt_main(void *arg)
+{
+    run_t *run = arg;
+    al_diag_t d;
+
+    pthread_mutex_lock(&run->ck_lock);
+    while (!run->ck_done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&run->ck_cond, &run->ck_lock, &ts);
+        if (run->ck_done)
+            break;
+        pthread_mutex_unlock(&run->ck_lock);
+        if (al_ckpt_save(run->ck, run->dl, run->failed_file, &d) != AL_ERR_OK)
+            run_fail(run, AL_ERR_WRITE, &d);
+        pthread_mutex_lock(&run->ck_lock);
+    }
+    pthread_mutex_unlock(&run->ck_lock);
+    return NULL;
+}
+
+/* Stops the checkpointer and writes the final checkpoint. */
+static void end_checkpoints(run_t *run, al_err_t *err, al_diag_t *diag)
+{
+    al_diag_t d;
+    if (run->ck == NULL)
+        return;
+    if (run->ck_started) {
+        pthread_mutex_lock(&run->ck_lock);
+        run->ck_done = 1;
+        pthread_cond_signal(&run->ck_cond);
+        pthread_mutex_unlock(&run->ck_lock);
+        pthread_join(run->ck_tid, NULL);
+    }
+    if (al_ckpt_save(run->ck, run->dl, run->failed_file, &d) != AL_ERR_OK && *err == AL_ERR_OK) {
+        *err = AL_ERR_WRITE;
+        *diag = d;
+    }
 }
 
 /* ---- the run ------------------------------------------------------------ */
@@ -343,6 +460,8 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     run.opts = o;
     run.inputs = inputs;
     pthread_mutex_init(&run.err_lock, NULL);
+    pthread_mutex_init(&run.ck_lock, NULL);
+    pthread_cond_init(&run.ck_cond, NULL);
 
     if (o->threads < 1 || o->threads > AL_MAX_THREADS || o->reject_path == NULL ||
         (o->send != NULL && o->failed_path == NULL) ||
@@ -358,13 +477,14 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     err = preflight(o, inputs, diag);
     if (err != AL_ERR_OK)
         goto out_nothing;
-    err = al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, diag);
+    err = al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
     if (err != AL_ERR_OK)
         goto out_nothing;
     run.sink = o->sink;
     run.sink_ctx = o->sink_ctx;
     if (o->send != NULL) {
-        err = al_deadletter_open(&run.failed_file, o->failed_path, AL_DL_RAW, diag);
+        err = al_deadletter_open(&run.failed_file, o->failed_path, AL_DL_RAW, o->resume_files,
+                                 o->failed_index_path, diag);
         if (err != AL_ERR_OK)
             goto out_dl;
         err =
@@ -373,6 +493,13 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
             goto out_dl;
         run.sink = al_sender_submit;
         run.sink_ctx = run.sender;
+        if (o->checkpoint_path != NULL) {
+            err = al_ckpt_new(&run.ck, o->checkpoint_path, o->paths, o->npaths, o->start, diag);
+            if (err != AL_ERR_OK)
+                goto out_sender;
+            if (pthread_create(&run.ck_tid, NULL, ckpt_main, &run) == 0)
+                run.ck_started = 1;
+        }
     }
     err = al_queue_init(&run.chunks, (size_t)o->threads + 2);
     if (err != AL_ERR_OK)
@@ -426,9 +553,15 @@ out_queue:
     al_queue_destroy(&run.chunks);
 out_sender:
     end_sender(&run, stats, &err, diag);
+    end_checkpoints(&run, &err, diag);
+    al_ckpt_free(run.ck);
+    if (err == AL_ERR_OK && atomic_load(&run.reader_interrupted))
+        err = AL_ERR_INTERRUPTED;
 out_dl:
     close_files(&run, &err, diag);
 out_nothing:
+    pthread_cond_destroy(&run.ck_cond);
+    pthread_mutex_destroy(&run.ck_lock);
     pthread_mutex_destroy(&run.err_lock);
     return err;
 }

@@ -15,6 +15,12 @@
  *
  * With a sender (send.h) the run ends when every event has been delivered,
  * refused or failed; a configuration error reported by the server stops it.
+ * With a checkpoint path, every chunk gets a track (checkpoint.h) and a
+ * checkpointer thread saves the low-water marks every second and at the end;
+ * a resumed run starts each input at its mark. Setting *stop interrupts:
+ * the reader stops, the parsers drop what they have not started, the sender
+ * gives requests in flight a bounded time, and the final checkpoint records
+ * exactly what was resolved.
  *
  * Thread-safety: call from one thread; the sink is called from parser threads.
  */
@@ -22,6 +28,7 @@
 #define AL_PIPELINE_H
 
 #include "batch.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "reader.h"
 #include "send.h"
@@ -53,6 +60,13 @@ typedef struct {
     al_batch_sink_fn sink;
     void *sink_ctx;
     al_live_t *live; /* progress counters, or NULL */
+    int insert_ids;  /* give events without an insert_id a deterministic one */
+    /* Durability (with a sender only; NULL / 0 turns each off). */
+    const char *checkpoint_path;   /* written at most every second and at the end */
+    const char *failed_index_path; /* origins of the failed file's events */
+    const al_mark_t *start;        /* per input, where to resume (from al_ckpt_load) */
+    int resume_files;              /* append to the reject and failed files */
+    atomic_int *stop;              /* set to interrupt: stop reading, drain, checkpoint */
 } al_pipeline_opts_t;
 
 /* What happened to one input. */
@@ -68,12 +82,14 @@ typedef struct {
 /* Fills opts with defaults: 1 thread, default rules and batch options. */
 void al_pipeline_opts_init(al_pipeline_opts_t *opts);
 
-/* Runs the read path over all inputs. inputs must have npaths entries; it is
- * filled for each input. stats receives the merged counters.
+/* Runs the read path (and delivery, with a sender) over all inputs. inputs must have npaths
+ * entries; it is filled for each input. stats receives the merged counters.
  * @return AL_ERR_OK when the run completed, even if some inputs broke midway
  * (see inputs[i].err); otherwise the error that stopped it (diag filled):
  * an input that cannot be opened, the reject or failed file, NOMEM, THREAD,
- * the sink's error, or the sender's (CONFIG, HTTP_CLIENT). */
+ * the sink's error, the sender's (CONFIG, HTTP_CLIENT), a checkpoint write,
+ * or INTERRUPTED when *stop ended the run before everything was resolved.
+ * Lines before each input's start mark count as read and skipped. */
 al_err_t al_pipeline_run(const al_pipeline_opts_t *opts, al_input_t *inputs, al_stats_t *stats,
                          al_diag_t *diag);
 

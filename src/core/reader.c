@@ -72,6 +72,7 @@ struct al_reader {
     size_t zstd_hint; /* last ZSTD_decompressStream result; 0 = between frames */
     char *carry;
     size_t carry_len;
+    uint64_t skip_to; /* stream path: discard output below this offset */
 };
 
 static uint64_t count_newlines(const char *p, size_t n)
@@ -187,6 +188,12 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
         (opts != NULL && opts->chunk_bytes >= 4096) ? opts->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
     r->page = (size_t)sysconf(_SC_PAGESIZE);
     r->line = 1;
+    if (opts != NULL && opts->start_offset > 0) {
+        /* resuming: the first-chunk checks (BOM, binary) were done before */
+        r->pos = r->skip_to = opts->start_offset;
+        r->line = opts->start_line > 0 ? opts->start_line : 1;
+        r->started = 1;
+    }
     r->zstd_hint = 1;
     r->fd = -1;
 
@@ -274,6 +281,11 @@ al_format_t al_reader_format(const al_reader_t *r)
 uint64_t al_reader_file_size(const al_reader_t *r)
 {
     return r->file_size;
+}
+
+uint64_t al_reader_next_line(const al_reader_t *r)
+{
+    return r->line;
 }
 
 uint64_t al_reader_bytes_read(const al_reader_t *r)
@@ -479,6 +491,22 @@ static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
     return n;
 }
 
+/* Resume on a stream: read and drop everything below skip_to. */
+static void skip_stream(al_reader_t *r)
+{
+    uint64_t at = 0;
+    while (at < r->skip_to && r->pending == AL_ERR_OK) {
+        uint64_t want = r->skip_to - at;
+        size_t n = stream_fill(r, r->carry, want < r->chunk_bytes ? (size_t)want : r->chunk_bytes);
+        if (n == 0)
+            break;
+        at += n;
+    }
+    r->skip_to = 0;
+    if (at < r->pos) /* the input is shorter than the checkpoint says */
+        r->eof = 1;
+}
+
 static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
 {
     size_t n, got;
@@ -489,6 +517,11 @@ static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
         r->carry = malloc(r->chunk_bytes);
         if (r->carry == NULL)
             return AL_ERR_NOMEM;
+    }
+    if (r->skip_to > 0) {
+        skip_stream(r);
+        if (r->eof)
+            return AL_ERR_OK;
     }
     buf = malloc(r->chunk_bytes);
     if (buf == NULL)
@@ -583,6 +616,7 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
     err = r->use_mmap ? next_mapped(r, c, diag) : next_streamed(r, c, diag);
     if (err != AL_ERR_OK)
         goto fail;
+    c->end = r->pos;
     if (c->len == 0 && c->long_line == 0) {
         al_chunk_release(c);
         return al_reader_next(r, out, diag); /* end of input, or the pending error */

@@ -6,7 +6,9 @@
  * one window per chunk (MADV_SEQUENTIAL); releasing a chunk unmaps it, so the
  * resident size of a 100 GB input stays at a few chunks. zstd input (found by
  * its magic number, not its name) and pipes are streamed into heap buffers.
- * Offsets of zstd input count decompressed bytes.
+ * Offsets of zstd input count decompressed bytes. A resumed input starts at
+ * a given offset and line: mapped files simply map from there; zstd and
+ * pipes are read and discarded up to it, without parsing.
  *
  * Ownership: each chunk owns its mapping or buffer and does not depend on the
  * reader: it may outlive it and be released from any thread.
@@ -36,6 +38,8 @@ typedef struct al_chunk {
     /* When nonzero, the chunk holds only the first len bytes of one line of
      * long_line bytes (its ending excluded) that does not fit in a chunk. */
     uint64_t long_line;
+    uint64_t end;           /* input offset just past the chunk's last line */
+    struct al_track *track; /* resolution counter (checkpoint.h), or NULL */
     /* Private to the reader. */
     void *map;
     size_t map_len;
@@ -45,7 +49,9 @@ typedef struct al_chunk {
 typedef struct al_reader al_reader_t;
 
 typedef struct {
-    size_t chunk_bytes; /* target chunk size; lines longer than this become long_line chunks */
+    size_t chunk_bytes;    /* target chunk size; lines longer than this become long_line chunks */
+    uint64_t start_offset; /* resume: first byte to hand out (a line start), 0 = the beginning */
+    uint64_t start_line;   /* resume: number of the line at start_offset */
 } al_reader_opts_t;
 
 /* Opens path ("-" = standard input) and sniffs its format. Refuses what it
@@ -68,6 +74,9 @@ al_format_t al_reader_format(const al_reader_t *r);
 
 /* @return the input's size on disk, or 0 when unknown (pipes). */
 uint64_t al_reader_file_size(const al_reader_t *r);
+
+/* @return the number of the next line the reader would hand out. */
+uint64_t al_reader_next_line(const al_reader_t *r);
 
 /* @return the (decompressed) bytes read so far. */
 uint64_t al_reader_bytes_read(const al_reader_t *r);

@@ -32,6 +32,7 @@
 #include "send.h"
 
 #include "aimd.h"
+#include "checkpoint.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "response.h"
@@ -98,6 +99,7 @@ struct al_sender {
     pause_t *paused;
     size_t npaused, cap_paused;
     al_response_t resp;
+    int interrupted; /* stopped by *o.stop: unresolved events are left for a resume */
     /* shared */
     atomic_int stopped;          /* a fatal error: no more submissions */
     atomic_ullong submit_failed; /* events failed by al_sender_submit after a stop */
@@ -123,6 +125,7 @@ void al_send_opts_init(al_send_opts_t *o)
     o->throttle_wait_ms = AL_DEFAULT_THROTTLE_WAIT_MS;
     o->connect_timeout_ms = 10000;
     o->request_timeout_ms = 120000;
+    o->drain_ms = 30000;
 }
 
 /* ---- small lists -------------------------------------------------------- */
@@ -174,22 +177,71 @@ static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
 
 static void write_failed(al_sender_t *s, al_dl_writer_t *w, const al_batch_t *b, uint32_t i)
 {
-    al_reject_t rec = {.raw = b->body + b->off[i], .raw_len = b->elen[i], .full_len = b->elen[i]};
+    const al_origin_t *o = &b->origin[i];
+    al_reject_t rec = {.file_id = o->file_id,
+                       .line = o->line,
+                       .offset = o->offset,
+                       .raw = b->body + b->off[i],
+                       .raw_len = b->elen[i],
+                       .full_len = b->elen[i]};
     al_diag_t d;
     if (al_dl_write(w, &rec, &d) != AL_ERR_OK)
         set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
 }
 
-/* Every event of b, or those marked `mark` when marks != NULL, is undeliverable. */
+/* Tells the checkpoint tracks that the events of b selected by `pick` are
+ * resolved, one atomic operation per run of events from the same chunk. */
+static void resolve_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
+                           const uint8_t *marks, uint8_t mark)
+{
+    al_track_t *cur = NULL;
+    int64_t n = 0;
+    for (uint32_t i = 0; i < b->events; i++) {
+        al_track_t *t = b->origin[i].track;
+        if (t == NULL || (pick != NULL && !pick(marks, i, mark)))
+            continue;
+        if (t != cur) {
+            if (cur != NULL)
+                al_track_resolve(cur, n);
+            cur = t;
+            n = 0;
+        }
+        n++;
+    }
+    if (cur != NULL)
+        al_track_resolve(cur, n);
+}
+
+static int marked_as(const uint8_t *marks, uint32_t i, uint8_t mark)
+{
+    return marks[i] == mark;
+}
+
+static int marked_any(const uint8_t *marks, uint32_t i, uint8_t mark)
+{
+    (void)mark;
+    return marks[i] != AL_MARK_NONE;
+}
+
+/* Every event of b, or those marked `mark` when marks != NULL, is
+ * undeliverable: recorded in the failed file, durably, then resolved. */
 static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *marks, uint8_t mark)
 {
     uint64_t n = 0;
+    al_diag_t d;
     for (uint32_t i = 0; i < b->events; i++) {
         if (marks != NULL && marks[i] != mark)
             continue;
         write_failed(s, &s->failw, b, i);
         n++;
     }
+    if (n == 0)
+        return;
+    if (al_dl_writer_commit(&s->failw, &d) != AL_ERR_OK) {
+        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+        return; /* not durable: not resolved */
+    }
+    resolve_tracks(b, marks != NULL ? marked_as : NULL, marks, mark);
     s->st.failed += n;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->failed, n, memory_order_relaxed);
@@ -198,7 +250,8 @@ static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *mark
 static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const char *reason)
 {
     const al_origin_t *o = &b->origin[i];
-    al_reject_t rec = {.file = s->paths[o->file_id],
+    al_reject_t rec = {.file_id = o->file_id,
+                       .file = s->paths[o->file_id],
                        .line = o->line,
                        .offset = o->offset,
                        .reason = reason,
@@ -495,19 +548,26 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     switch (rp->kind) {
     case AL_RESP_OK:
         al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
+        resolve_tracks(b, NULL, NULL, 0);
         s->st.events_sent += b->events;
         s->st.batches_sent++;
         if (s->live != NULL)
             atomic_fetch_add_explicit(&s->live->events_sent, b->events, memory_order_relaxed);
         req_free(s, r);
         break;
-    case AL_RESP_DROP:
+    case AL_RESP_DROP: {
+        al_diag_t d;
         for (uint32_t i = 0; i < b->events; i++)
             if (rp->mark[i] != AL_MARK_NONE)
                 reject_event(s, b, i, rp->reasons[rp->mark[i] - 1]);
+        if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
+            resolve_tracks(b, marked_any, rp->mark, 0);
+        else
+            set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
         requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
         req_free(s, r);
         break;
+    }
     case AL_RESP_UNDELIVERABLE:
         fail_events(s, b, NULL, 0);
         req_free(s, r);
@@ -522,7 +582,12 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     }
     case AL_RESP_TOO_LARGE:
         if (b->events == 1) {
+            al_diag_t d;
             reject_event(s, b, 0, "server: payload too large (413) even alone");
+            if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
+                resolve_tracks(b, NULL, NULL, 0);
+            else
+                set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
             req_free(s, r);
         } else {
             for (uint32_t i = 0; i < b->events; i++)
@@ -584,6 +649,8 @@ static void *sender_main(void *arg)
     al_sender_t *s = arg;
     al_diag_t d;
 
+    uint64_t stop_at = 0;
+
     for (;;) {
         uint64_t now = mono_ms(), wake = now + POLL_MAX_MS;
         CURLMsg *msg;
@@ -592,6 +659,18 @@ static void *sender_main(void *arg)
 
         if (atomic_load(&s->stopped))
             break;
+        if (s->o.stop != NULL && atomic_load(s->o.stop)) {
+            /* interrupted: start nothing new; in-flight requests get a while */
+            if (stop_at == 0) {
+                stop_at = now;
+                al_queue_close(&s->in);
+            }
+            if (s->in_flight == 0 || now >= stop_at + s->o.drain_ms) {
+                s->interrupted = 1;
+                break;
+            }
+            goto work;
+        }
         /* due deferred requests become ready */
         for (link = &s->deferred.head; *link != NULL;) {
             r = *link;
@@ -653,6 +732,7 @@ static void *sender_main(void *arg)
         }
         if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
             break;
+    work:
         curl_multi_perform(s->multi, &running);
         completed = 0;
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
@@ -671,15 +751,30 @@ static void *sender_main(void *arg)
             wake = now + 1; /* ready work waits only for the rate limiter */
         curl_multi_poll(s->multi, NULL, 0, (int)(wake > now ? wake - now : 0), NULL);
     }
-    if (atomic_load(&s->stopped)) {
-        /* in-flight requests are abandoned; their events fail */
+    if (atomic_load(&s->stopped) || s->interrupted) {
+        /* After a fatal error the events still held fail; after an
+         * interruption they are left unresolved, for a resume to send. */
+        int fail = !s->interrupted;
+        void *item;
+        req_t *r;
         while (s->in_flight > 0) {
-            req_t *r = s->flying[--s->in_flight];
+            r = s->flying[--s->in_flight];
             curl_multi_remove_handle(s->multi, r->easy);
-            fail_events(s, r->batch, NULL, 0);
+            if (fail)
+                fail_events(s, r->batch, NULL, 0);
             req_free(s, r);
         }
-        drain_after_stop(s);
+        if (fail) {
+            drain_after_stop(s);
+        } else {
+            for (r = list_pop(&s->ready); r != NULL; r = list_pop(&s->ready))
+                req_free(s, r);
+            for (r = list_pop(&s->deferred); r != NULL; r = list_pop(&s->deferred))
+                req_free(s, r);
+            al_queue_close(&s->in);
+            while (al_queue_try_pop(&s->in, &item) == 1)
+                al_batch_free(item);
+        }
     }
     if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
         set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
@@ -770,11 +865,17 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
         curl_multi_wakeup(s->multi);
         return AL_ERR_OK;
     }
+    if (!atomic_load(&s->stopped)) {
+        /* interrupted: these events stay unresolved; a resume reads them again */
+        al_batch_free(b);
+        return AL_ERR_INTERRUPTED;
+    }
     /* Delivery has stopped: these events are undeliverable, not lost. */
     al_dl_writer_init(&w, s->failed);
     for (uint32_t i = 0; i < b->events; i++)
         write_failed(s, &w, b, i);
-    al_dl_writer_flush(&w, &d);
+    if (al_dl_writer_flush(&w, &d) == AL_ERR_OK)
+        resolve_tracks(b, NULL, NULL, 0);
     atomic_fetch_add(&s->submit_failed, b->events);
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);
@@ -794,6 +895,7 @@ void al_sender_finish(al_sender_t *s)
 al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
 {
     al_err_t err;
+    memset(diag, 0, sizeof(*diag));
     if (s->started)
         pthread_join(s->tid, NULL);
     s->st.failed += atomic_load(&s->submit_failed);
@@ -807,6 +909,8 @@ al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
     err = s->err;
     if (err != AL_ERR_OK)
         *diag = s->diag;
+    else if (s->interrupted)
+        err = AL_ERR_INTERRUPTED;
     pthread_mutex_destroy(&s->err_lock);
     free(s);
     return err;

@@ -7,7 +7,10 @@
  * --concurrency), paces them with the --rate token bucket, and resolves each
  * response with response.h's rules. Every event it was given ends as exactly
  * one of: acknowledged (events_sent), refused by the server (reject file,
- * rejected_server), or undeliverable (failed file, failed).
+ * rejected_server), or undeliverable (failed file, failed) - unless the run
+ * is interrupted, when what is not resolved is left for a resume. Each
+ * resolution is reported to the event's checkpoint track after its record is
+ * written.
  *
  * Thread-safety: al_sender_submit from any thread; the rest from the thread
  * that started the sender.
@@ -20,6 +23,7 @@
 #include "error.h"
 #include "stats.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define AL_DEFAULT_ENDPOINT         "https://api2.amplitude.com/batch"
@@ -36,6 +40,11 @@ typedef struct {
     long request_timeout_ms;
     int insecure;  /* skip TLS verification (test servers only) */
     uint64_t seed; /* backoff jitter; 0 = from the clock */
+    /* Interruption: once *stop is set, no new request starts; requests in
+     * flight get drain_ms to finish; everything else is left unresolved
+     * (a resume sends it). */
+    atomic_int *stop;
+    uint64_t drain_ms;
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;
