@@ -74,6 +74,23 @@ char *fx_read(const char *path, size_t *n)
     return buf;
 }
 
+void fx_each_line(const char *path, void (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+    size_t n;
+    char *text = fx_read(path, &n), *p, *end;
+    if (text == NULL)
+        return;
+    for (p = text, end = text + n; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        fn(ctx, p, len);
+        p = nl ? nl + 1 : end;
+    }
+    free(text);
+}
+
 void fx_write_zstd(const char *path, const void *data, size_t n, size_t frame_bytes)
 {
     FILE *fp = fopen(path, "wb");

@@ -30,6 +30,9 @@ char *fx_read(const char *path, size_t *n);
  * writes them to path one after another (a multi-frame file). */
 void fx_write_zstd(const char *path, const void *data, size_t n, size_t frame_bytes);
 
+/* Calls fn for each line of path (line ending removed; nothing if missing). */
+void fx_each_line(const char *path, void (*fn)(void *ctx, const char *line, size_t len), void *ctx);
+
 /* Runs argv (argv[0] a path), output to out_path (NULL: inherit), stderr
  * to err_path (NULL: inherit). @return its exit status, or -1 on a signal. */
 int fx_run(char *const argv[], const char *out_path, const char *err_path);

@@ -54,12 +54,15 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Events compare as sorted-key JSON without insert_id: ampload adds one to
+ * events that have none (checked on its own by assert_unique_insert_ids). */
 static char *canonical(const char *line, size_t len)
 {
     json_error_t err;
     json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
     char *s;
     ck_assert_msg(j != NULL, "not JSON: %.*s", (int)len, line);
+    json_object_del(j, "insert_id");
     s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     json_decref(j);
     return s;
@@ -73,22 +76,25 @@ static void bag_free(bag_t *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* Lines of a file, each given to fn (line ending removed). */
-static void each_line(const char *path, void (*fn)(void *, const char *, size_t), void *ctx)
+static void collect_insert_id(void *ctx, const char *line, size_t len)
 {
-    size_t n;
-    char *text = fx_read(path, &n), *p, *end;
-    if (text == NULL)
-        return;
-    for (p = text, end = text + n; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = (size_t)((nl ? nl : end) - p);
-        if (len > 0 && p[len - 1] == '\r')
-            len--;
-        fn(ctx, p, len);
-        p = nl ? nl + 1 : end;
-    }
-    free(text);
+    json_error_t err;
+    json_t *j = json_loadb(line, len, 0, &err);
+    const char *id = json_string_value(json_object_get(j, "insert_id"));
+    ck_assert_msg(id != NULL, "recorded event without insert_id: %.*s", (int)len, line);
+    bag_add(ctx, strdup(id));
+    json_decref(j);
+}
+
+/* Every recorded event carries an insert_id, and no two the same. */
+static void assert_unique_insert_ids(const char *record)
+{
+    bag_t ids = {0};
+    fx_each_line(record, collect_insert_id, &ids);
+    qsort(ids.v, ids.n, sizeof(char *), cmp_str);
+    for (size_t i = 1; i < ids.n; i++)
+        ck_assert_msg(strcmp(ids.v[i - 1], ids.v[i]) != 0, "insert_id %s twice", ids.v[i]);
+    bag_free(&ids);
 }
 
 typedef struct {
@@ -212,14 +218,15 @@ START_TEST(delivers_every_valid_event_exactly_once)
     int port, pid;
 
     fx_generate(in, 20000, 21, "--bad-rate 0.02 --blank-rate 0.005");
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, "--threads 2", NULL);
     stats = fx_mock_stats(port);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
+    assert_unique_insert_ids(rec);
     ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n);
     ck_assert_int_eq(num(r.report, "rejected_local"), want.invalid);
     ck_assert_int_eq(num(r.report, "skipped"), want.blank);
@@ -250,13 +257,13 @@ START_TEST(survives_server_errors_and_dropped_connections)
     /* every event carries an insert_id, so a partly ingested batch that is
      * sent again is deduplicated, as Amplitude does */
     fx_generate(in, 15000, 22, "--bad-rate 0.01 --insert-id-rate 1");
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, "--batch-events 250", NULL);
     stats = fx_mock_stats(port);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
     ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n);
     ck_assert_int_eq(num(r.report, "failed"), 0);
@@ -287,13 +294,13 @@ START_TEST(refused_events_go_to_the_reject_file_over_several_400_rounds)
     char *text, *p;
 
     fx_generate(in, 3000, 23, NULL);
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     ck_assert_uint_gt(want.other.n, 100);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, "--batch-events 300", NULL);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
     ck_assert_int_eq(num(r.report, "rejected_server"), (long)want.other.n);
     /* the reject file holds exactly the refused events, with the server's reason */
@@ -342,13 +349,13 @@ START_TEST(a_413_splits_batches_and_refuses_a_lone_oversized_event)
         fputc('x', fp);
     fputs("\"}\n", fp);
     fclose(fp);
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, NULL, NULL);
     stats = fx_mock_stats(port);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     ck_assert_int_eq(num(r.report, "rejected_server"), 1);
     ck_assert_int_eq(num(r.report, "events_sent"), (long)want.valid.n - 1);
     ck_assert_int_eq((long)got.n, (long)want.valid.n - 1);
@@ -397,13 +404,13 @@ START_TEST(throttled_ids_wait_while_the_others_flow)
     int port, pid;
 
     write_hot_input(in, 3000, 600, "user_id");
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, "--batch-events 500 --throttle-wait 1", NULL);
     stats = fx_mock_stats(port);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
     ck_assert_int_gt(num(r.report, "http_429"), 0);
     ck_assert_int_gt(num(stats, "throttled"), 0);
@@ -431,13 +438,13 @@ START_TEST(events_over_the_daily_quota_go_to_the_failed_file)
     long hot_recorded = 0, failed_lines;
 
     write_hot_input(in, 1000, 200, "device_id");
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     pid = fx_mock_start(args, &port);
     run_loader(&r, port, in, "--batch-events 40 --threads 1 --concurrency 1", NULL);
     fx_mock_stop(pid);
     ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
     ck_assert_ptr_nonnull(strstr(r.err_text, "could not be delivered"));
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     for (size_t i = 0; i < got.n; i++)
         hot_recorded += strstr(got.v[i], "hot-id-000001") != NULL;
     ck_assert_int_le(hot_recorded, 50);
@@ -520,7 +527,7 @@ START_TEST(a_dead_server_fails_events_after_the_retry_budget_and_they_can_be_sen
     close(s);
 
     fx_generate(in, 3000, 27, "--bad-rate 0.01 --insert-id-rate 1");
-    each_line(in, judge_line, &want);
+    fx_each_line(in, judge_line, &want);
     run_loader(&r, dead_port, in, "--retry-time 2 --batch-events 1000", NULL);
     ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
     ck_assert_int_eq(num(r.report, "failed"), (long)want.valid.n);
@@ -537,12 +544,17 @@ START_TEST(a_dead_server_fails_events_after_the_retry_budget_and_they_can_be_sen
         char *t = fx_read(failed, &n);
         fx_write(copy, t, n);
         free(t);
-        run_loader(&r2, port, copy, NULL, NULL);
+        char *state2 = fx_path(dir, "state2"), *extra = NULL;
+        if (asprintf(&extra, "--state '%s'", state2) < 0)
+            ck_abort();
+        run_loader(&r2, port, copy, extra, NULL);
+        free(extra);
+        free(state2);
         free(copy);
     }
     fx_mock_stop(pid);
     ck_assert_msg(r2.rc == 0, "exit %d: %s", r2.rc, r2.err_text);
-    each_line(rec, add_canonical, &got);
+    fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "re-driven");
     bag_free(&want.valid);
     bag_free(&got);

@@ -1,0 +1,183 @@
+/* test_checkpoint.c - low-water marks, the checkpoint file, and rollback. */
+#include "checkpoint.h"
+#include "fixtures.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dir, *input, *ckpath;
+static const char *paths[1];
+
+static void setup(void)
+{
+    dir = fx_tempdir();
+    input = fx_path(dir, "in.ndjson");
+    ckpath = fx_path(dir, "checkpoint");
+    fx_write(input, "line one\nline two\nline three\n", 29);
+    paths[0] = input;
+}
+
+static void teardown(void)
+{
+    fx_rmtree(dir);
+    free(dir);
+    free(input);
+    free(ckpath);
+}
+
+START_TEST(the_mark_stops_at_the_first_unresolved_chunk)
+{
+    al_ckpt_t *ck;
+    al_diag_t d;
+    al_mark_t m;
+    al_track_t *t1, *t2, *t3;
+
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, &d), AL_ERR_OK);
+    t1 = al_track_new(0, 9, 2);
+    t2 = al_track_new(0, 18, 3);
+    t3 = al_track_new(0, 29, 4);
+    al_ckpt_track(ck, t1);
+    al_ckpt_track(ck, t2);
+    al_ckpt_track(ck, t3);
+    al_track_add(t1, 5); /* five events of chunk 1 sent */
+    al_track_resolve(t1, 1);
+    al_track_resolve(t2, 1); /* chunk 2 is done before chunk 1 */
+    al_track_resolve(t3, 1);
+    al_ckpt_marks(ck, &m);
+    ck_assert_uint_eq(m.offset, 0); /* out of order: not past chunk 1 */
+    ck_assert_uint_eq(m.line, 1);
+    al_track_resolve(t1, 4);
+    al_ckpt_marks(ck, &m);
+    ck_assert_uint_eq(m.offset, 0);
+    al_track_resolve(t1, 1);
+    al_ckpt_marks(ck, &m);
+    ck_assert_uint_eq(m.offset, 29);
+    ck_assert_uint_eq(m.line, 4);
+    ck_assert_int_eq(m.done, 0);
+    al_ckpt_input_done(ck, 0, 29, 4);
+    al_ckpt_marks(ck, &m);
+    ck_assert_int_eq(m.done, 1);
+    al_ckpt_free(ck);
+}
+END_TEST
+
+START_TEST(saves_and_loads_the_marks)
+{
+    al_ckpt_t *ck;
+    al_diag_t d;
+    al_mark_t m = {0}, start = {9, 2, 0};
+    al_track_t *t;
+
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, &start, &d), AL_ERR_OK);
+    t = al_track_new(0, 18, 3);
+    al_ckpt_track(ck, t);
+    al_track_resolve(t, 1);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    al_ckpt_free(ck);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, &m, &d), AL_ERR_OK);
+    ck_assert_uint_eq(m.offset, 18);
+    ck_assert_uint_eq(m.line, 3);
+    ck_assert_int_ne(access(ckpath, F_OK), -1);
+}
+END_TEST
+
+START_TEST(a_missing_checkpoint_is_not_an_error_and_a_torn_temp_file_is_ignored)
+{
+    al_ckpt_t *ck;
+    al_diag_t d;
+    al_mark_t m;
+    char *tmp = fx_path(dir, "checkpoint.tmp");
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, &m, &d), AL_ERR_NOT_FOUND);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    al_ckpt_free(ck);
+    fx_write(tmp, "{\"version\":1,\"inpu", 18); /* a save cut short by a crash */
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, &m, &d), AL_ERR_OK);
+    ck_assert_uint_eq(m.line, 1);
+    fx_write(ckpath, "garbage", 7);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, &m, &d), AL_ERR_CHECKPOINT_CORRUPT);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(a_changed_input_or_another_input_list_is_refused)
+{
+    al_ckpt_t *ck;
+    al_diag_t d;
+    al_mark_t m[2];
+    const char *two[2];
+    char *other = fx_path(dir, "other.ndjson");
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    al_ckpt_free(ck);
+    fx_write(other, "x\n", 2);
+    two[0] = input;
+    two[1] = other;
+    ck_assert_int_eq(al_ckpt_load(ckpath, two, 2, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(d.detail, "another list of inputs"));
+    fx_write(input, "line one\nline two\nline 3!!\n", 28); /* edited */
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_str_eq(d.path, input);
+    ck_assert_ptr_nonnull(strstr(d.detail, "changed since the checkpoint"));
+    free(other);
+}
+END_TEST
+
+START_TEST(rollback_keeps_only_records_below_the_marks)
+{
+    char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
+    char *index = fx_path(dir, "failed.index");
+    char *text, *rejtext = NULL;
+    al_mark_t m = {18, 3, 0};
+    al_diag_t d;
+    size_t n;
+
+    if (asprintf(&rejtext,
+                 "{\"file\":\"%s\",\"line\":1,\"offset\":0,\"reason\":\"r\",\"raw\":\"a\"}\n"
+                 "{\"file\":\"%s\",\"line\":3,\"offset\":18,\"reason\":\"r\",\"raw\":\"c\"}\n"
+                 "{\"file\":\"%s\",\"line\":2,\"offset\":9,\"reason\":\"r\",\"raw\":\"b\"}\n"
+                 "{\"file\":\"%s\",\"line\":3,\"off",
+                 input, input, input, input) < 0)
+        ck_abort();
+    fx_write(rej, rejtext, strlen(rejtext));
+    fx_write(failed, "{\"e\":1}\n{\"e\":2}\n{\"e\":3}\n", 24);
+    fx_write(index, "0 0 1\n0 20 3\n0 9 2\n", 19);
+    ck_assert_int_eq(al_ckpt_rollback(rej, failed, index, paths, 1, &m, &d), AL_ERR_OK);
+    text = fx_read(rej, &n);
+    ck_assert_ptr_nonnull(strstr(text, "\"line\":1"));
+    ck_assert_ptr_nonnull(strstr(text, "\"line\":2"));
+    ck_assert_ptr_null(strstr(text, "\"line\":3"));
+    free(text);
+    text = fx_read(failed, &n);
+    ck_assert_str_eq(text, "{\"e\":1}\n{\"e\":3}\n");
+    free(text);
+    text = fx_read(index, &n);
+    ck_assert_str_eq(text, "0 0 1\n0 9 2\n");
+    free(text);
+    free(rejtext);
+    free(rej);
+    free(failed);
+    free(index);
+}
+END_TEST
+
+static Suite *checkpoint_suite(void)
+{
+    Suite *s = suite_create("checkpoint");
+    TCase *tc = tcase_create("checkpoint");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, the_mark_stops_at_the_first_unresolved_chunk);
+    tcase_add_test(tc, saves_and_loads_the_marks);
+    tcase_add_test(tc, a_missing_checkpoint_is_not_an_error_and_a_torn_temp_file_is_ignored);
+    tcase_add_test(tc, a_changed_input_or_another_input_list_is_refused);
+    tcase_add_test(tc, rollback_keeps_only_records_below_the_marks);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(checkpoint_suite());
+}
