@@ -111,6 +111,19 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* @return the mark of the single input in dir/state/checkpoint (0 if none). */
+static long checkpoint_offset(void)
+{
+    char *p = fx_path(dir, "state/checkpoint");
+    json_error_t err;
+    json_t *c = json_load_file(p, 0, &err);
+    long off = (long)json_integer_value(
+        json_object_get(json_array_get(json_object_get(c, "inputs"), 0), "offset"));
+    json_decref(c);
+    free(p);
+    return off;
+}
+
 /* The run ended with everything resolved: the counts add up over all runs. */
 static void assert_complete(const verdicts_t *v, const char *record, const char *state_rejects)
 {
@@ -139,10 +152,20 @@ START_TEST(kill_9_at_random_points_loses_and_duplicates_nothing)
     mock = fx_mock_start(args, &port);
     srand(4242);
     for (int round = 0; round < 12; round++) {
-        pid_t pid = start_loader(port, in, "-q --batch-events 1000");
-        if (round < 5) {
+        pid_t pid = start_loader(port, in, "-q --batch-events 1000 --chunk-bytes 1048576");
+        if (round < 4) {
             /* seeded random moments, from start-up to mid-run */
             sleep_ms(300 + rand() % 2500);
+            if (kill(pid, SIGKILL) == 0)
+                kills++;
+            rc = wait_exit(pid);
+            continue;
+        }
+        if (round == 4) {
+            /* and once right after the checkpoint has moved on */
+            long before = checkpoint_offset();
+            for (int i = 0; i < 1200 && checkpoint_offset() <= before; i++)
+                sleep_ms(100);
             if (kill(pid, SIGKILL) == 0)
                 kills++;
             rc = wait_exit(pid);
