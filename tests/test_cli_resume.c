@@ -105,6 +105,16 @@ static long num(json_t *j, const char *key)
     return (long)json_integer_value(json_object_get(j, key));
 }
 
+/* @return 1 while pid runs; else reaps it into *rc. */
+static int running(pid_t pid, int *rc)
+{
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == 0)
+        return 1;
+    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return 0;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -145,30 +155,37 @@ START_TEST(kill_9_at_random_points_loses_and_duplicates_nothing)
     verdicts_t v;
     json_t *r;
     int port, mock, rc = -1, kills = 0;
-    char *err;
+    char *err, opts[160];
 
     fx_generate(in, events, 31, "--bad-rate 0.001 --blank-rate 0.001");
     judge_input(in, &v);
     mock = fx_mock_start(args, &port);
     srand(4242);
+    /* paced so that a whole load takes about 6 s: every kill lands mid-run */
+    snprintf(opts, sizeof(opts), "-q --batch-events 1000 --chunk-bytes 1048576 --rate %lu",
+             events / 6 > 2000 ? events / 6 : 2000);
     for (int round = 0; round < 12; round++) {
-        pid_t pid = start_loader(port, in, "-q --batch-events 1000 --chunk-bytes 1048576");
+        pid_t pid = start_loader(port, in, opts);
         if (round < 4) {
             /* seeded random moments, from start-up to mid-run */
             sleep_ms(300 + rand() % 2500);
-            if (kill(pid, SIGKILL) == 0)
+            if (running(pid, &rc)) {
+                kill(pid, SIGKILL);
+                rc = wait_exit(pid);
                 kills++;
-            rc = wait_exit(pid);
+            }
             continue;
         }
         if (round == 4) {
             /* and once right after the checkpoint has moved on */
             long before = checkpoint_offset();
-            for (int i = 0; i < 1200 && checkpoint_offset() <= before; i++)
+            for (int i = 0; i < 1200 && checkpoint_offset() <= before && running(pid, &rc); i++)
                 sleep_ms(100);
-            if (kill(pid, SIGKILL) == 0)
+            if (running(pid, &rc)) {
+                kill(pid, SIGKILL);
+                rc = wait_exit(pid);
                 kills++;
-            rc = wait_exit(pid);
+            }
             continue;
         }
         rc = wait_exit(pid);
@@ -178,7 +195,7 @@ START_TEST(kill_9_at_random_points_loses_and_duplicates_nothing)
     fx_mock_stop(mock);
     err = stderr_text();
     ck_assert_msg(rc == 0, "last run exit %d: %s", rc, err);
-    ck_assert_int_ge(kills, 4);
+    ck_assert_msg(kills == 5, "only %d runs were killed mid-way", kills);
     assert_complete(&v, rec, rejects);
     r = report();
     ck_assert_int_eq(num(r, "lines_read"), v.lines);
@@ -246,6 +263,38 @@ START_TEST(sigint_drains_saves_the_checkpoint_and_the_same_command_resumes)
     free(rejects);
     free(ckpt);
     free(tmp);
+}
+END_TEST
+
+START_TEST(a_second_signal_exits_at_once_leaving_a_valid_checkpoint)
+{
+    char *in = fx_path(dir, "in.ndjson");
+    const char *args[] = {"--latency-ms", "3000", NULL};
+    struct timespec t0, t1;
+    int port, mock, rc;
+    pid_t pid;
+    char *err;
+
+    fx_generate(in, 20000, 36, NULL);
+    mock = fx_mock_start(args, &port);
+    pid = start_loader(port, in, "--batch-events 500 --concurrency 2");
+    sleep_ms(1500); /* requests are in flight, each answered after 3 s */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(pid, SIGTERM);
+    sleep_ms(200);
+    kill(pid, SIGTERM);
+    rc = wait_exit(pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    err = stderr_text();
+    ck_assert_msg(rc == 6, "exit %d (want 6): %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(err, "stopped at once"));
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 2, "the second signal did not stop it at once");
+    free(err);
+    /* the checkpoint on disk is whole, and the same command finishes the job */
+    rc = wait_exit(start_loader(port, in, "-q --batch-events 2000 --concurrency 8"));
+    fx_mock_stop(mock);
+    ck_assert_int_eq(rc, 0);
+    free(in);
 }
 END_TEST
 
@@ -376,6 +425,7 @@ static Suite *resume_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, kill_9_at_random_points_loses_and_duplicates_nothing);
     tcase_add_test(tc, sigint_drains_saves_the_checkpoint_and_the_same_command_resumes);
+    tcase_add_test(tc, a_second_signal_exits_at_once_leaving_a_valid_checkpoint);
     tcase_add_test(tc, a_changed_input_is_refused_until_restart);
     tcase_add_test(tc, a_zstd_input_resumes_after_kill_9);
     tcase_add_test(tc, insert_ids_do_not_depend_on_threads_chunks_or_batches);
