@@ -4,6 +4,13 @@
 #
 #   bench/run.sh [SIZE_MB]     (default 1100: a file of at least 1 GB)
 #
+# Then, end to end (bench/e2e.sh): ampload into ampload-mock --sink and into
+# nginx answering a fixed 200 (installed here when missing), next to a Python
+# loader of the usual kind (scripts/baseline_loader.py) into the same sinks;
+# peak anonymous memory; allocation counts; and throttling (bench/throttle.sh).
+# Everything goes to 127.0.0.1 only. Results: bench/out/bench-<time>.csv and
+# a chart, bench/out/bench.png.
+#
 # Generates bench/data/events-<SIZE>MB.ndjson (and its .zst) once, warms the
 # page cache, then times each configuration REPEAT times (default 3) and keeps
 # the fastest run. Prints a table and writes bench/out/dryrun-<time>.csv.
@@ -19,7 +26,18 @@ size_mb=${1:-1100}
 repeat=${REPEAT:-3}
 
 scripts/setup.sh >/dev/null
-command -v /usr/bin/time >/dev/null || { echo "bench: /usr/bin/time missing (apt-get install time)"; exit 1; }
+need=()
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${need[@]}" >/dev/null || echo "bench: could not install ${need[*]}"
+    # the package's own nginx service is not ours
+    command -v systemctl >/dev/null && $sudo systemctl stop nginx 2>/dev/null || true
+fi
 
 mkdir -p bench/data bench/out
 data=bench/data/events-${size_mb}MB.ndjson
@@ -78,8 +96,8 @@ best_of "ampload --dry-run (plain)" 2 build/ampload --dry-run -q --threads 2 --s
 best_of "ampload --dry-run (zstd)" 1 build/ampload --dry-run -q --threads 1 --state $state "$data.zst"
 best_of "ampload --dry-run (zstd)" 2 build/ampload --dry-run -q --threads 2 --state $state "$data.zst"
 
-csv=bench/out/dryrun-$(date -u +%Y%m%dT%H%M%SZ).csv
-echo "configuration,threads,seconds,events_per_s,mb_per_s,vs_cat,cpu_s,peak_rss_mb" >"$csv"
+csv=bench/out/bench-$(date -u +%Y%m%dT%H%M%SZ).csv
+echo "section,configuration,threads,seconds,events_per_s,mb_per_s,ratio,cpu_s,peak_rss_mb,anon_rss_mb" >"$csv"
 cat_s=$(echo "${results[0]}" | cut -d, -f3)
 printf '\nampload dry-run benchmark: %s (%d MB, %d lines), %s, %d cores, best of %d\n\n' \
     "$data" $((bytes / 1000000)) "$lines" "$(uname -m)" "$(nproc)" "$repeat"
@@ -90,6 +108,31 @@ for r in "${results[@]}"; do
     mbs=$(awk "BEGIN{printf \"%.0f\", $bytes / $secs / 1e6}")
     ratio=$(awk "BEGIN{printf \"%.2f\", $cat_s / $secs}")
     printf '%-32s %7s %8s %12s %8s %8s %7s %9s\n' "$name" "$threads" "$secs" "$eps" "$mbs" "$ratio" "${cpu:--}" "${rss:--}"
-    echo "$name,$threads,$secs,$eps,$mbs,$ratio,$cpu,$rss" >>"$csv"
+    echo "read,$name,$threads,$secs,$eps,$mbs,$ratio,$cpu,$rss," >>"$csv"
 done
-printf '\n(vs cat: throughput as a fraction of reading the cached file with cat; MB/s counts\n uncompressed bytes for every row.) CSV: %s\n' "$csv"
+printf '\n(vs cat: throughput as a fraction of reading the cached file with cat; MB/s counts\n uncompressed bytes for every row.)\n'
+
+# shellcheck source=bench/e2e.sh
+. bench/e2e.sh
+# shellcheck source=bench/throttle.sh
+. bench/throttle.sh
+
+# A chart of events/s per configuration.
+if command -v gnuplot >/dev/null; then
+    awk -F, 'NR > 1 && ($1 == "read" || $1 == "e2e") && $5 != "" {
+        gsub(/"/, "", $2); printf "\"%s (%s thr)\" %s\n", $2, $3, $5 / 1e6 }' "$csv" >bench/out/chart.dat
+    gnuplot <<PLOT
+set terminal pngcairo size 1200,700 font "sans,10"
+set output "bench/out/bench.png"
+set title "ampload events/s per configuration ($(nproc) cores, same run)"
+set style fill solid 0.8
+set boxwidth 0.7
+set ylabel "million events/s"
+set xtics rotate by -35 left
+set grid ytics
+set bmargin 12
+plot "bench/out/chart.dat" using 0:2:xtic(1) with boxes notitle lc rgb "#3572a5"
+PLOT
+    echo "chart: bench/out/bench.png"
+fi
+echo "CSV: $csv"

@@ -55,8 +55,8 @@ typedef struct req {
     struct req *next;
     al_batch_t *batch;
     CURL *easy;
-    char *resp;
-    size_t resp_len;
+    char *resp; /* grows on demand up to RESP_CAP: answers are usually tiny */
+    size_t resp_len, resp_cap;
     uint32_t attempt;        /* attempts started */
     uint64_t first_ms;       /* first attempt of these events, for the retry budget */
     uint64_t start_ms;       /* this attempt */
@@ -344,6 +344,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
     if (r->resp_len + n > RESP_CAP)
         n = RESP_CAP > r->resp_len ? RESP_CAP - r->resp_len : 0; /* keep the head */
+    if (r->resp_len + n > r->resp_cap) {
+        size_t cap = r->resp_cap ? r->resp_cap : 1024;
+        char *nb;
+        while (cap < r->resp_len + n)
+            cap *= 2;
+        nb = realloc(r->resp, cap < RESP_CAP ? cap : RESP_CAP);
+        if (nb == NULL)
+            return 0; /* curl reports a write error: the attempt is retried */
+        r->resp = nb;
+        r->resp_cap = cap < RESP_CAP ? cap : RESP_CAP;
+    }
     memcpy(r->resp + r->resp_len, data, n);
     r->resp_len += n;
     return size * nmemb;
@@ -368,13 +379,6 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
     if (e == NULL)
         return -1;
-    if (r->resp == NULL) {
-        r->resp = malloc(RESP_CAP);
-        if (r->resp == NULL) {
-            curl_easy_cleanup(e);
-            return -1;
-        }
-    }
     r->easy = e;
     r->resp_len = 0;
     r->retry_after_ms = 0;

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const char *const reason_keys[AL_REASON_COUNT] = {
 #define AL_REASON_KEY(name, key, desc) key,
@@ -288,9 +289,7 @@ char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *bu
 
 uint64_t al_id_hash(const char *text, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
+    uint64_t h = XXH3_64bits(text, len);
     return h ? h : 1;
 }
 
