@@ -118,21 +118,5 @@ printf '\n(vs cat: throughput as a fraction of reading the cached file with cat;
 . bench/throttle.sh
 
 # A chart of events/s per configuration.
-if command -v gnuplot >/dev/null; then
-    awk -F, 'NR > 1 && ($1 == "read" || $1 == "e2e") && $5 != "" {
-        gsub(/"/, "", $2); printf "\"%s (%s thr)\" %s\n", $2, $3, $5 / 1e6 }' "$csv" >bench/out/chart.dat
-    gnuplot <<PLOT
-set terminal pngcairo size 1200,700 font "sans,10"
-set output "bench/out/bench.png"
-set title "ampload events/s per configuration ($(nproc) cores, same run)"
-set style fill solid 0.8
-set boxwidth 0.7
-set ylabel "million events/s"
-set xtics rotate by -35 left
-set grid ytics
-set bmargin 12
-plot "bench/out/chart.dat" using 0:2:xtic(1) with boxes notitle lc rgb "#3572a5"
-PLOT
-    echo "chart: bench/out/bench.png"
-fi
+command -v gnuplot >/dev/null && bench/plot.sh "$csv"
 echo "CSV: $csv"
