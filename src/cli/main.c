@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <zstd.h>
 
 #ifndef AMPLOAD_VERSION
@@ -66,6 +67,16 @@ typedef struct {
     int resumed;
     al_mark_t *marks;
     atomic_int stop;
+    int verbose;            /* -v or AMPLITUDE_DEBUG=1: one line per request */
+    const char *audit_path; /* --audit FILE */
+    FILE *audit;
+    /* filled by on_request (sender thread), read after the run */
+    uint32_t *latencies;
+    size_t nlat, lat_cap;
+    uint64_t status_counts[600];
+    uint64_t *acked_per_s; /* events acknowledged in each second of the run */
+    size_t nsec;
+    double t0;
 } cli_t;
 
 static const char usage_text[] =
@@ -98,6 +109,10 @@ static const char usage_text[] =
     "  --report FILE         write the final JSON report to FILE\n"
     "  -q, --quiet           print nothing but errors\n"
     "  --progress            show the live progress line even when stderr is not a TTY\n"
+    "  -v, --verbose         one line per request (or AMPLITUDE_DEBUG=1); the key is\n"
+    "                        never shown\n"
+    "  --audit FILE          one JSON line per request: time, batch, events, bytes,\n"
+    "                        status, latency, attempt, outcome\n"
     "\n"
     "Events:\n"
     "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
@@ -109,6 +124,11 @@ static const char usage_text[] =
     "  --chunk-bytes N       read chunk size (default 8388608)\n"
     "\n"
     "  -h, --help            this text     --version   versions\n"
+    "\n"
+    "Environment: AMPLITUDE_API_KEY, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG, and\n"
+    "AMPLOAD_THREADS, AMPLOAD_CONCURRENCY, AMPLOAD_RATE, AMPLOAD_RETRY_TIME,\n"
+    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE for the options of the same name.\n"
+    "Options on the command line win over the environment.\n"
     "\n"
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
     "error, 2 usage error, 3 input error (missing, unreadable or corrupt input),\n"
@@ -137,15 +157,20 @@ static int parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, u
     char range[64];
 
     errno = 0;
+    snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)lo, (unsigned long long)hi);
     if (s[0] < '0' || s[0] > '9')
         goto bad;
     v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+    if (errno != 0 || *end != '\0')
         goto bad;
+    if (v < lo || v > hi) {
+        fprintf(stderr, "ampload: %s: %s is out of range (%s)\n", opt, s, range);
+        fprintf(stderr, "Try 'ampload --help' for the options.\n");
+        return EXIT_USAGE;
+    }
     *out = v;
     return 0;
 bad:
-    snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)lo, (unsigned long long)hi);
     fprintf(stderr, "ampload: %s: '%s' is not a number in %s\n", opt, s, range);
     fprintf(stderr, "Try 'ampload --help' for the options.\n");
     return EXIT_USAGE;
@@ -253,6 +278,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
         OPT_RESUME,
         OPT_RESTART,
         OPT_INSERT_ID,
+        OPT_AUDIT,
     };
     static const struct option longopts[] = {
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -281,6 +307,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
         {"resume", no_argument, NULL, OPT_RESUME},
         {"restart", no_argument, NULL, OPT_RESTART},
         {"insert-id", required_argument, NULL, OPT_INSERT_ID},
+        {"audit", required_argument, NULL, OPT_AUDIT},
+        {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     al_pipeline_opts_t *p = &c->pipe;
@@ -310,7 +338,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
     }
     p->threads = (uint32_t)(cores < 1 ? 1 : cores > AL_MAX_THREADS ? AL_MAX_THREADS : cores);
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":qhv", longopts, NULL)) != -1) {
         rc = 0;
         switch (opt) {
         case OPT_DRY_RUN:
@@ -403,6 +431,12 @@ static int parse_args(cli_t *c, int argc, char **argv)
         case OPT_RESTART:
             c->restart = 1;
             break;
+        case OPT_AUDIT:
+            c->audit_path = optarg;
+            break;
+        case 'v':
+            c->verbose = 1;
+            break;
         case OPT_INSERT_ID:
             if (strcmp(optarg, "auto") == 0)
                 p->insert_ids = 1;
@@ -418,7 +452,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
             fputs(usage_text, stdout);
             exit(EXIT_OK);
         case OPT_VERSION:
-            printf("ampload %s (zstd %s)\n", AMPLOAD_VERSION, ZSTD_versionString());
+            printf("ampload %s (libcurl %s, zstd %s, jansson %s)\n", AMPLOAD_VERSION,
+                   curl_version_info(CURLVERSION_NOW)->version, ZSTD_versionString(),
+                   JANSSON_VERSION);
             exit(EXIT_OK);
         case ':':
             return usage_error("option %s needs a value%s", argv[optind - 1], "");
@@ -477,11 +513,17 @@ static int exit_code_for(al_err_t err)
     }
 }
 
+static uint32_t percentile(const cli_t *c, double p);
+static const char *secret_key = ""; /* redacted from every message */
+static void redact(char *msg, size_t cap, const char *key);
+
 static void print_error(al_err_t err, const al_diag_t *d)
 {
     char msg[1024];
     const char *hint = al_errhint(err);
-    fprintf(stderr, "ampload: %s\n", al_diag_format(err, d, msg, sizeof(msg)));
+    al_diag_format(err, d, msg, sizeof(msg));
+    redact(msg, sizeof(msg), secret_key);
+    fprintf(stderr, "ampload: %s\n", msg);
     if (hint[0] != '\0')
         fprintf(stderr, "  hint: %s\n", hint);
 }
@@ -508,6 +550,27 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     esc[al_json_escape(esc, c->failed_buf, strlen(c->failed_buf))] = '\0';
     fprintf(fp, ",\n  \"failed_file\": %s%s%s", s->failed ? "\"" : "", s->failed ? esc : "null",
             s->failed ? "\"" : "");
+    fprintf(fp,
+            ",\n  \"latency_ms\": {\"p50\": %u, \"p95\": %u, \"p99\": %u, \"max\": %u, "
+            "\"requests\": %zu}",
+            percentile(c, 0.50), percentile(c, 0.95), percentile(c, 0.99), percentile(c, 1.0),
+            c->nlat);
+    fprintf(fp, ",\n  \"status_counts\": {");
+    for (int st = 0, first = 1; st < 600; st++) {
+        if (c->status_counts[st] == 0)
+            continue;
+        fprintf(fp, "%s\"%d\": %" PRIu64, first ? "" : ", ", st, c->status_counts[st]);
+        first = 0;
+    }
+    fprintf(fp, "},\n  \"events_acked_per_second\": [");
+    {
+        size_t last = c->nsec;
+        while (last > 0 && c->acked_per_s[last - 1] == 0)
+            last--;
+        for (size_t i = 0; i < last; i++)
+            fprintf(fp, "%s%" PRIu64, i ? ", " : "", c->acked_per_s[i]);
+    }
+    fprintf(fp, "]");
     fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s", c->resumed ? "true" : "false",
             atomic_load(&((cli_t *)c)->stop) ? "true" : "false");
     if (!c->dry_run) {
@@ -564,17 +627,23 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
                 s->lines_read, s->events_valid, s->batches_built, s->rejected_local, s->skipped,
                 elapsed, elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
     } else {
+        double eps = elapsed > 0 ? (double)s->events_sent / elapsed : 0.0;
+        fprintf(stderr, "ampload: done in %.2f s\n", elapsed);
+        fprintf(stderr, "  %-22s %12" PRIu64 "\n", "lines read", s->lines_read);
+        fprintf(stderr, "  %-22s %12" PRIu64 "   %.0f events/s, %.1f MB/s\n", "events sent",
+                s->events_sent, eps, elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
+        fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected here", s->rejected_local);
+        fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected by the server", s->rejected_server);
+        fprintf(stderr, "  %-22s %12" PRIu64 "\n", "failed", s->failed);
+        fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume\n",
+                "skipped", s->skipped);
         fprintf(stderr,
-                "ampload: %" PRIu64 " lines read: %" PRIu64 " events sent, %" PRIu64
-                " rejected (%" PRIu64 " here, %" PRIu64 " by the server), %" PRIu64
-                " failed, %" PRIu64 " blank\n"
-                "  %" PRIu64 " requests, %" PRIu64 " retries, %" PRIu64 " HTTP 429, %" PRIu64
-                " HTTP 5xx; %.2f s, %.0f events/s, %.1f MB/s sent\n",
-                s->lines_read, s->events_sent, s->rejected_local + s->rejected_server,
-                s->rejected_local, s->rejected_server, s->failed, s->skipped, s->requests,
-                s->retries, s->http_429, s->http_5xx, elapsed,
-                elapsed > 0 ? (double)s->events_sent / elapsed : 0.0,
-                elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
+                "  %-22s %12" PRIu64 "   retries %" PRIu64 ", HTTP 429 %" PRIu64
+                ", HTTP 5xx %" PRIu64 "\n",
+                "requests", s->requests, s->retries, s->http_429, s->http_5xx);
+        if (c->nlat > 0)
+            fprintf(stderr, "  %-22s %12s   p50 %u ms, p95 %u ms, p99 %u ms\n", "latency", "",
+                    percentile(c, 0.5), percentile(c, 0.95), percentile(c, 0.99));
     }
     if (s->rejected_local + s->rejected_server > 0) {
         fprintf(stderr, "  rejected lines are in %s:", c->reject_buf);
@@ -613,6 +682,7 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop;
+    int plain; /* stderr is not a terminal: a plain line every 10 s, no control codes */
     double t0;
 } progress_t;
 
@@ -641,14 +711,16 @@ static void draw_progress(progress_t *p)
         human_duration((double)(total > read ? total - read : 0) / ((double)read / el), eta,
                        sizeof(eta));
     fprintf(stderr,
-            "\r\033[Ksent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
-            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s",
-            sent, el > 0 ? (double)sent / el : 0.0, el > 0 ? (double)bytes / el / 1e6 : 0.0,
+            "%ssent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
+            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s%s",
+            p->plain ? "ampload: " : "\r\033[K", sent, el > 0 ? (double)sent / el : 0.0,
+            el > 0 ? (double)bytes / el / 1e6 : 0.0,
             (unsigned)atomic_load_explicit(&l->in_flight, memory_order_relaxed),
             (unsigned)atomic_load_explicit(&l->window, memory_order_relaxed),
             (uint64_t)atomic_load_explicit(&l->retries, memory_order_relaxed),
             (uint64_t)atomic_load_explicit(&l->http_429, memory_order_relaxed),
-            (uint64_t)atomic_load_explicit(&l->failed, memory_order_relaxed), eta);
+            (uint64_t)atomic_load_explicit(&l->failed, memory_order_relaxed), eta,
+            p->plain ? "\n" : "");
     fflush(stderr);
 }
 
@@ -659,25 +731,32 @@ static void *progress_main(void *arg)
     while (!p->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+        if (p->plain) {
+            ts.tv_sec += 10;
+        } else {
+            ts.tv_nsec += 250 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
         }
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
         if (!p->stop)
             draw_progress(p);
     }
     pthread_mutex_unlock(&p->lock);
-    fprintf(stderr, "\r\033[K");
-    fflush(stderr);
+    if (!p->plain) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
     return NULL;
 }
 
-static int progress_start(progress_t *p, cli_t *c)
+static int progress_start(progress_t *p, cli_t *c, int plain)
 {
     memset(p, 0, sizeof(*p));
     p->c = c;
+    p->plain = plain;
     p->t0 = now_s();
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
@@ -695,6 +774,136 @@ static void progress_stop(progress_t *p)
     pthread_join(p->tid, NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
+}
+
+static double now_s(void);
+
+/* ---- environment --------------------------------------------------------- */
+
+/* AMPLOAD_* variables stand for options. They are checked like the options
+ * (a bad value is an error, never silently ignored) and placed before the
+ * command line's own arguments, so the command line wins. */
+static const struct {
+    const char *env, *flag;
+    uint64_t lo, hi; /* hi == 0: a string */
+} env_opts[] = {
+    {"AMPLOAD_THREADS", "--threads", 1, AL_MAX_THREADS},
+    {"AMPLOAD_CONCURRENCY", "--concurrency", 1, AL_MAX_CONCURRENCY},
+    {"AMPLOAD_RATE", "--rate", 1, 1000000000},
+    {"AMPLOAD_RETRY_TIME", "--retry-time", 0, 7 * 86400},
+    {"AMPLOAD_BATCH_EVENTS", "--batch-events", 1, AL_MAX_BATCH_EVENTS},
+    {"AMPLOAD_STATE", "--state", 0, 0},
+};
+
+/* @return 0 with *out_argv a new argument list, or an exit code. */
+static int args_with_env(int argc, char **argv, int *out_argc, char ***out_argv)
+{
+    size_t n = sizeof(env_opts) / sizeof(env_opts[0]);
+    char **v = calloc((size_t)argc + 2 * n + 1, sizeof(char *));
+    int k = 0;
+    if (v == NULL)
+        return EXIT_INTERNAL;
+    v[k++] = argv[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *val = getenv(env_opts[i].env);
+        uint64_t num;
+        if (val == NULL || val[0] == '\0')
+            continue;
+        if (env_opts[i].hi != 0 &&
+            parse_num(env_opts[i].env, val, env_opts[i].lo, env_opts[i].hi, &num) != 0) {
+            free(v);
+            return EXIT_USAGE;
+        }
+        v[k++] = (char *)env_opts[i].flag;
+        v[k++] = (char *)val;
+    }
+    for (int i = 1; i < argc; i++)
+        v[k++] = argv[i];
+    *out_argc = k;
+    *out_argv = v;
+    return 0;
+}
+
+/* Replaces every copy of the API key in msg by "[redacted]". */
+static void redact(char *msg, size_t cap, const char *key)
+{
+    size_t kl = strlen(key);
+    char *p;
+    if (kl < 4)
+        return;
+    while ((p = strstr(msg, key)) != NULL) {
+        static const char mask[] = "[redacted]";
+        size_t tail = strlen(p + kl);
+        if ((size_t)(p - msg) + sizeof(mask) - 1 + tail + 1 > cap)
+            tail = cap - (size_t)(p - msg) - sizeof(mask);
+        memmove(p + sizeof(mask) - 1, p + kl, tail);
+        memcpy(p, mask, sizeof(mask) - 1);
+        p[sizeof(mask) - 1 + tail] = '\0';
+    }
+}
+
+/* ---- per request: debug line, audit line, report figures ----------------- */
+
+static void on_request(void *ctx, const al_request_info_t *in)
+{
+    cli_t *c = ctx;
+    double now = now_s();
+    if (c->verbose)
+        fprintf(stderr,
+                "ampload: POST %s batch %" PRIu64 " attempt %u: %u events, %" PRIu64
+                " bytes -> %s%ld%s%s in %" PRIu64 " ms (%s)\n",
+                c->send.url, in->batch_id, in->attempt, in->events, in->bytes,
+                in->status ? "HTTP " : "", in->status, in->error ? " " : "",
+                in->error ? in->error : "", in->latency_ms, in->outcome);
+    if (c->audit != NULL)
+        fprintf(c->audit,
+                "{\"time_ms\":%" PRIu64 ",\"batch\":%" PRIu64 ",\"events\":%u,\"bytes\":%" PRIu64
+                ",\"status\":%ld,\"latency_ms\":%" PRIu64
+                ",\"attempt\":%u,\"outcome\":\"%s\"%s%s%s}\n",
+                in->unix_ms, in->batch_id, in->events, in->bytes, in->status, in->latency_ms,
+                in->attempt, in->outcome, in->error ? ",\"error\":\"" : "",
+                in->error ? in->error : "", in->error ? "\"" : "");
+    if (c->nlat == c->lat_cap) {
+        size_t cap = c->lat_cap ? c->lat_cap * 2 : 4096;
+        uint32_t *nl = realloc(c->latencies, cap * sizeof(*nl));
+        if (nl != NULL) {
+            c->latencies = nl;
+            c->lat_cap = cap;
+        }
+    }
+    if (c->nlat < c->lat_cap)
+        c->latencies[c->nlat++] =
+            (uint32_t)(in->latency_ms > UINT32_MAX ? UINT32_MAX : in->latency_ms);
+    c->status_counts[in->status >= 0 && in->status < 600 ? in->status : 0]++;
+    if (in->status >= 200 && in->status < 300) {
+        size_t sec = (size_t)(now - c->t0);
+        if (sec >= c->nsec) {
+            size_t n = sec + 64;
+            uint64_t *ns = realloc(c->acked_per_s, n * sizeof(*ns));
+            if (ns != NULL) {
+                memset(ns + c->nsec, 0, (n - c->nsec) * sizeof(*ns));
+                c->acked_per_s = ns;
+                c->nsec = n;
+            }
+        }
+        if (sec < c->nsec)
+            c->acked_per_s[sec] += in->events;
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t percentile(const cli_t *c, double p)
+{
+    size_t i;
+    if (c->nlat == 0)
+        return 0;
+    i = (size_t)(p * (double)(c->nlat - 1) + 0.5);
+    return c->latencies[i];
 }
 
 /* ---- signals ------------------------------------------------------------ */
@@ -777,14 +986,36 @@ int main(int argc, char **argv)
     progress_t progress;
     int show_progress, rc;
 
-    rc = parse_args(&c, argc, argv);
-    if (rc != 0)
-        return rc;
+    {
+        int eargc;
+        char **eargv;
+        const char *dbg = getenv("AMPLITUDE_DEBUG");
+        rc = args_with_env(argc, argv, &eargc, &eargv);
+        if (rc != 0)
+            return rc;
+        rc = parse_args(&c, eargc, eargv);
+        if (rc != 0)
+            return rc;
+        if (dbg != NULL && dbg[0] != '\0') {
+            if (strcmp(dbg, "1") == 0 || strcmp(dbg, "true") == 0)
+                c.verbose = 1;
+            else if (strcmp(dbg, "0") != 0 && strcmp(dbg, "false") != 0) {
+                fprintf(stderr, "ampload: AMPLITUDE_DEBUG: '%s' is not 1 or 0\n", dbg);
+                return EXIT_USAGE;
+            }
+        }
+    }
     env_key = getenv("AMPLITUDE_API_KEY");
     if (c.api_key_file != NULL) {
+        struct stat kst;
         rc = read_key_file(c.api_key_file, c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key));
         if (rc != 0)
             return rc;
+        if (stat(c.api_key_file, &kst) == 0 && (kst.st_mode & 077) != 0)
+            fprintf(stderr,
+                    "ampload: warning: %s can be read by other users (mode %03o)\n"
+                    "  hint: chmod 600 %s\n",
+                    c.api_key_file, (unsigned)(kst.st_mode & 0777), c.api_key_file);
     } else if (env_key != NULL && env_key[0] != '\0') {
         if (strlen(env_key) > AL_MAX_API_KEY_BYTES) {
             fprintf(stderr, "ampload: AMPLITUDE_API_KEY is longer than %d bytes\n",
@@ -793,6 +1024,7 @@ int main(int argc, char **argv)
         }
         snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
     }
+    secret_key = c.pipe.batch.api_key;
     if (!c.dry_run && c.pipe.batch.api_key[0] == '\0') {
         fprintf(stderr, "ampload: no API key\n"
                         "  hint: set AMPLITUDE_API_KEY, or put the key in a file for "
@@ -821,6 +1053,15 @@ int main(int argc, char **argv)
         c.pipe.failed_index_path = c.index_buf;
         c.pipe.stop = &c.stop;
         c.send.stop = &c.stop;
+        c.send.on_request = on_request;
+        c.send.on_request_ctx = &c;
+        if (c.audit_path != NULL) {
+            c.audit = fopen(c.audit_path, "w");
+            if (c.audit == NULL) {
+                fprintf(stderr, "ampload: --audit %s: %s\n", c.audit_path, strerror(errno));
+                return EXIT_USAGE;
+            }
+        }
         rc = prepare_resume(&c);
         if (rc != 0)
             return rc;
@@ -838,12 +1079,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "ampload: out of memory\n");
         return EXIT_INTERNAL;
     }
-    show_progress = !c.dry_run && (c.progress == 1 || (c.progress == -1 && isatty(2)));
-    if (show_progress && progress_start(&progress, &c) != 0)
+    /* the live line on a terminal (or forced); otherwise a plain status line
+     * every 10 s, for logs of long runs in cron or Kubernetes */
+    show_progress = !c.dry_run && !c.quiet;
+    if (show_progress &&
+        progress_start(&progress, &c, !(c.progress == 1 || (c.progress == -1 && isatty(2)))) != 0)
         show_progress = 0;
     t0 = now_s();
+    c.t0 = t0;
     err = al_pipeline_run(&c.pipe, inputs, &stats, &diag);
     elapsed = now_s() - t0;
+    if (c.audit != NULL && fclose(c.audit) != 0)
+        fprintf(stderr, "ampload: --audit %s: write error\n", c.audit_path);
+    c.audit = NULL;
+    if (c.nlat > 0)
+        qsort(c.latencies, c.nlat, sizeof(*c.latencies), cmp_u32);
     if (show_progress)
         progress_stop(&progress);
     rc = EXIT_OK;
@@ -872,5 +1122,7 @@ int main(int argc, char **argv)
         rc = EXIT_INTERNAL;
     free(inputs);
     free(c.marks);
+    free(c.latencies);
+    free(c.acked_per_s);
     return rc;
 }

@@ -62,6 +62,7 @@ typedef struct req {
     uint64_t start_ms;       /* this attempt */
     uint64_t due_ms;         /* when deferred */
     uint64_t retry_after_ms; /* from the last response */
+    uint64_t id;             /* batch id for logs; kept across retries */
 } req_t;
 
 typedef struct {
@@ -99,6 +100,7 @@ struct al_sender {
     pause_t *paused;
     size_t npaused, cap_paused;
     al_response_t resp;
+    uint64_t next_batch_id;
     int interrupted; /* stopped by *o.stop: unresolved events are left for a resume */
     /* shared */
     atomic_int stopped;          /* a fatal error: no more submissions */
@@ -266,12 +268,13 @@ static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const 
 
 /* ---- requests ----------------------------------------------------------- */
 
-static req_t *req_new(al_batch_t *b, const req_t *parent)
+static req_t *req_new(al_sender_t *s, al_batch_t *b, const req_t *parent)
 {
     req_t *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
     r->batch = b;
+    r->id = ++s->next_batch_id;
     if (parent != NULL) {
         r->first_ms = parent->first_ms;
         r->attempt = parent->attempt;
@@ -320,7 +323,7 @@ static void requeue_marked(al_sender_t *s, req_t *r, const uint8_t *marks, uint8
                            uint64_t due_ms)
 {
     al_batch_t *b = subset(r->batch, marks, keep);
-    req_t *n = b != NULL ? req_new(b, r) : NULL;
+    req_t *n = b != NULL ? req_new(s, b, r) : NULL;
     if (n == NULL) {
         al_batch_free(b);
         fail_events(s, r->batch, marks, keep);
@@ -499,6 +502,26 @@ static req_t *hold_paused(al_sender_t *s, req_t *r, uint64_t now)
     return list_pop(&s->ready);
 }
 
+static void report_attempt(al_sender_t *s, const req_t *r, long status, CURLcode res, uint64_t now,
+                           const char *outcome)
+{
+    struct timespec ts;
+    al_request_info_t info;
+    if (s->o.on_request == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    info.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    info.batch_id = r->id;
+    info.events = r->batch->events;
+    info.bytes = r->batch->len;
+    info.status = status;
+    info.error = res == CURLE_OK ? NULL : curl_easy_strerror(res);
+    info.latency_ms = now - r->start_ms;
+    info.attempt = r->attempt;
+    info.outcome = outcome;
+    s->o.on_request(s->o.on_request_ctx, &info);
+}
+
 static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     al_response_t *rp = &s->resp;
@@ -520,6 +543,8 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     s->st.requests++;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
+    if (res != CURLE_OK)
+        report_attempt(s, r, 0, res, now, "retry");
     if (res != CURLE_OK) {
         if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
             res == CURLE_SSL_CONNECT_ERROR || res == CURLE_UNSUPPORTED_PROTOCOL ||
@@ -546,9 +571,11 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
             atomic_fetch_add_explicit(&s->live->http_429, 1, memory_order_relaxed);
     }
     if (al_response_parse(rp, status, r->resp, r->resp_len, b->events) != AL_ERR_OK) {
+        report_attempt(s, r, status, res, now, "retry");
         retry_later(s, r, now); /* out of memory reading the lists: try again later */
         return;
     }
+    report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind));
     switch (rp->kind) {
     case AL_RESP_OK:
         al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
@@ -708,7 +735,7 @@ static void *sender_main(void *arg)
                     s->input_done = 1;
                 if (rc != 1)
                     break;
-                r = req_new(item, NULL);
+                r = req_new(s, item, NULL);
                 if (r == NULL) {
                     fail_events(s, item, NULL, 0);
                     al_batch_free(item);

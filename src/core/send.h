@@ -29,6 +29,22 @@
 #define AL_DEFAULT_ENDPOINT         "https://api2.amplitude.com/batch"
 #define AL_DEFAULT_THROTTLE_WAIT_MS 30000
 
+/* What one finished attempt looked like, for debug logs and audit files. */
+typedef struct {
+    uint64_t unix_ms;  /* when it finished */
+    uint64_t batch_id; /* the same across retries of the same events */
+    uint32_t events;
+    uint64_t bytes;    /* request body */
+    long status;       /* HTTP status, 0 when no answer */
+    const char *error; /* transport error text, or NULL */
+    uint64_t latency_ms;
+    uint32_t attempt;    /* 1 for the first try */
+    const char *outcome; /* "ok", "retry", "throttled", "drop", "split", ... */
+} al_request_info_t;
+
+/* Called on the sender thread after every attempt; must be quick. */
+typedef void (*al_request_fn)(void *ctx, const al_request_info_t *info);
+
 typedef struct {
     char url[512];
     uint32_t concurrency;      /* most requests in flight, 1..AL_MAX_CONCURRENCY */
@@ -45,6 +61,8 @@ typedef struct {
      * (a resume sends it). */
     atomic_int *stop;
     uint64_t drain_ms;
+    al_request_fn on_request; /* may be NULL */
+    void *on_request_ctx;
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;

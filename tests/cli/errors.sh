@@ -40,7 +40,7 @@ mkdir adir
 # usage errors: exit 2, one line and a hint
 expect 2 "no input files" -- --dry-run
 expect 2 "unknown option '--bogus'" -- --dry-run --bogus good.ndjson
-expect 2 "--batch-events: '5000' is not a number in 1..2000" -- --dry-run --batch-events 5000 good.ndjson
+expect 2 "--batch-events: 5000 is out of range \(1..2000\)" -- --dry-run --batch-events 5000 good.ndjson
 expect 2 "--threads: 'abc' is not a number" -- --dry-run --threads abc good.ndjson
 expect 2 "option --state needs a value" -- --dry-run good.ndjson --state
 expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjson

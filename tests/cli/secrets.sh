@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# secrets.sh - the API key never shows: not in output, logs, reports, audit
+# files, the state directory, nor in the process's command line; a key file
+# others can read draws a warning. Runs a debug (-v) load against ampload-mock.
+# Usage: secrets.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS
+set -u
+bin=$1
+mock=$2
+gen=$3
+tmp=$(mktemp -d)
+cd "$tmp" || exit 1
+key="SeCrEt-$(date +%s%N)-k3y"
+"$mock" --port 0 --exit-after 120 --api-key "$key" --latency-ms 50 >mock.out 2>mock.err &
+mpid=$!
+trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+"$gen" -n 5000 --seed 4 --bad-rate 0.05 -o in.ndjson
+pass=0
+fail=0
+check() { if [ "$1" = 0 ]; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }
+
+# key from a file readable by others: warned about, then used
+printf '%s\n' "$key" >key.txt
+chmod 644 key.txt
+"$bin" -v --api-key-file key.txt --endpoint "$url/batch" --state st1 --report r1.json \
+    --audit a1.ndjson --batch-events 200 in.ndjson >o1.txt 2>e1.txt &
+lpid=$!
+sleep 0.3
+cmdline=$(tr '\0' ' ' <"/proc/$lpid/cmdline" 2>/dev/null)
+wait $lpid
+rc=$?
+check "$([ $rc -eq 0 ]; echo $?)" "debug run with a key file exited $rc: $(tail -3 e1.txt)"
+check "$(grep -q 'can be read by other users' e1.txt; echo $?)" "no warning for a readable key file"
+check "$(grep -q 'POST .* attempt 1: .* -> HTTP 200' e1.txt; echo $?)" "no debug line per request"
+check "$(case "$cmdline" in *"$key"*) echo 1 ;; *) echo 0 ;; esac)" "key in the command line"
+
+# key from the environment, and a wrong key whose error the server echoes
+AMPLITUDE_API_KEY="$key" AMPLITUDE_DEBUG=1 "$bin" --endpoint "$url/batch" --state st2 \
+    --report r2.json --audit a2.ndjson in.ndjson >o2.txt 2>e2.txt
+AMPLITUDE_API_KEY="${key}-wrong" "$bin" -v --endpoint "$url/batch" --state st3 --report r3.json \
+    in.ndjson >o3.txt 2>e3.txt
+check "$([ $? -eq 4 ]; echo $?)" "a wrong key is not a configuration error"
+
+# nowhere: outputs, reports, audit files, state directories
+leaks=$(grep -rl -- "$key" o*.txt e*.txt r*.json a*.ndjson st1 st2 st3 2>/dev/null)
+check "$([ -z "$leaks" ]; echo $?)" "the key appears in: $leaks"
+
+# one audit line per request the loader made
+req=$(sed -n 's/.*"requests": \([0-9]*\).*/\1/p' r1.json | head -1)
+check "$([ "$(wc -l <a1.ndjson)" -eq "$req" ] && [ "$req" -gt 0 ]; echo $?)" \
+    "audit lines $(wc -l <a1.ndjson) != requests $req"
+check "$(grep -q '"latency_ms": {"p50": [0-9]*, "p95": [0-9]*, "p99"' r1.json; echo $?)" \
+    "no latency percentiles in the report"
+check "$(grep -q '"status_counts": {"200": ' r1.json; echo $?)" "no status histogram in the report"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
