@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # zstd/gzip/jq are used by tests and benchmarks.
 packages=(build-essential cmake pkg-config clang-format
           libcurl4-openssl-dev libzstd-dev zstd check libjansson-dev libmicrohttpd-dev libxxhash-dev
-          clang libclang-rt-14-dev gzip util-linux time curl)
+          clang libclang-rt-14-dev gzip util-linux time curl gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do
