@@ -795,6 +795,13 @@ static const struct {
     {"AMPLOAD_STATE", "--state", 0, 0},
 };
 
+static char **env_argv; /* lives as long as the process: paths point into it */
+
+static void free_env_argv(void)
+{
+    free(env_argv);
+}
+
 /* @return 0 with *out_argv a new argument list, or an exit code. */
 static int args_with_env(int argc, char **argv, int *out_argc, char ***out_argv)
 {
@@ -819,6 +826,8 @@ static int args_with_env(int argc, char **argv, int *out_argc, char ***out_argv)
     }
     for (int i = 1; i < argc; i++)
         v[k++] = argv[i];
+    env_argv = v;
+    atexit(free_env_argv);
     *out_argc = k;
     *out_argv = v;
     return 0;
