@@ -50,11 +50,6 @@ al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_forma
     return AL_ERR_OK;
 }
 
-const char *al_deadletter_path(const al_deadletter_t *dl)
-{
-    return dl->path;
-}
-
 void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl)
 {
     memset(w, 0, sizeof(*w));
@@ -130,7 +125,6 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
                 (size_t)snprintf(w->ibuf + w->ilen, 64, "%u %llu %llu\n", rec->file_id,
                                  (unsigned long long)rec->offset, (unsigned long long)rec->line);
         }
-        w->records++;
         return w->len >= FLUSH_AT ? append(w, diag) : AL_ERR_OK;
     }
     flen = strlen(rec->file);
@@ -161,7 +155,6 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
         w->len += base64(w->buf + w->len, (const unsigned char *)rec->raw, rec->raw_len);
     }
     put(w, "\"}\n", 3);
-    w->records++;
     if (w->len >= FLUSH_AT) {
         al_err_t err = append(w, diag);
         if (w->cap > 4 * FLUSH_AT) {

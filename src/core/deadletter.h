@@ -37,7 +37,6 @@ typedef struct {
     size_t len, cap;
     char *ibuf; /* origins index lines (failed file only) */
     size_t ilen, icap;
-    uint64_t records; /* records written through this writer */
 } al_dl_writer_t;
 
 /* What one rejected line was and why. Pointers are borrowed for the call. */
@@ -87,8 +86,5 @@ al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag);
 
 /* Flushes the file to disk and closes it. @return AL_ERR_OK or WRITE. NULL ok. */
 al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag);
-
-/* @return the path of the reject file. */
-const char *al_deadletter_path(const al_deadletter_t *dl);
 
 #endif

@@ -31,18 +31,6 @@ const char *al_errhint(al_err_t err)
     return "";
 }
 
-const char *al_errname(al_err_t err)
-{
-    switch (err) {
-#define AL_ERR_NAME(code, name, msg, hint)                                                         \
-    case AL_ERR_##name:                                                                            \
-        return #name;
-        AL_ERR_MAP(AL_ERR_NAME)
-#undef AL_ERR_NAME
-    }
-    return "UNKNOWN";
-}
-
 void al_diag_set(al_diag_t *d, const char *path, int sys_errno)
 {
     memset(d, 0, sizeof(*d));

@@ -66,9 +66,6 @@ const char *al_strerror(al_err_t err);
 /* @return the hint for err ("make the file readable ..."); static storage, may be "". */
 const char *al_errhint(al_err_t err);
 
-/* @return the symbolic name ("ACCESS") for err; static storage. */
-const char *al_errname(al_err_t err);
-
 /* Clears d, then records path (may be NULL) and errno. */
 void al_diag_set(al_diag_t *d, const char *path, int sys_errno);
 

@@ -251,8 +251,9 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
             al_origin_t origin = {
                 .line = line,
                 .offset = offset,
-                .uid = al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]),
-                .did = al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]),
+                /* only the sender reads ids (429 quota and pauses) */
+                .uid = o->send ? al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]) : 0,
+                .did = o->send ? al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]) : 0,
                 .track = c->track,
                 .file_id = c->file_id,
             };
