@@ -8,10 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build tools and libraries; clang and its runtime build the libFuzzer target;
-# zstd/gzip/jq are used by tests and benchmarks.
+# zstd/gzip/curl are used by tests and benchmarks, openssl makes the test
+# certificate for the TLS checks.
 packages=(build-essential cmake pkg-config clang-format
           libcurl4-openssl-dev libzstd-dev zstd check libjansson-dev libmicrohttpd-dev libxxhash-dev
-          clang libclang-rt-14-dev gzip util-linux time curl gnuplot-nox)
+          clang libclang-rt-14-dev gzip util-linux time curl gnuplot-nox openssl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@
 #include "../core/batch.h"
 #include "../core/json.h"
 #include "../core/pipeline.h"
+#include "cli.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -35,16 +36,6 @@
 #define AMPLOAD_VERSION "0.1.0"
 #endif
 
-enum {
-    EXIT_OK = 0,
-    EXIT_INTERNAL = 1, /* out of memory, unwritable state directory, ... */
-    EXIT_USAGE = 2,
-    EXIT_INPUT = 3,       /* an input could not be read, or broke while being read */
-    EXIT_CONFIG = 4,      /* no API key, or the server refused key, region or URL */
-    EXIT_FAILED = 5,      /* some events could not be delivered: see the failed file */
-    EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM; the same command resumes */
-};
-
 #define EU_ENDPOINT "https://api.eu.amplitude.com/batch"
 
 typedef struct {
@@ -67,6 +58,8 @@ typedef struct {
     int resumed;
     al_mark_t *marks;
     atomic_int stop;
+    int check;              /* `ampload check`: the preflight checklist */
+    int metrics_port;       /* --metrics-port: -1 = off, 0 = any free port */
     int verbose;            /* -v or AMPLITUDE_DEBUG=1: one line per request */
     const char *audit_path; /* --audit FILE */
     FILE *audit;
@@ -81,8 +74,10 @@ typedef struct {
 
 static const char usage_text[] =
     "Usage: ampload [options] FILE...\n"
+    "       ampload check [options] [FILE...]\n"
     "Load NDJSON events (plain or zstd-compressed; '-' = stdin) into Amplitude's\n"
-    "Batch Event Upload API.\n"
+    "Batch Event Upload API. 'check' verifies endpoint, TLS, key, inputs and state\n"
+    "directory without sending any event, and prints a checklist.\n"
     "\n"
     "Delivery:\n"
     "  --endpoint URL        default https://api2.amplitude.com/batch\n"
@@ -95,6 +90,7 @@ static const char usage_text[] =
     "                        failed file (default 600)\n"
     "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 30)\n"
     "  --timeout SECONDS     per request (default 120)\n"
+    "  --ca-file PATH        trust the CA certificates in PATH (PEM) for TLS\n"
     "  --insecure            do not verify TLS certificates (test servers only)\n"
     "  --insert-id auto|keep auto: give events without insert_id a deterministic one\n"
     "                        (from their bytes and line number; default); keep: never\n"
@@ -113,6 +109,8 @@ static const char usage_text[] =
     "                        never shown\n"
     "  --audit FILE          one JSON line per request: time, batch, events, bytes,\n"
     "                        status, latency, attempt, outcome\n"
+    "  --metrics-port PORT   serve /metrics (Prometheus) and /status (JSON) on\n"
+    "                        127.0.0.1:PORT while the run lasts\n"
     "\n"
     "Events:\n"
     "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
@@ -127,7 +125,8 @@ static const char usage_text[] =
     "\n"
     "Environment: AMPLITUDE_API_KEY, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG, and\n"
     "AMPLOAD_THREADS, AMPLOAD_CONCURRENCY, AMPLOAD_RATE, AMPLOAD_RETRY_TIME,\n"
-    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE for the options of the same name.\n"
+    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE, AMPLOAD_METRICS_PORT for the options of\n"
+    "the same name. NO_COLOR turns off the colours of 'ampload check'.\n"
     "Options on the command line win over the environment.\n"
     "\n"
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
@@ -135,9 +134,12 @@ static const char usage_text[] =
     "4 configuration error (no API key; key, region or URL refused by the server),\n"
     "5 some events could not be delivered (they are in the failed file),\n"
     "6 interrupted (SIGINT/SIGTERM; run the same command again to resume).\n"
+    "'ampload check' exits 0 when every check passed, else with the code of the\n"
+    "first failure (4 endpoint, TLS or key; 3 input; 2 checkpoint; 1 state dir).\n"
     "\n"
     "Examples:\n"
     "  AMPLITUDE_API_KEY=... ampload events.ndjson   load one file\n"
+    "  ampload check --region eu events.ndjson        preflight before a backfill\n"
     "  ampload --dry-run day-*.zst                     validate, see what would be sent\n"
     "  zstdcat a.zst | ampload --region eu -           read standard input\n";
 
@@ -228,29 +230,6 @@ static void default_state_dir(cli_t *c, int argc, char **argv)
     c->state_dir = c->state_buf;
 }
 
-/* mkdir -p. @return 0 or -1 with errno. */
-static int make_dirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(tmp, path, len + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 static int parse_args(cli_t *c, int argc, char **argv)
 {
     enum {
@@ -279,6 +258,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
         OPT_RESTART,
         OPT_INSERT_ID,
         OPT_AUDIT,
+        OPT_CA_FILE,
+        OPT_METRICS_PORT,
     };
     static const struct option longopts[] = {
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -308,6 +289,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
         {"restart", no_argument, NULL, OPT_RESTART},
         {"insert-id", required_argument, NULL, OPT_INSERT_ID},
         {"audit", required_argument, NULL, OPT_AUDIT},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
@@ -321,6 +304,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
     al_send_opts_init(&c->send);
     p->insert_ids = 1;
     c->progress = -1;
+    c->metrics_port = -1;
     {
         /* AMPLITUDE_BASE_URL gives the host; --endpoint and --region win */
         const char *base = getenv("AMPLITUDE_BASE_URL");
@@ -434,6 +418,15 @@ static int parse_args(cli_t *c, int argc, char **argv)
         case OPT_AUDIT:
             c->audit_path = optarg;
             break;
+        case OPT_CA_FILE:
+            if (access(optarg, R_OK) != 0)
+                return usage_error("--ca-file %s: %s", optarg, strerror(errno));
+            c->send.ca_file = optarg;
+            break;
+        case OPT_METRICS_PORT:
+            rc = parse_num("--metrics-port", optarg, 0, 65535, &v);
+            c->metrics_port = (int)v;
+            break;
         case 'v':
             c->verbose = 1;
             break;
@@ -464,6 +457,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
         if (rc != 0)
             return rc;
     }
+    if (optind >= argc && c->check)
+        return 0; /* check: inputs are optional */
     if (optind >= argc)
         return usage_error("no input files%s%s", " (give FILE... or '-' for standard input)", "");
     {
@@ -515,14 +510,13 @@ static int exit_code_for(al_err_t err)
 
 static uint32_t percentile(const cli_t *c, double p);
 static const char *secret_key = ""; /* redacted from every message */
-static void redact(char *msg, size_t cap, const char *key);
 
 static void print_error(al_err_t err, const al_diag_t *d)
 {
     char msg[1024];
     const char *hint = al_errhint(err);
     al_diag_format(err, d, msg, sizeof(msg));
-    redact(msg, sizeof(msg), secret_key);
+    cli_redact(msg, sizeof(msg), secret_key);
     fprintf(stderr, "ampload: %s\n", msg);
     if (hint[0] != '\0')
         fprintf(stderr, "  hint: %s\n", hint);
@@ -703,12 +697,12 @@ static void draw_progress(progress_t *p)
     double el = now_s() - p->t0;
     uint64_t sent = atomic_load_explicit(&l->events_sent, memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
-    uint64_t read = atomic_load_explicit(&l->bytes_read, memory_order_relaxed);
+    uint64_t done = al_live_done_bytes(l, 1);
     uint64_t total = atomic_load_explicit(&l->total_bytes, memory_order_relaxed);
     char eta[32] = "?";
 
-    if (total > 0 && read > 0 && el > 0.5)
-        human_duration((double)(total > read ? total - read : 0) / ((double)read / el), eta,
+    if (total > 0 && done > 0 && el > 0.5)
+        human_duration((double)(total > done ? total - done : 0) / ((double)done / el), eta,
                        sizeof(eta));
     fprintf(stderr,
             "%ssent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
@@ -793,6 +787,7 @@ static const struct {
     {"AMPLOAD_RETRY_TIME", "--retry-time", 0, 7 * 86400},
     {"AMPLOAD_BATCH_EVENTS", "--batch-events", 1, AL_MAX_BATCH_EVENTS},
     {"AMPLOAD_STATE", "--state", 0, 0},
+    {"AMPLOAD_METRICS_PORT", "--metrics-port", 0, 65535},
 };
 
 static char **env_argv; /* lives as long as the process: paths point into it */
@@ -831,24 +826,6 @@ static int args_with_env(int argc, char **argv, int *out_argc, char ***out_argv)
     *out_argc = k;
     *out_argv = v;
     return 0;
-}
-
-/* Replaces every copy of the API key in msg by "[redacted]". */
-static void redact(char *msg, size_t cap, const char *key)
-{
-    size_t kl = strlen(key);
-    char *p;
-    if (kl < 4)
-        return;
-    while ((p = strstr(msg, key)) != NULL) {
-        static const char mask[] = "[redacted]";
-        size_t tail = strlen(p + kl);
-        if ((size_t)(p - msg) + sizeof(mask) - 1 + tail + 1 > cap)
-            tail = cap - (size_t)(p - msg) - sizeof(mask);
-        memmove(p + sizeof(mask) - 1, p + kl, tail);
-        memcpy(p, mask, sizeof(mask) - 1);
-        p[sizeof(mask) - 1 + tail] = '\0';
-    }
 }
 
 /* ---- per request: debug line, audit line, report figures ----------------- */
@@ -993,12 +970,19 @@ int main(int argc, char **argv)
     const char *env_key;
     double t0, elapsed;
     progress_t progress;
+    cli_metrics_t *metrics = NULL;
     int show_progress, rc;
 
     {
         int eargc;
         char **eargv;
         const char *dbg = getenv("AMPLITUDE_DEBUG");
+        if (argc > 1 && strcmp(argv[1], "check") == 0) {
+            c.check = 1; /* `ampload check ...`: the rest are the usual options */
+            argv[1] = argv[0];
+            argv++;
+            argc--;
+        }
         rc = args_with_env(argc, argv, &eargc, &eargv);
         if (rc != 0)
             return rc;
@@ -1034,15 +1018,29 @@ int main(int argc, char **argv)
         snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
     }
     secret_key = c.pipe.batch.api_key;
+    if (c.send.insecure && !c.quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
+    if (c.check) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        cli_check_opts_t co = {
+            .send = &c.send,
+            .api_key = c.pipe.batch.api_key,
+            .paths = c.pipe.paths,
+            .npaths = c.pipe.npaths,
+            .state_dir = c.state_dir,
+            .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
+                     !(term != NULL && strcmp(term, "dumb") == 0),
+            .out = stdout,
+        };
+        return cli_check(&co);
+    }
     if (!c.dry_run && c.pipe.batch.api_key[0] == '\0') {
         fprintf(stderr, "ampload: no API key\n"
                         "  hint: set AMPLITUDE_API_KEY, or put the key in a file for "
                         "--api-key-file (or use --dry-run to only validate)\n");
         return EXIT_CONFIG;
     }
-    if (c.send.insecure && !c.quiet)
-        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
-    if (make_dirs(c.state_dir) != 0) {
+    if (cli_make_dirs(c.state_dir, NULL) != 0) {
         fprintf(stderr, "ampload: cannot create state directory %s: %s\n", c.state_dir,
                 strerror(errno));
         fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
@@ -1088,6 +1086,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "ampload: out of memory\n");
         return EXIT_INTERNAL;
     }
+    if (c.metrics_port >= 0) {
+        cli_metrics_opts_t mo = {.live = &c.live,
+                                 .endpoint = c.dry_run ? "" : c.send.url,
+                                 .state_dir = c.state_dir,
+                                 .sending = !c.dry_run,
+                                 .t0 = now_s()};
+        metrics = cli_metrics_start((unsigned)c.metrics_port, &mo);
+        if (metrics == NULL) {
+            free(inputs);
+            return EXIT_USAGE;
+        }
+        if (!c.quiet || c.metrics_port == 0)
+            fprintf(stderr, "ampload: metrics on http://127.0.0.1:%u/metrics and /status\n",
+                    cli_metrics_port(metrics));
+    }
     /* the live line on a terminal (or forced); otherwise a plain status line
      * every 10 s, for logs of long runs in cron or Kubernetes */
     show_progress = !c.dry_run && !c.quiet;
@@ -1098,6 +1111,9 @@ int main(int argc, char **argv)
     c.t0 = t0;
     err = al_pipeline_run(&c.pipe, inputs, &stats, &diag);
     elapsed = now_s() - t0;
+    cli_metrics_finish(metrics, err == AL_ERR_INTERRUPTED ? "interrupted"
+                                : err != AL_ERR_OK        ? "failed"
+                                                          : "done");
     if (c.audit != NULL && fclose(c.audit) != 0)
         fprintf(stderr, "ampload: --audit %s: write error\n", c.audit_path);
     c.audit = NULL;
@@ -1129,6 +1145,7 @@ int main(int argc, char **argv)
     if (c.report_path != NULL && (err == AL_ERR_OK || stats.lines_read > 0) &&
         write_report(&c, &stats, inputs, elapsed) != 0 && rc == EXIT_OK)
         rc = EXIT_INTERNAL;
+    cli_metrics_stop(metrics);
     free(inputs);
     free(c.marks);
     free(c.latencies);

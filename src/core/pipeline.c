@@ -297,8 +297,21 @@ static void *parser_main(void *arg)
 
     while ((c = al_queue_pop(&run->chunks)) != NULL) {
         if (!atomic_load(&run->failed) && !stop_requested(run)) {
+            uint64_t lines0 = w->stats.lines_read, rejected0 = w->stats.rejected_local;
+            uint64_t skipped0 = w->stats.skipped;
             w->track = c->track;
             err = parse_chunk(w, c);
+            if (run->opts->live != NULL) { /* once per chunk: off the per-line path */
+                atomic_fetch_add_explicit(&run->opts->live->lines_read,
+                                          w->stats.lines_read - lines0, memory_order_relaxed);
+                atomic_fetch_add_explicit(&run->opts->live->rejected,
+                                          w->stats.rejected_local - rejected0,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&run->opts->live->skipped, w->stats.skipped - skipped0,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&run->opts->live->src_parsed, c->src_bytes,
+                                          memory_order_relaxed);
+            }
             if (err != AL_ERR_OK) {
                 memset(&d, 0, sizeof(d));
                 run_fail(run, err, &d);
@@ -436,9 +449,15 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
             inputs[i].diag = *diag;
             return err;
         }
-        if (o->live != NULL)
-            atomic_fetch_add_explicit(&o->live->total_bytes, al_reader_file_size(r),
+        if (o->live != NULL) {
+            /* what this run has to go through: a plain input resumes at its
+             * mark, a zstd one is decompressed from the start again */
+            uint64_t size = al_reader_file_size(r), skip = 0;
+            if (o->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN)
+                skip = o->start[i].done ? size : o->start[i].offset;
+            atomic_fetch_add_explicit(&o->live->total_bytes, size > skip ? size - skip : 0,
                                       memory_order_relaxed);
+        }
         al_reader_close(r);
     }
     return AL_ERR_OK;

@@ -67,7 +67,8 @@ struct al_reader {
     ZSTD_DCtx *dctx;
     unsigned char *in;
     size_t in_cap, in_pos, in_len;
-    uint64_t in_base; /* compressed offset of in[0] */
+    uint64_t in_base;  /* compressed offset of in[0] */
+    uint64_t src_prev; /* source (on-disk) offset reached by the last chunk */
     int in_eof;
     size_t zstd_hint; /* last ZSTD_decompressStream result; 0 = between frames */
     char *carry;
@@ -190,7 +191,7 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
     r->line = 1;
     if (opts != NULL && opts->start_offset > 0) {
         /* resuming: the first-chunk checks (BOM, binary) were done before */
-        r->pos = r->skip_to = opts->start_offset;
+        r->pos = r->skip_to = r->src_prev = opts->start_offset;
         r->line = opts->start_line > 0 ? opts->start_line : 1;
         r->started = 1;
     }
@@ -258,6 +259,7 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
     }
     if (!r->use_mmap && is_zstd(magic, nmagic)) {
         r->format = AL_FORMAT_ZSTD;
+        r->src_prev = 0; /* a resume decompresses from the start */
         r->dctx = ZSTD_createDCtx();
         if (r->dctx == NULL) {
             err = AL_ERR_NOMEM;
@@ -617,6 +619,11 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
     if (err != AL_ERR_OK)
         goto fail;
     c->end = r->pos;
+    {
+        uint64_t src = r->format == AL_FORMAT_ZSTD ? r->in_base + r->in_pos : r->pos;
+        c->src_bytes = src > r->src_prev ? src - r->src_prev : 0;
+        r->src_prev = src > r->src_prev ? src : r->src_prev;
+    }
     if (c->len == 0 && c->long_line == 0) {
         al_chunk_release(c);
         return al_reader_next(r, out, diag); /* end of input, or the pending error */

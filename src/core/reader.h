@@ -39,6 +39,8 @@ typedef struct al_chunk {
      * long_line bytes (its ending excluded) that does not fit in a chunk. */
     uint64_t long_line;
     uint64_t end;           /* input offset just past the chunk's last line */
+    uint64_t src_bytes;     /* input bytes as stored (compressed for zstd) this chunk
+                             * consumed: for progress against the file size */
     struct al_track *track; /* resolution counter (checkpoint.h), or NULL */
     /* Private to the reader. */
     void *map;

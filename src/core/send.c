@@ -130,6 +130,21 @@ void al_send_opts_init(al_send_opts_t *o)
     o->drain_ms = 30000;
 }
 
+void al_send_easy_setup(CURL *e, const al_send_opts_t *o)
+{
+    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+    if (o->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
+}
+
 /* ---- small lists -------------------------------------------------------- */
 
 static void list_push(list_t *l, req_t *r, int at_head)
@@ -264,6 +279,8 @@ static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const 
     if (al_dl_write(&s->rejw, &rec, &d) != AL_ERR_OK)
         set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
     s->st.rejected_server++;
+    if (s->live != NULL)
+        atomic_fetch_add_explicit(&s->live->rejected, 1, memory_order_relaxed);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -385,7 +402,6 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     r->easy = e;
     r->resp_len = 0;
     r->retry_after_ms = 0;
-    curl_easy_setopt(e, CURLOPT_URL, s->o.url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->batch->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->batch->len);
@@ -395,14 +411,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->o.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->o.request_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->o.insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->o.insecure ? 0L : 2L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
+    al_send_easy_setup(e, &s->o);
     if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
         r->easy = NULL;
         curl_easy_cleanup(e);
@@ -569,6 +578,8 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         atomic_fetch_add_explicit(&s->live->bytes_sent, b->len, memory_order_relaxed);
         if (status == 429)
             atomic_fetch_add_explicit(&s->live->http_429, 1, memory_order_relaxed);
+        if (status >= 500)
+            atomic_fetch_add_explicit(&s->live->http_5xx, 1, memory_order_relaxed);
     }
     if (al_response_parse(rp, status, r->resp, r->resp_len, b->events) != AL_ERR_OK) {
         report_attempt(s, r, status, res, now, "retry");

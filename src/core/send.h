@@ -23,6 +23,7 @@
 #include "error.h"
 #include "stats.h"
 
+#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -54,8 +55,9 @@ typedef struct {
     uint64_t throttle_wait_ms; /* how long 429-throttled events and ids wait */
     long connect_timeout_ms;
     long request_timeout_ms;
-    int insecure;  /* skip TLS verification (test servers only) */
-    uint64_t seed; /* backoff jitter; 0 = from the clock */
+    int insecure;        /* skip TLS verification (test servers only) */
+    const char *ca_file; /* trust these CA certificates (PEM); NULL = the system's */
+    uint64_t seed;       /* backoff jitter; 0 = from the clock */
     /* Interruption: once *stop is set, no new request starts; requests in
      * flight get drain_ms to finish; everything else is left unresolved
      * (a resume sends it). */
@@ -66,6 +68,11 @@ typedef struct {
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;
+
+/* Sets what every request to the endpoint shares on an easy handle: URL,
+ * timeouts, HTTP version, TLS verification and CA file, keep-alive, user
+ * agent. The sender and `ampload check` both use it. */
+void al_send_easy_setup(CURL *e, const al_send_opts_t *o);
 
 /* Fills opts with the documented defaults. */
 void al_send_opts_init(al_send_opts_t *opts);

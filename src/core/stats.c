@@ -5,6 +5,18 @@
 #include "stats.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
+
+uint64_t al_live_done_bytes(al_live_t *l, int sending)
+{
+#define LOAD(f) atomic_load_explicit(&l->f, memory_order_relaxed)
+    uint64_t parsed = LOAD(src_parsed), lines = LOAD(lines_read);
+    uint64_t resolved = LOAD(events_sent) + LOAD(rejected) + LOAD(failed) + LOAD(skipped);
+#undef LOAD
+    if (!sending || lines == 0 || resolved >= lines)
+        return parsed;
+    return (uint64_t)((double)parsed * ((double)resolved / (double)lines));
+}
 
 void al_stats_merge(al_stats_t *d, const al_stats_t *s)
 {

@@ -48,15 +48,26 @@ typedef struct {
 typedef struct {
     _Atomic uint64_t bytes_read;  /* reader */
     _Atomic uint64_t total_bytes; /* sum of the input sizes known up front */
+    _Atomic uint64_t lines_read;  /* parsers, once per chunk */
+    _Atomic uint64_t skipped;     /* parsers: blank lines */
+    _Atomic uint64_t src_parsed;  /* parsers: input bytes as stored, of parsed chunks */
+    _Atomic uint64_t rejected;    /* parsers (per chunk) and sender (per event) */
     _Atomic uint64_t events_sent; /* sender, from here on */
     _Atomic uint64_t bytes_sent;
     _Atomic uint64_t requests;
     _Atomic uint64_t retries;
     _Atomic uint64_t http_429;
+    _Atomic uint64_t http_5xx;
     _Atomic uint64_t failed;
     _Atomic uint32_t in_flight;
     _Atomic uint32_t window;
 } al_live_t;
+
+/* Estimated input bytes (as stored: compressed for zstd, counted like
+ * total_bytes) whose lines are resolved - acknowledged, rejected, failed or
+ * blank - or, when nothing is sent, parsed. For progress and ETA: unlike
+ * bytes_read it does not run ahead of the sender by the read-ahead queue. */
+uint64_t al_live_done_bytes(al_live_t *l, int sending);
 
 /* Adds every counter of src to dst. */
 void al_stats_merge(al_stats_t *dst, const al_stats_t *src);

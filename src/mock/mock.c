@@ -565,6 +565,8 @@ static const char usage[] =
     "  --fail-status N       answer injected failures with N only (e.g. 503)\n"
     "  --drop-rate R         share of connections closed without an answer (default 0)\n"
     "  --latency-ms N        delay before each answer (default 0)\n"
+    "  --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
+    "  --tls-key FILE        the certificate's PEM private key\n"
     "  --retry-after S       send Retry-After: S with 429 and 503\n"
     "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
     "  --first-invalid-only  list only the first invalid event of a 400\n"
@@ -584,6 +586,27 @@ static double num_arg(const char *opt, const char *v, double lo, double hi)
         exit(2);
     }
     return d;
+}
+
+/* Reads a whole (small) file into a NUL-terminated buffer, or NULL with a message. */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (fp != NULL && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+        fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+            buf[n] = '\0';
+            fclose(fp);
+            return buf;
+        }
+    }
+    fprintf(stderr, "ampload-mock: %s: %s\n", path, strerror(errno ? errno : EIO));
+    free(buf);
+    if (fp != NULL)
+        fclose(fp);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -606,11 +629,14 @@ int main(int argc, char **argv)
         {"sink", no_argument, NULL, 's'},
         {"seed", required_argument, NULL, 'S'},
         {"exit-after", required_argument, NULL, 'x'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     mock_t m;
     unsigned port = 0, exit_after = 0;
+    char *tls_cert = NULL, *tls_key = NULL;
     struct sockaddr_in addr;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
@@ -679,6 +705,14 @@ int main(int argc, char **argv)
         case 'x':
             exit_after = (unsigned)num_arg("--exit-after", optarg, 0, 1e7);
             break;
+        case 'C':
+            if ((tls_cert = slurp(optarg)) == NULL)
+                return 1;
+            break;
+        case 'K':
+            if ((tls_key = slurp(optarg)) == NULL)
+                return 1;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -699,17 +733,30 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                         NULL, on_request, &m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &m,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)512, MHD_OPTION_END);
+    if ((tls_cert == NULL) != (tls_key == NULL)) {
+        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (tls_cert != NULL)
+        d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
+            NULL, on_request, &m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, &m, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_HTTPS_MEM_KEY,
+            tls_key, MHD_OPTION_HTTPS_MEM_CERT, tls_cert, MHD_OPTION_END);
+    else
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+                             NULL, NULL, on_request, &m, MHD_OPTION_SOCK_ADDR,
+                             (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                             &m, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", port);
         return 1;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("ampload-mock listening on http://127.0.0.1:%u\n", (unsigned)info->port);
+    printf("ampload-mock listening on %s://127.0.0.1:%u\n", tls_cert ? "https" : "http",
+           (unsigned)info->port);
     fflush(stdout);
     if (exit_after > 0)
         alarm(exit_after);
@@ -717,6 +764,8 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     if (m.record != NULL)
         fclose(m.record);
+    free(tls_cert);
+    free(tls_key);
     free(m.seen_insert_ids.s);
     free(m.rate.s);
     free(m.daily.s);

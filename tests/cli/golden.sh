@@ -39,6 +39,9 @@ case_ bad-region 2 --region mars x.ndjson
 case_ bad-endpoint 2 --endpoint ftp://example.com x.ndjson
 case_ no-api-key 4 x.ndjson
 AMPLOAD_CONCURRENCY=100 case_ bad-env 2 --dry-run x.ndjson
+case_ bad-metrics-port 2 --metrics-port 70000 x.ndjson
+case_ missing-ca-file 2 --ca-file /nonexistent/ca.pem x.ndjson
+case_ check-unknown-option 2 check --frobnicate
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,350 @@
+/* check.c - `ampload check`: a preflight checklist before a long backfill.
+ *
+ * One request goes to the endpoint: a body with the configured key and one
+ * event that has no user_id or device_id. Amplitude checks the key first, so
+ * the answer tells the whole story without ingesting anything:
+ *   400 listing the event's missing field   the endpoint, TLS and key are fine
+ *   400 "Invalid API key" / missing api_key the key is wrong or missing
+ *   401/403/404, 5xx, no answer             the URL, region or server is wrong
+ * Then every input is opened and its first chunk read (format, corrupt
+ * zstd, binary data), the state directory is created if needed and a file
+ * written, synced and removed in it, and an existing checkpoint is matched
+ * against the inputs, as the run would.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "cli.h"
+
+#include "../core/checkpoint.h"
+#include "../core/json.h"
+#include "../core/reader.h"
+#include "../core/response.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum { MARK_PASS, MARK_FAIL, MARK_SKIP } mark_t;
+
+typedef struct {
+    const cli_check_opts_t *o;
+    unsigned passed, failed;
+    int rc; /* exit code of the first failure */
+} checklist_t;
+
+/* Prints one item; a failure also gets its hint and may set the exit code. */
+static void item(checklist_t *cl, mark_t m, const char *what, const char *detail, const char *hint,
+                 int rc)
+{
+    static const char *const sym[] = {"\xe2\x9c\x93", "\xe2\x9c\x97", "-"};
+    static const char *const col[] = {"\033[32m", "\033[31m", "\033[33m"};
+    FILE *out = cl->o->out;
+    fprintf(out, "  %s%s%s %-12s %s\n", cl->o->color ? col[m] : "", sym[m],
+            cl->o->color ? "\033[0m" : "", what, detail);
+    if (m == MARK_FAIL) {
+        cl->failed++;
+        if (hint != NULL && hint[0] != '\0')
+            fprintf(out, "    hint: %s\n", hint);
+        if (cl->rc == EXIT_OK)
+            cl->rc = rc;
+    } else if (m == MARK_PASS) {
+        cl->passed++;
+    }
+}
+
+typedef struct {
+    char buf[4096];
+    size_t len;
+} body_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    body_t *b = userp;
+    size_t n = size * nmemb;
+    size_t take = n < sizeof(b->buf) - 1 - b->len ? n : sizeof(b->buf) - 1 - b->len;
+    memcpy(b->buf + b->len, data, take);
+    b->len += take;
+    b->buf[b->len] = '\0';
+    return n;
+}
+
+/* Is this curl error about TLS (the connection itself was made)? */
+static int tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void check_endpoint(checklist_t *cl)
+{
+    const cli_check_opts_t *o = cl->o;
+    al_send_opts_t so = *o->send;
+    int https = strncmp(so.url, "https://", 8) == 0;
+    char detail[CURL_ERROR_SIZE + 600], errbuf[CURL_ERROR_SIZE] = "";
+    char *req = NULL, esc[AL_JSON_ESCAPED_MAX(AL_MAX_API_KEY_BYTES) + 1];
+    struct curl_slist *headers = NULL;
+    body_t body = {.len = 0};
+    al_response_t resp;
+    long status = 0;
+    double secs = 0;
+    CURLcode rc;
+    CURL *e;
+
+    if (so.request_timeout_ms > 30000)
+        so.request_timeout_ms = 30000; /* a preflight should not hang for minutes */
+    esc[al_json_escape(esc, o->api_key, strlen(o->api_key))] = '\0';
+    if (asprintf(&req,
+                 "{%s%s%s\"events\":[{\"event_type\":\"ampload check\"}],"
+                 "\"options\":{\"min_id_length\":5}}",
+                 o->api_key[0] ? "\"api_key\":\"" : "", esc, o->api_key[0] ? "\"," : "") < 0)
+        req = NULL;
+    e = curl_easy_init();
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (e == NULL || req == NULL || headers == NULL) {
+        item(cl, MARK_FAIL, "endpoint", "cannot set up the HTTP client", "", EXIT_INTERNAL);
+        goto out;
+    }
+    al_send_easy_setup(e, &so);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    rc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &secs);
+
+    if (rc != CURLE_OK && tls_error(rc)) {
+        snprintf(detail, sizeof(detail), "%s: the connection was made", so.url);
+        item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
+        snprintf(detail, sizeof(detail), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        item(cl, MARK_FAIL, "TLS", detail,
+             so.ca_file != NULL
+                 ? "the certificate is not signed by a CA in --ca-file"
+                 : "a proxy or test server with its own CA: pass its certificate with --ca-file "
+                   "(--insecure skips verification, for test servers only)",
+             EXIT_CONFIG);
+        item(cl, MARK_SKIP, "API key", "not checked: no answer over a trusted connection", NULL, 0);
+        goto out;
+    }
+    if (rc != CURLE_OK) {
+        snprintf(detail, sizeof(detail), "%s: %s", so.url,
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        item(cl, MARK_FAIL, "endpoint", detail,
+             rc == CURLE_COULDNT_RESOLVE_HOST
+                 ? "check the host name in --endpoint or AMPLITUDE_BASE_URL, and DNS"
+                 : "check --endpoint / --region, that the server runs, and any proxy or "
+                   "firewall on the way",
+             EXIT_CONFIG);
+        item(cl, MARK_SKIP, "TLS", "not checked", NULL, 0);
+        item(cl, MARK_SKIP, "API key", "not checked", NULL, 0);
+        goto out;
+    }
+
+    if (al_response_parse(&resp, status, body.buf, body.len, 1) != AL_ERR_OK) {
+        item(cl, MARK_FAIL, "endpoint", "out of memory", "", EXIT_INTERNAL);
+        goto out;
+    }
+    if (status == 404 || status < 200 || (status >= 300 && status < 400) || status >= 500 ||
+        status == 408) {
+        snprintf(detail, sizeof(detail), "%s answered HTTP %ld%s%s", so.url, status,
+                 resp.error[0] ? ": " : "", resp.error);
+        cli_redact(detail, sizeof(detail), o->api_key);
+        item(cl, MARK_FAIL, "endpoint", detail,
+             status == 404                   ? "no /batch API at this URL: check --endpoint"
+             : status >= 300 && status < 400 ? "a redirect: check the URL (https?) in --endpoint"
+                                             : "the server has trouble; try again later",
+             EXIT_CONFIG);
+        item(cl, MARK_SKIP, "TLS", https ? "not checked" : "not used (http:// endpoint)", NULL, 0);
+        item(cl, MARK_SKIP, "API key", "not checked", NULL, 0);
+        al_response_free(&resp);
+        goto out;
+    }
+    snprintf(detail, sizeof(detail), "%s answered HTTP %ld in %.1f ms", so.url, status,
+             secs * 1000);
+    item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
+    if (!https)
+        item(cl, MARK_SKIP, "TLS", "not used (http:// endpoint)", NULL, 0);
+    else if (so.insecure)
+        item(cl, MARK_SKIP, "TLS", "not verified (--insecure)", NULL, 0);
+    else
+        item(cl, MARK_PASS, "TLS", "certificate verified", NULL, 0);
+
+    if (o->api_key[0] == '\0') {
+        item(cl, MARK_FAIL, "API key", "none configured",
+             "set AMPLITUDE_API_KEY, or put the key in a file for --api-key-file", EXIT_CONFIG);
+    } else if (status == 401 || status == 403) {
+        snprintf(detail, sizeof(detail), "refused: HTTP %ld%s%s", status, resp.error[0] ? " " : "",
+                 resp.error);
+        cli_redact(detail, sizeof(detail), o->api_key);
+        item(cl, MARK_FAIL, "API key", detail,
+             "a key of another region (--region eu?), or a firewall in the way", EXIT_CONFIG);
+    } else if (resp.kind == AL_RESP_CONFIG || resp.kind == AL_RESP_UNDELIVERABLE) {
+        snprintf(detail, sizeof(detail), "refused: %s%s%s", resp.error,
+                 resp.missing_field[0] ? ", missing field " : "", resp.missing_field);
+        cli_redact(detail, sizeof(detail), o->api_key);
+        item(cl, MARK_FAIL, "API key", detail,
+             "check the key (the project's API key, not the secret key) and its region",
+             EXIT_CONFIG);
+    } else if (resp.kind == AL_RESP_DROP) {
+        item(cl, MARK_PASS, "API key",
+             "accepted (the test event was refused for its missing user_id, as intended)", NULL, 0);
+    } else {
+        snprintf(detail, sizeof(detail), "accepted (HTTP %ld)", status);
+        item(cl, MARK_PASS, "API key", detail, NULL, 0);
+    }
+    al_response_free(&resp);
+out:
+    curl_slist_free_all(headers);
+    if (e != NULL)
+        curl_easy_cleanup(e);
+    free(req);
+}
+
+static void human_bytes(uint64_t n, char *buf, size_t cap)
+{
+    if (n >= 1000000000ULL)
+        snprintf(buf, cap, "%.1f GB", (double)n / 1e9);
+    else if (n >= 1000000ULL)
+        snprintf(buf, cap, "%.1f MB", (double)n / 1e6);
+    else
+        snprintf(buf, cap, "%" PRIu64 " bytes", n);
+}
+
+/* Opens each input and reads its first chunk, as the run will. */
+static void check_inputs(checklist_t *cl)
+{
+    const cli_check_opts_t *o = cl->o;
+    al_reader_opts_t ro = {.chunk_bytes = 65536};
+    char detail[PATH_MAX + 1200], size[32], msg[1024];
+
+    if (o->npaths == 0) {
+        item(cl, MARK_SKIP, "input", "none given", NULL, 0);
+        return;
+    }
+    for (uint32_t i = 0; i < o->npaths; i++) {
+        const char *path = o->paths[i];
+        al_reader_t *r = NULL;
+        al_chunk_t *c = NULL;
+        al_diag_t d;
+        al_err_t err;
+
+        if (strcmp(path, "-") == 0) {
+            item(cl, MARK_SKIP, "input", "standard input: read when the run starts", NULL, 0);
+            continue;
+        }
+        err = al_reader_open(&r, path, i, &ro, &d);
+        if (err == AL_ERR_OK)
+            err = al_reader_next(r, &c, &d);
+        if (err != AL_ERR_OK) {
+            al_diag_format(err, &d, msg, sizeof(msg));
+            item(cl, MARK_FAIL, "input", msg, al_errhint(err), EXIT_INPUT);
+        } else {
+            human_bytes(al_reader_file_size(r), size, sizeof(size));
+            snprintf(detail, sizeof(detail), "%s: %s, %s%s", path,
+                     al_reader_format(r) == AL_FORMAT_ZSTD ? "zstd-compressed NDJSON" : "NDJSON",
+                     size, c == NULL ? " (empty: nothing to send)" : "");
+            item(cl, MARK_PASS, "input", detail, NULL, 0);
+        }
+        al_chunk_release(c);
+        al_reader_close(r);
+    }
+}
+
+static void check_state(checklist_t *cl)
+{
+    const cli_check_opts_t *o = cl->o;
+    char probe[PATH_MAX + 32], ckpt[PATH_MAX + 32], detail[PATH_MAX + 1200], msg[1024];
+    const char *step = "create";
+    int created = 0, fd = -1, ok = 0;
+    al_mark_t *marks;
+    al_diag_t d;
+    al_err_t err;
+
+    if (o->state_dir == NULL) {
+        item(cl, MARK_SKIP, "state dir", "not checked (no input, no --state)", NULL, 0);
+        return;
+    }
+    snprintf(probe, sizeof(probe), "%s/.ampload-check-%ld", o->state_dir, (long)getpid());
+    if (cli_make_dirs(o->state_dir, &created) == 0) {
+        step = "write a file in";
+        fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        ok = fd >= 0 && write(fd, "ok\n", 3) == 3 && fsync(fd) == 0;
+    }
+    if (ok) {
+        snprintf(detail, sizeof(detail), "%s: writable%s", o->state_dir,
+                 created ? " (created for the check, removed again)" : "");
+        item(cl, MARK_PASS, "state dir", detail, NULL, 0);
+    } else {
+        snprintf(detail, sizeof(detail), "%s: cannot %s it: %s", o->state_dir, step,
+                 strerror(errno));
+        item(cl, MARK_FAIL, "state dir", detail, al_errhint(AL_ERR_STATE_DIR), EXIT_INTERNAL);
+    }
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    cli_remove_created_dirs(o->state_dir, created);
+    if (!ok || o->npaths == 0)
+        return;
+
+    for (uint32_t i = 0; i < o->npaths; i++)
+        if (strcmp(o->paths[i], "-") == 0) {
+            item(cl, MARK_SKIP, "checkpoint", "none for standard input", NULL, 0);
+            return;
+        }
+    snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
+    marks = calloc(o->npaths, sizeof(*marks));
+    if (marks == NULL)
+        return;
+    err = al_ckpt_load(ckpt, o->paths, o->npaths, marks, &d);
+    if (err == AL_ERR_NOT_FOUND) {
+        item(cl, MARK_PASS, "checkpoint", "none: the run starts at the beginning", NULL, 0);
+    } else if (err == AL_ERR_OK) {
+        uint64_t done = 0;
+        for (uint32_t i = 0; i < o->npaths; i++)
+            done += marks[i].line - 1;
+        snprintf(detail, sizeof(detail),
+                 "matches the inputs: the run resumes after %" PRIu64 " lines", done);
+        item(cl, MARK_PASS, "checkpoint", detail, NULL, 0);
+    } else {
+        al_diag_format(err, &d, msg, sizeof(msg));
+        item(cl, MARK_FAIL, "checkpoint", msg, al_errhint(err), EXIT_USAGE);
+    }
+    free(marks);
+}
+
+int cli_check(const cli_check_opts_t *o)
+{
+    checklist_t cl = {.o = o, .rc = EXIT_OK};
+    fprintf(o->out, "ampload check: %s\n", o->send->url);
+    check_endpoint(&cl);
+    check_inputs(&cl);
+    check_state(&cl);
+    if (cl.failed == 0)
+        fprintf(o->out, "ampload check: all %u checks passed\n", cl.passed);
+    else
+        fprintf(o->out, "ampload check: %u of %u checks failed\n", cl.failed,
+                cl.failed + cl.passed);
+    fflush(o->out);
+    return cl.rc;
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# check.sh - `ampload check`, the preflight checklist: all green against a
+# running ampload-mock (plain HTTP, and HTTPS with the test CA), and one
+# named failure with a hint and the documented exit code for a dead port, a
+# wrong or missing key, a wrong URL, an untrusted certificate, a missing or
+# corrupt input, an unusable state directory and a checkpoint of other
+# inputs. The check itself must not ingest anything or leave files behind.
+# Usage: check.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS
+set -u
+bin=$1
+mock=$2
+gen=$3
+tmp=$(mktemp -d)
+cd "$tmp" || exit 1
+key="ChEcK-$(date +%s%N)-k3y"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+# start_mock NAME ARGS...: starts ampload-mock, sets $url to its base URL.
+start_mock() {
+    local name=$1
+    shift
+    "$mock" --port 0 --exit-after 120 "$@" >"$name.out" 2>"$name.err" &
+    pids+=($!)
+    for _ in $(seq 50); do grep -q listening "$name.out" && break; sleep 0.1; done
+    url=$(sed -n 's/.*listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$name.out")
+}
+
+# expect CODE NAME ARGS...: runs `ampload check ARGS`, checks the exit code;
+# the checklist is left in NAME.txt for the patterns that follow.
+expect() {
+    local code=$1 name=$2
+    shift 2
+    "$bin" check "$@" >"$name.txt" 2>"$name.err"
+    local rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        echo "FAIL: $name: ampload check $* -> exit $rc (want $code):"
+        sed 's/^/    /' "$name.txt" "$name.err"
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+# has NAME PATTERN: the checklist NAME.txt has a line matching PATTERN.
+has() {
+    if grep -qE -- "$2" "$1.txt"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $1: no line matching /$2/ in:"
+        sed 's/^/    /' "$1.txt"
+        fail=$((fail + 1))
+    fi
+}
+
+"$gen" -n 3000 --seed 5 -o in.ndjson
+zstd -q in.ndjson -o in.zst
+cp in.zst bad.zst
+printf '\x55\x55\x55\x55\x55\x55\x55\x55' | dd of=bad.zst bs=1 seek=12 conv=notrunc status=none
+openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+start_mock plain --api-key "$key"
+plain=$url
+start_mock tls --api-key "$key" --tls-cert tls.crt --tls-key tls.key
+tls=$url
+export AMPLITUDE_API_KEY="$key"
+
+# all green: every check listed with a tick, no state directory left behind
+expect 0 ok --endpoint "$plain/batch" --state st/a in.ndjson in.zst
+has ok "✓ endpoint +$plain/batch answered HTTP 400"
+has ok "- TLS +not used \(http:// endpoint\)"
+has ok "✓ API key +accepted"
+has ok "✓ input +in\.ndjson: NDJSON"
+has ok "✓ input +in\.zst: zstd-compressed NDJSON"
+has ok "✓ state dir +st/a: writable \(created for the check, removed again\)"
+has ok "✓ checkpoint +none"
+has ok "all 6 checks passed"
+if [ -e st ]; then echo "FAIL: the check left st/ behind"; fail=$((fail + 1)); else pass=$((pass + 1)); fi
+
+# a dead port: the endpoint fails, the rest of the list is still checked
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect 4 dead --endpoint "http://127.0.0.1:$dead/batch" --state st in.ndjson
+has dead "✗ endpoint +http://127\.0\.0\.1:$dead/batch: .*(Couldn't connect|Connection refused)"
+has dead "hint: check --endpoint"
+has dead "- API key +not checked"
+has dead "✓ input +in\.ndjson"
+has dead "1 of 4 checks failed"
+
+# the key: wrong (redacted in the output), missing
+AMPLITUDE_API_KEY="${key}x" expect 4 wrongkey --endpoint "$plain/batch"
+has wrongkey "✓ endpoint"
+has wrongkey "✗ API key +refused: Invalid API key"
+has wrongkey "hint: check the key"
+if grep -q -- "$key" wrongkey.txt wrongkey.err; then
+    echo "FAIL: the key is shown"; fail=$((fail + 1))
+else
+    pass=$((pass + 1))
+fi
+AMPLITUDE_API_KEY= expect 4 nokey --endpoint "$plain/batch"
+has nokey "✗ API key +none configured"
+has nokey "hint: set AMPLITUDE_API_KEY"
+
+# a URL that is not the API
+expect 4 wrongurl --endpoint "$plain/v1/upload"
+has wrongurl "✗ endpoint .*HTTP 404"
+has wrongurl "hint: no /batch API at this URL"
+
+# TLS: an untrusted certificate fails; trusted with --ca-file; --insecure skips
+expect 4 untrusted --endpoint "$tls/batch"
+has untrusted "✓ endpoint .*connection was made"
+has untrusted "✗ TLS +.*(self-signed|certificate)"
+has untrusted "hint: .*--ca-file"
+expect 0 trusted --endpoint "$tls/batch" --ca-file tls.crt
+has trusted "✓ TLS +certificate verified"
+has trusted "✓ API key +accepted"
+expect 0 insecure --endpoint "$tls/batch" --insecure
+has insecure "- TLS +not verified \(--insecure\)"
+
+# inputs: exit 3, each bad one named
+expect 3 inputs --endpoint "$plain/batch" --state st in.ndjson missing.ndjson bad.zst
+has inputs "✓ input +in\.ndjson"
+has inputs "✗ input +missing\.ndjson: no such file"
+has inputs "✗ input +bad\.zst: corrupt zstd data"
+has inputs "hint: the file is damaged"
+
+# the state directory cannot be made (a file where a directory should be)
+: >afile
+expect 1 state --endpoint "$plain/batch" --state afile/sub in.ndjson
+has state "✗ state dir +afile/sub: cannot create it: Not a directory"
+has state "hint: choose a writable directory"
+
+# a checkpoint left by a run over other contents of the input: exit 2
+cp in.ndjson grown.ndjson
+"$bin" -q --endpoint "$plain/batch" --state run2 grown.ndjson
+expect 0 resumable --endpoint "$plain/batch" --state run2 grown.ndjson
+has resumable "✓ checkpoint +matches the inputs"
+"$gen" -n 10 --seed 6 >>grown.ndjson
+expect 2 mismatch --endpoint "$plain/batch" --state run2 grown.ndjson
+has mismatch "✗ checkpoint +grown\.ndjson: the checkpoint does not match the inputs"
+has mismatch "hint: .*--restart"
+
+# colours only on a terminal, and never with NO_COLOR
+script -qec "'$bin' check --endpoint '$plain/batch' in.ndjson --state st" tty.log >/dev/null
+if grep -q $'\e\[32m' tty.log; then pass=$((pass + 1)); else
+    echo "FAIL: no colour on a terminal:"; cat -v tty.log; fail=$((fail + 1)); fi
+NO_COLOR=1 script -qec "'$bin' check --endpoint '$plain/batch' in.ndjson --state st" nc.log >/dev/null
+if grep -q $'\e' nc.log; then echo "FAIL: colour despite NO_COLOR:"; cat -v nc.log; fail=$((fail + 1)); else
+    pass=$((pass + 1)); fi
+if grep -q $'\e' ok.txt; then echo "FAIL: colour in a pipe"; fail=$((fail + 1)); else pass=$((pass + 1)); fi
+
+# the checks ingested nothing: only the real run's events reached the mock
+accepted=$(curl -s "$plain/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')
+if [ "$accepted" = 3000 ]; then pass=$((pass + 1)); else
+    echo "FAIL: the mock accepted $accepted events (want the run's 3000)"; fail=$((fail + 1)); fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
