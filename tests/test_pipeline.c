@@ -8,6 +8,7 @@
 #include "pipeline.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,7 @@ static void run_and_compare(const char *path, uint32_t threads, size_t chunk_byt
     al_stats_t s;
     al_diag_t d;
     al_input_t in;
+    al_live_t live;
     size_t n;
     char *text = fx_read(path, &n);
     char *rej = fx_path(dir, "rejected.ndjson");
@@ -125,7 +127,15 @@ static void run_and_compare(const char *path, uint32_t threads, size_t chunk_byt
     o.reject_path = rej;
     o.sink = collect;
     o.sink_ctx = &c;
+    memset(&live, 0, sizeof(live));
+    o.live = &live;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_OK);
+    /* the live view, added per chunk, ends where the merged counts do */
+    ck_assert_uint_eq(atomic_load(&live.lines_read), s.lines_read);
+    ck_assert_uint_eq(atomic_load(&live.rejected), s.rejected_local);
+    ck_assert_uint_eq(atomic_load(&live.skipped), s.skipped);
+    ck_assert_uint_eq(atomic_load(&live.total_bytes), n);
+    ck_assert_uint_eq(al_live_done_bytes(&live, 0), n);
     ck_assert_int_eq(in.err, AL_ERR_OK);
     ck_assert_int_eq(c.bad, 0);
     ck_assert_uint_eq(s.lines_read, e.lines);

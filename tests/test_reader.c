@@ -31,6 +31,7 @@ typedef struct {
     uint64_t chunks;
     uint64_t long_lines;
     uint64_t long_len; /* length of the last long line */
+    uint64_t src;      /* sum of src_bytes: the input as stored */
     al_err_t err;
     al_diag_t diag;
 } read_result_t;
@@ -69,6 +70,7 @@ static void read_all(const char *path, size_t chunk_bytes, read_result_t *res)
             expect_offset += c->len;
         }
         res->lines += c->lines;
+        res->src += c->src_bytes;
         res->chunks++;
         al_chunk_release(c);
     }
@@ -105,6 +107,7 @@ START_TEST(plain_file_round_trips_through_small_chunks)
     ck_assert_int_eq(memcmp(res.text, t, n), 0);
     ck_assert_uint_eq(res.lines, 2000);
     ck_assert_uint_gt(res.chunks, 50);
+    ck_assert_uint_eq(res.src, n); /* progress reaches the file size exactly */
     free(res.text);
     free(t);
     free(p);
@@ -123,6 +126,12 @@ START_TEST(zstd_multi_frame_file_round_trips)
     ck_assert_uint_eq(res.len, n);
     ck_assert_int_eq(memcmp(res.text, t, n), 0);
     ck_assert_uint_eq(res.lines, 3000);
+    {
+        /* progress of compressed input counts compressed bytes, to the end */
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(res.src, (uint64_t)st.st_size);
+    }
     free(res.text);
     free(t);
     free(p);
