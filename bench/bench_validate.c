@@ -5,9 +5,11 @@
  * al_event_check). This isolates the scanner from reading, batching and the
  * page cache, which bench/run.sh measures around it.
  *
- * Usage: bench_validate FILE [THREADS]
- * Prints: threads=T lines=N valid=V bytes=B seconds=S mb_per_s=X
+ * Usage: bench_validate FILE [THREADS]     (AMPLOAD_SIMD=avx2|sse2|scalar picks
+ *                                          the scanner variant; default: best)
+ * Prints: threads=T simd=NAME lines=N valid=V bytes=B seconds=S mb_per_s=X
  */
+#include "json.h"
 #include "validate.h"
 
 #include <fcntl.h>
@@ -76,6 +78,11 @@ int main(int argc, char **argv)
         return 1;
     }
     al_rules_init(&rules);
+    if (getenv("AMPLOAD_SIMD") != NULL && al_json_use_simd(getenv("AMPLOAD_SIMD")) != 0) {
+        fprintf(stderr, "bench_validate: AMPLOAD_SIMD=%s: not available here\n",
+                getenv("AMPLOAD_SIMD"));
+        return 2;
+    }
     for (int i = 0; i < threads; i++) {
         const char *start = i == 0 ? m : parts[i - 1].end;
         const char *end = m + (size_t)st.st_size * (size_t)(i + 1) / (size_t)threads;
@@ -96,8 +103,8 @@ int main(int argc, char **argv)
         valid += parts[i].valid;
     }
     t1 = now();
-    printf("threads=%d lines=%llu valid=%llu bytes=%lld seconds=%.4f mb_per_s=%.0f\n", threads,
-           (unsigned long long)lines, (unsigned long long)valid, (long long)st.st_size, t1 - t0,
-           (double)st.st_size / (t1 - t0) / 1e6);
+    printf("threads=%d simd=%s lines=%llu valid=%llu bytes=%lld seconds=%.4f mb_per_s=%.0f\n",
+           threads, al_json_simd(), (unsigned long long)lines, (unsigned long long)valid,
+           (long long)st.st_size, t1 - t0, (double)st.st_size / (t1 - t0) / 1e6);
     return 0;
 }

@@ -7,7 +7,8 @@
 # Then, end to end (bench/e2e.sh): ampload into ampload-mock --sink and into
 # nginx answering a fixed 200 (installed here when missing), next to a Python
 # loader of the usual kind (scripts/baseline_loader.py) into the same sinks;
-# peak anonymous memory; allocation counts; and throttling (bench/throttle.sh).
+# peak anonymous memory; allocation counts; throttling (bench/throttle.sh);
+# and the validator's instruction counts per scanner variant (bench/callgrind.sh).
 # Everything goes to 127.0.0.1 only. Results: bench/out/bench-<time>.csv and
 # a chart, bench/out/bench.png.
 #
@@ -19,6 +20,7 @@
 #   wc -l FILE                    reading and looking at every byte once
 #   zstd -dc FILE.zst > /dev/null decompression alone: the ceiling for zstd input
 #   validator alone (1, 2 thr)    bench_validate: scanner + rules on mapped memory
+#   validator alone (avx2/sse2/scalar)  each scanner variant, one thread
 #   ampload --dry-run plain/zstd  the whole read path: read, validate, batch
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,7 @@ need=()
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v python3 >/dev/null || need+=(python3)
+command -v valgrind >/dev/null || need+=(valgrind)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -75,14 +78,18 @@ best_of() {
     results+=("$name,$threads,$best,$cpu,$rss")
 }
 
-# validate_best THREADS: the validator's own timing (excludes mapping the file).
+# validate_best THREADS [SIMD]: the validator's own timing (excludes mapping
+# the file), with the best scanner variant or the one named.
 validate_best() {
-    local threads=$1 best=""
+    local threads=$1 simd=${2:-auto} best="" label="validator alone"
+    [ "$simd" != auto ] && label="validator alone ($simd)"
+    AMPLOAD_SIMD=$simd build/bench/bench_validate "$data" 1 >/dev/null 2>&1 || return 0
     for _ in $(seq "$repeat"); do
-        s=$(build/bench/bench_validate "$data" "$threads" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
+        s=$(AMPLOAD_SIMD=$simd build/bench/bench_validate "$data" "$threads" |
+            sed 's/.*seconds=\([0-9.]*\).*/\1/')
         if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
     done
-    results+=("validator alone,$threads,$best,,")
+    results+=("$label,$threads,$best,,")
 }
 
 state=bench/out/state
@@ -91,13 +98,16 @@ best_of "wc -l FILE" 1 wc -l "$data"
 best_of "zstd -dc FILE.zst > /dev/null" 1 zstd -dc "$data.zst"
 validate_best 1
 validate_best 2
+validate_best 1 avx2
+validate_best 1 sse2
+validate_best 1 scalar
 best_of "ampload --dry-run (plain)" 1 build/ampload --dry-run -q --threads 1 --state $state "$data"
 best_of "ampload --dry-run (plain)" 2 build/ampload --dry-run -q --threads 2 --state $state "$data"
 best_of "ampload --dry-run (zstd)" 1 build/ampload --dry-run -q --threads 1 --state $state "$data.zst"
 best_of "ampload --dry-run (zstd)" 2 build/ampload --dry-run -q --threads 2 --state $state "$data.zst"
 
 csv=bench/out/bench-$(date -u +%Y%m%dT%H%M%SZ).csv
-echo "section,configuration,threads,seconds,events_per_s,mb_per_s,ratio,cpu_s,peak_rss_mb,anon_rss_mb" >"$csv"
+echo "section,configuration,threads,seconds,events_per_s,mb_per_s,ratio,cpu_s,peak_rss_mb,anon_rss_mb,instructions" >"$csv"
 cat_s=$(echo "${results[0]}" | cut -d, -f3)
 printf '\nampload dry-run benchmark: %s (%d MB, %d lines), %s, %d cores, best of %d\n\n' \
     "$data" $((bytes / 1000000)) "$lines" "$(uname -m)" "$(nproc)" "$repeat"
@@ -116,6 +126,8 @@ printf '\n(vs cat: throughput as a fraction of reading the cached file with cat;
 . bench/e2e.sh
 # shellcheck source=bench/throttle.sh
 . bench/throttle.sh
+# shellcheck source=bench/callgrind.sh
+. bench/callgrind.sh
 
 # A chart of events/s per configuration.
 command -v gnuplot >/dev/null && bench/plot.sh "$csv"

@@ -91,6 +91,9 @@ static void gen_string(text_t *t, int key)
         ":",
         "\x7f",
         "0123456789abcdefXYZ",
+        /* long plain runs: whole 32-byte blocks, specials at every offset */
+        "The quick brown fox jumps over the lazy dog; 0123456789",
+        "the-same-long-identifier-appears-again-and-again-here",
     };
     int k = (int)rnd(12);
     puts_(t, "\"");
@@ -262,7 +265,25 @@ static void show(const char *what, const text_t *t, const char *detail)
 
 typedef struct {
     long lines, valid, invalid, known_differences, raw_nul, disagreements, fields_checked;
+    long variant_scans; /* scans by the other scanner variants, compared whole */
 } tally_t;
+
+/* Every scanner variant this machine runs must give exactly the result of
+ * the default one (all fields, error position and message included). */
+static void same_in_every_variant(const text_t *t, const al_jscan_t *want, tally_t *tl)
+{
+    static const char *const names[] = {"avx2", "sse2", "scalar"};
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        al_jscan_t r;
+        if (al_json_use_simd(names[k]) != 0)
+            continue;
+        al_json_scan(t->p, t->n, &r);
+        tl->variant_scans++;
+        if (memcmp(&r, want, sizeof(r)) != 0 && tl->disagreements++ < 10)
+            show("scanner variants differ", t, names[k]);
+    }
+    al_json_use_simd("auto");
+}
 
 static void judge(const text_t *t, tally_t *tl)
 {
@@ -272,6 +293,7 @@ static void judge(const text_t *t, tally_t *tl)
     json_t *doc = json_loadb(t->p, t->n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 
     tl->lines++;
+    same_in_every_variant(t, &r, tl);
     if (memchr(t->p, '\0', t->n) != NULL) {
         /* A raw NUL byte is never JSON, but jansson takes one after a complete
          * value for the end of input. Only the scanner's verdict is checked. */
@@ -335,15 +357,16 @@ START_TEST(agrees_with_jansson_on_generated_and_mutated_lines)
     fprintf(stderr,
             "differential: %ld lines, %ld valid, %ld invalid (both agree), %ld with a raw NUL "
             "(scanner refuses), %ld other known differences, %ld fields compared, "
-            "%ld disagreements\n",
+            "%ld scans by other variants than %s, %ld disagreements\n",
             tl.lines, tl.valid, tl.invalid, tl.raw_nul, tl.known_differences, tl.fields_checked,
-            tl.disagreements);
+            tl.variant_scans, al_json_simd(), tl.disagreements);
     ck_assert_int_eq(tl.disagreements, 0);
     ck_assert_int_ge(tl.lines, 100000);
     ck_assert_int_le(tl.known_differences, tl.lines / 100);
     ck_assert_int_ge(tl.valid, 50000);   /* most generated lines, a few lucky mutations */
     ck_assert_int_ge(tl.invalid, 30000); /* mutations must mostly break something */
     ck_assert_int_ge(tl.fields_checked, 100000);
+    ck_assert_int_ge(tl.variant_scans, 2 * tl.lines); /* sse2 and scalar run everywhere on x86 */
 }
 END_TEST
 

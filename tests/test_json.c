@@ -200,6 +200,56 @@ START_TEST(escapes_text_into_valid_json)
 }
 END_TEST
 
+/* A special byte at every offset of a long string body: each scanner
+ * variant must stop exactly there (the 16- and 32-byte blocks, their tails). */
+START_TEST(every_scanner_variant_finds_special_bytes_at_every_offset)
+{
+    static const char *const names[] = {"avx2", "sse2", "scalar"};
+    int ran = 0;
+    for (size_t v = 0; v < sizeof(names) / sizeof(names[0]); v++) {
+        if (al_json_use_simd(names[v]) != 0)
+            continue;
+        ck_assert_str_eq(al_json_simd(), names[v]);
+        ran++;
+        for (size_t k = 0; k < 90; k++) {
+            char line[160];
+            al_jscan_t r;
+            size_t body = 15; /* {"event_type":" */
+            memset(line, 'a', sizeof(line));
+            memcpy(line, "{\"event_type\":\"", body);
+            memcpy(line + body + 100, "\"}", 2);
+            /* a control character: refused at its exact position */
+            line[body + k] = '\x01';
+            ck_assert_int_eq(al_json_scan(line, body + 102, &r), 0);
+            ck_assert_uint_eq(r.err_pos, body + k);
+            ck_assert_str_eq(r.err_msg, "control character in string");
+            /* a 2-byte UTF-8 character: accepted, the whole body extracted */
+            line[body + k] = '\xc3';
+            line[body + k + 1] = '\xa9';
+            ck_assert_int_eq(al_json_scan(line, body + 102, &r), 1);
+            ck_assert_uint_eq(r.field[AL_KEY_EVENT_TYPE].len, 100);
+            /* an invalid UTF-8 byte: refused at its position */
+            line[body + k + 1] = 'a';
+            ck_assert_int_eq(al_json_scan(line, body + 102, &r), 0);
+            ck_assert_uint_eq(r.err_pos, body + k);
+            /* an escape: accepted and flagged */
+            line[body + k] = '\\';
+            line[body + k + 1] = 'n';
+            ck_assert_int_eq(al_json_scan(line, body + 102, &r), 1);
+            ck_assert_int_eq(r.field[AL_KEY_EVENT_TYPE].escaped, 1);
+            /* a quote ends the string early: what follows is not JSON */
+            line[body + k] = '"';
+            line[body + k + 1] = 'a';
+            ck_assert_int_eq(al_json_scan(line, body + 102, &r), 0);
+            ck_assert_uint_eq(r.err_pos, body + k + 1);
+        }
+    }
+    al_json_use_simd("auto");
+    ck_assert_int_ge(ran, 1);
+    ck_assert_int_eq(al_json_use_simd("no-such-variant"), -1);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -212,6 +262,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, handles_nesting_up_to_its_limit_without_recursion);
     tcase_add_test(tc, never_reads_past_the_given_length);
     tcase_add_test(tc, escapes_text_into_valid_json);
+    tcase_add_test(tc, every_scanner_variant_finds_special_bytes_at_every_offset);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -445,9 +445,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
             fputs(usage_text, stdout);
             exit(EXIT_OK);
         case OPT_VERSION:
-            printf("ampload %s (libcurl %s, zstd %s, jansson %s)\n", AMPLOAD_VERSION,
-                   curl_version_info(CURLVERSION_NOW)->version, ZSTD_versionString(),
-                   JANSSON_VERSION);
+            printf("ampload %s (libcurl %s, zstd %s, jansson %s; JSON scanner: %s)\n",
+                   AMPLOAD_VERSION, curl_version_info(CURLVERSION_NOW)->version,
+                   ZSTD_versionString(), JANSSON_VERSION, al_json_simd());
             exit(EXIT_OK);
         case ':':
             return usage_error("option %s needs a value%s", argv[optind - 1], "");
@@ -977,6 +977,14 @@ int main(int argc, char **argv)
         int eargc;
         char **eargv;
         const char *dbg = getenv("AMPLITUDE_DEBUG");
+        const char *simd = getenv("AMPLOAD_SIMD");
+        if (simd != NULL && simd[0] != '\0' && al_json_use_simd(simd) != 0) {
+            fprintf(stderr,
+                    "ampload: AMPLOAD_SIMD: '%s' is not available here (auto, avx2, sse2 or "
+                    "scalar, as the CPU allows)\n",
+                    simd);
+            return EXIT_USAGE;
+        }
         if (argc > 1 && strcmp(argv[1], "check") == 0) {
             c.check = 1; /* `ampload check ...`: the rest are the usual options */
             argv[1] = argv[0];

@@ -3,10 +3,13 @@
  * Design. The scanner is a small state machine with an explicit container
  * stack (one bit per level: object or array), so hostile nesting cannot blow
  * the C stack and no memory is allocated. Strings dominate event text, so
- * string bodies are skipped 16 bytes at a time with SSE2: a single signed
- * compare against 0x20 flags both control characters and non-ASCII bytes,
- * two more compares flag the quote and the backslash; only flagged bytes take
- * the slow path (escape decoding, UTF-8 sequence check). Everything outside
+ * string bodies are skipped 32 bytes at a time with AVX2 (16 with SSE2): a
+ * single signed compare against 0x20 flags both control characters and
+ * non-ASCII bytes, two more compares flag the quote and the backslash; only
+ * flagged bytes take the slow path (escape decoding, UTF-8 sequence check).
+ * The scanner body (json_scan.inc) is compiled once per instruction set -
+ * AVX2, SSE2, portable C - and the first call picks the best one the CPU
+ * has; al_json_use_simd() can force one (tests, benchmarks). Everything outside
  * strings is short (punctuation, numbers, literals) and scanned byte by byte.
  *
  * Field extraction costs almost nothing: at depth 1 each key is compared with
@@ -20,9 +23,13 @@
  */
 #include "json.h"
 
+#include <stdatomic.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AL_JSON_X86 1
+#include <immintrin.h>
+#else
+#define AL_JSON_X86 0
 #endif
 
 #define NO_POS ((size_t)-1)
@@ -113,95 +120,6 @@ static size_t utf8_seq(const unsigned char *p, size_t i, size_t n)
     if (c == 0xF4 && c1 > 0x8F)
         return 0; /* above U+10FFFF */
     return 4;
-}
-
-/* Scans a string body; i is just past the opening quote.
- * @return the index of the closing quote, or NO_POS with the error in out. */
-static size_t scan_string(const unsigned char *p, size_t i, size_t n, uint8_t *escaped,
-                          al_jscan_t *out)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-#endif
-    for (;;) {
-        unsigned char c;
-#if defined(__SSE2__)
-        while (i + 16 <= n) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            __m128i m =
-                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                             _mm_cmplt_epi8(v, space)); /* <0x20 or >=0x80 */
-            unsigned mask = (unsigned)_mm_movemask_epi8(m);
-            if (mask != 0) {
-                i += (size_t)__builtin_ctz(mask);
-                goto special;
-            }
-            i += 16;
-        }
-#endif
-        while (i < n) {
-            c = p[i];
-            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-                goto special;
-            i++;
-        }
-        return fail(out, n, "unterminated string");
-    special:
-        c = p[i];
-        if (c == '"')
-            return i;
-        if (c == '\\') {
-            size_t esc = i;
-            *escaped = 1;
-            if (i + 1 >= n)
-                return fail(out, n, "unterminated string");
-            switch (p[i + 1]) {
-            case '"':
-            case '\\':
-            case '/':
-            case 'b':
-            case 'f':
-            case 'n':
-            case 'r':
-            case 't':
-                i += 2;
-                break;
-            case 'u': {
-                long cu = hex4(p, i + 2, n);
-                if (cu < 0)
-                    return fail(out, esc, "invalid \\u escape");
-                i += 6;
-                if (cu >= 0xDC00 && cu <= 0xDFFF)
-                    return fail(out, esc, "unpaired surrogate in \\u escape");
-                if (cu >= 0xD800 && cu <= 0xDBFF) {
-                    long lo;
-                    if (i + 1 >= n || p[i] != '\\' || p[i + 1] != 'u')
-                        return fail(out, esc, "unpaired surrogate in \\u escape");
-                    lo = hex4(p, i + 2, n);
-                    if (lo < 0)
-                        return fail(out, i, "invalid \\u escape");
-                    if (lo < 0xDC00 || lo > 0xDFFF)
-                        return fail(out, esc, "unpaired surrogate in \\u escape");
-                    i += 6;
-                }
-                break;
-            }
-            default:
-                return fail(out, esc, "invalid escape in string");
-            }
-            continue;
-        }
-        if (c < 0x20)
-            return fail(out, i, "control character in string");
-        {
-            size_t len = utf8_seq(p, i, n);
-            if (len == 0)
-                return fail(out, i, "invalid UTF-8");
-            i += len;
-        }
-    }
 }
 
 /* Scans a number starting at p[i]. @return the index just past it, or NO_POS. */
@@ -316,193 +234,105 @@ static inline int literal(const unsigned char *p, size_t i, size_t n, const char
     return i + wl <= n && memcmp(p + i, word, wl) == 0;
 }
 
+/* ---- the scanner, one variant per instruction set ---------------------- */
+
+#define SCAN_FN(name) name##_scalar
+#define SCAN_SIMD     0
+#include "json_scan.inc"
+#undef SCAN_FN
+#undef SCAN_SIMD
+
+#if AL_JSON_X86
+#define SCAN_FN(name) name##_sse2
+#define SCAN_SIMD     16
+#include "json_scan.inc"
+#undef SCAN_FN
+#undef SCAN_SIMD
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#define SCAN_FN(name) name##_avx2
+#define SCAN_SIMD     32
+#include "json_scan.inc"
+#undef SCAN_FN
+#undef SCAN_SIMD
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
+
+typedef int (*scan_fn)(const char *, size_t, al_jscan_t *);
+
+static const struct {
+    const char *name;
+    scan_fn fn;
+} variants[] = {
+#if AL_JSON_X86
+    {"avx2", scan_avx2},
+    {"sse2", scan_sse2},
+#endif
+    {"scalar", scan_scalar},
+};
+#define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static _Atomic int chosen = -1; /* index into variants; -1 until the first scan */
+
+static int cpu_has(const char *name)
+{
+#if AL_JSON_X86
+    if (strcmp(name, "avx2") == 0) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }
+#endif
+    (void)name;
+    return 1; /* sse2 is part of x86-64; scalar runs anywhere */
+}
+
+static int choose(void)
+{
+    int best = (int)NVARIANTS - 1;
+    for (size_t k = 0; k < NVARIANTS; k++)
+        if (cpu_has(variants[k].name)) {
+            best = (int)k;
+            break;
+        }
+    atomic_store_explicit(&chosen, best, memory_order_relaxed);
+    return best;
+}
+
 int al_json_scan(const char *text, size_t n, al_jscan_t *out)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    uint64_t stack[AL_JSON_MAX_DEPTH / 64]; /* bit set = object, clear = array */
-    uint32_t depth = 0;
-    int pending = -1; /* field whose value is being read at depth 1 */
-    size_t i, e;
-    uint8_t type, esc;
+    int k = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (k < 0)
+        k = choose();
+    return variants[k].fn(text, n, out);
+}
 
-    memset(out, 0, sizeof(*out));
-    if (n > UINT32_MAX)
-        return fail(out, 0, "line too long"), 0;
-    i = skip_ws(p, 0, n);
-
-value:
-    if (i >= n)
-        return fail(out, i, "unexpected end of line"), 0;
-    switch (p[i]) {
-    case '{':
-    case '[':
-        if (depth == AL_JSON_MAX_DEPTH)
-            return fail(out, i, "nesting too deep"), 0;
-        if (p[i] == '{')
-            stack[depth >> 6] |= (uint64_t)1 << (depth & 63);
-        else
-            stack[depth >> 6] &= ~((uint64_t)1 << (depth & 63));
-        type = (p[i] == '{') ? AL_JT_OBJECT : AL_JT_ARRAY;
-        if (depth == 0)
-            out->top_type = type;
-        else if (depth == 1 && pending >= 0) {
-            out->field[pending].type = type;
-            out->field[pending].off = (uint32_t)i;
-        }
-        depth++;
-        if (depth > out->max_depth)
-            out->max_depth = depth;
-        i = skip_ws(p, i + 1, n);
-        if (type == AL_JT_OBJECT) {
-            if (i < n && p[i] == '}') {
-                i++;
-                depth--;
-                goto closed;
-            }
-            goto key;
-        }
-        if (i < n && p[i] == ']') {
-            i++;
-            depth--;
-            goto closed;
-        }
-        goto value;
-    case '"':
-        esc = 0;
-        e = scan_string(p, i + 1, n, &esc, out);
-        if (e == NO_POS)
+int al_json_use_simd(const char *name)
+{
+    for (size_t k = 0; k < NVARIANTS; k++)
+        if (strcmp(variants[k].name, name) == 0 && cpu_has(name)) {
+            atomic_store_explicit(&chosen, (int)k, memory_order_relaxed);
             return 0;
-        type = AL_JT_STRING;
-        if (depth == 1 && pending >= 0) {
-            out->field[pending].off = (uint32_t)(i + 1);
-            out->field[pending].len = (uint32_t)(e - i - 1);
-            out->field[pending].escaped = esc;
         }
-        i = e + 1;
-        break;
-    case 't':
-        if (!literal(p, i, n, "true", 4))
-            return fail(out, i, "invalid literal"), 0;
-        e = i + 4;
-        type = AL_JT_TRUE;
-        goto scalar;
-    case 'f':
-        if (!literal(p, i, n, "false", 5))
-            return fail(out, i, "invalid literal"), 0;
-        e = i + 5;
-        type = AL_JT_FALSE;
-        goto scalar;
-    case 'n':
-        if (!literal(p, i, n, "null", 4))
-            return fail(out, i, "invalid literal"), 0;
-        e = i + 4;
-        type = AL_JT_NULL;
-        goto scalar;
-    case 'N':
-    case 'I':
-        return fail(out, i, "NaN and Infinity are not JSON"), 0;
-    case '\'':
-        return fail(out, i, "single-quoted string"), 0;
-    case '-':
-    case '0':
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
-        e = scan_number(p, i, n, &type, out);
-        if (e == NO_POS)
-            return 0;
-        goto scalar;
-    default:
-        return fail(out, i, "unexpected character"), 0;
-    }
-    goto after;
-
-scalar:
-    if (depth == 1 && pending >= 0) {
-        out->field[pending].off = (uint32_t)i;
-        out->field[pending].len = (uint32_t)(e - i);
-    }
-    i = e;
-after:
-    if (depth == 0) {
-        out->top_type = type;
-        goto end;
-    }
-    if (depth == 1 && pending >= 0) {
-        out->field[pending].type = type;
-        pending = -1;
-    }
-next:
-    i = skip_ws(p, i, n);
-    if (i >= n)
-        return fail(out, i, "unexpected end of line"), 0;
-    if (stack[(depth - 1) >> 6] & ((uint64_t)1 << ((depth - 1) & 63))) {
-        if (p[i] == ',') {
-            i = skip_ws(p, i + 1, n);
-            if (i < n && p[i] == '}')
-                return fail(out, i, "trailing comma"), 0;
-            goto key;
-        }
-        if (p[i] == '}') {
-            i++;
-            depth--;
-            goto closed;
-        }
-        return fail(out, i, "expected ',' or '}' after object member"), 0;
-    }
-    if (p[i] == ',') {
-        i = skip_ws(p, i + 1, n);
-        if (i < n && p[i] == ']')
-            return fail(out, i, "trailing comma"), 0;
-        goto value;
-    }
-    if (p[i] == ']') {
-        i++;
-        depth--;
-        goto closed;
-    }
-    return fail(out, i, "expected ',' or ']' after array element"), 0;
-
-closed: /* a container ended just before p[i]; depth is already its parent's */
-    if (depth == 0)
-        goto end;
-    if (depth == 1 && pending >= 0) {
-        out->field[pending].len = (uint32_t)(i - out->field[pending].off);
-        pending = -1;
-    }
-    goto next;
-
-key:
-    if (i >= n)
-        return fail(out, i, "unexpected end of line"), 0;
-    if (p[i] != '"')
-        return fail(out, i, p[i] == '\'' ? "single-quoted string" : "expected string key"), 0;
-    esc = 0;
-    e = scan_string(p, i + 1, n, &esc, out);
-    if (e == NO_POS)
+    if (strcmp(name, "auto") == 0) {
+        choose();
         return 0;
-    if (depth == 1) {
-        pending = match_key(p + i + 1, e - i - 1, esc);
-        if (pending >= 0 && out->field[pending].seen < 255)
-            out->field[pending].seen++;
     }
-    i = skip_ws(p, e + 1, n);
-    if (i >= n || p[i] != ':')
-        return fail(out, i, "expected ':' after object key"), 0;
-    i = skip_ws(p, i + 1, n);
-    goto value;
+    return -1;
+}
 
-end:
-    i = skip_ws(p, i, n);
-    if (i != n)
-        return fail(out, i, "unexpected text after the JSON value"), 0;
-    return 1;
+const char *al_json_simd(void)
+{
+    int k = atomic_load_explicit(&chosen, memory_order_relaxed);
+    return variants[k < 0 ? choose() : k].name;
 }
 
 int al_json_utf8_valid(const char *text, size_t n)

@@ -74,6 +74,14 @@ typedef struct {
  * @return 1 when the text is valid JSON, 0 otherwise (err_pos/err_msg set). */
 int al_json_scan(const char *p, size_t len, al_jscan_t *out);
 
+/* Forces one variant of the scanner: "avx2", "sse2", "scalar", or "auto"
+ * (the best the CPU has, the default). Not meant to be called while other
+ * threads scan. @return 0, or -1 when this build or CPU does not have it. */
+int al_json_use_simd(const char *name);
+
+/* @return the name of the scanner variant in use. */
+const char *al_json_simd(void);
+
 /* @return 1 when p[0..n) is well-formed UTF-8 (RFC 3629), else 0. */
 int al_json_utf8_valid(const char *p, size_t n);
 

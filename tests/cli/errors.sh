@@ -47,6 +47,8 @@ expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjso
 expect 2 "--max-event-bytes must be at most" -- --dry-run --batch-bytes 10000 --max-event-bytes 20000 good.ndjson
 expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
+AMPLOAD_SIMD=avx512 expect 2 "AMPLOAD_SIMD: 'avx512' is not available" -- --dry-run good.ndjson
+AMPLOAD_SIMD=scalar expect 0 "2000 valid events" -- --dry-run good.ndjson
 
 # input errors: exit 3, the file named, what went wrong, a hint
 expect 3 "missing\.ndjson: no such file" -- --dry-run good.ndjson missing.ndjson

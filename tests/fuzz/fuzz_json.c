@@ -2,8 +2,9 @@
  *
  * Each input is one line. The target checks that the scanner never reads out
  * of bounds or crashes (the sanitizers see to that) and that its verdict
- * agrees with jansson's; a disagreement aborts, leaving the input as a
- * crash file to turn into a unit test. */
+ * agrees with jansson's, and that every scanner variant (AVX2, SSE2,
+ * portable) gives exactly the same result; a disagreement aborts, leaving
+ * the input as a crash file to turn into a unit test. */
 #include "json.h"
 #include "validate.h"
 
@@ -29,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(line, data, size);
     ours = al_json_scan(line, size, &r);
+    {
+        static const char *const names[] = {"avx2", "sse2", "scalar"};
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            al_jscan_t v;
+            if (al_json_use_simd(names[k]) != 0)
+                continue;
+            al_json_scan(line, size, &v);
+            if (memcmp(&v, &r, sizeof(v)) != 0)
+                abort();
+        }
+        al_json_use_simd("auto");
+    }
     doc = json_loadb(line, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (memchr(line, '\0', size) != NULL) {
         /* a raw NUL is never JSON; jansson sometimes takes it for the end */
