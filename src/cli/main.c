@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1026,6 +1027,12 @@ int main(int argc, char **argv)
         snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
     }
     secret_key = c.pipe.batch.api_key;
+    if (c.pipe.batch.api_key[0] != '\0') {
+        /* every request body in memory holds the key: a crash must not
+         * write it into a core file */
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+    }
     if (c.send.insecure && !c.quiet)
         fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
     if (c.check) {

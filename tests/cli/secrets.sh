@@ -20,20 +20,24 @@ pass=0
 fail=0
 check() { if [ "$1" = 0 ]; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }
 
-# key from a file readable by others: warned about, then used
+# key from a file readable by others: warned about, then used; while it runs
+# (25 requests one at a time, 50 ms each) its command line and limits are read
 printf '%s\n' "$key" >key.txt
 chmod 644 key.txt
 "$bin" -v --api-key-file key.txt --endpoint "$url/batch" --state st1 --report r1.json \
-    --audit a1.ndjson --batch-events 200 in.ndjson >o1.txt 2>e1.txt &
+    --audit a1.ndjson --batch-events 200 --concurrency 1 in.ndjson >o1.txt 2>e1.txt &
 lpid=$!
 sleep 0.3
 cmdline=$(tr '\0' ' ' <"/proc/$lpid/cmdline" 2>/dev/null)
+corelimit=$(sed -n 's/^Max core file size *\([^ ]*\) .*/\1/p' "/proc/$lpid/limits" 2>/dev/null)
 wait $lpid
 rc=$?
 check "$([ $rc -eq 0 ]; echo $?)" "debug run with a key file exited $rc: $(tail -3 e1.txt)"
 check "$(grep -q 'can be read by other users' e1.txt; echo $?)" "no warning for a readable key file"
 check "$(grep -q 'POST .* attempt 1: .* -> HTTP 200' e1.txt; echo $?)" "no debug line per request"
+check "$([ -n "$cmdline" ]; echo $?)" "the run ended before its command line was read"
 check "$(case "$cmdline" in *"$key"*) echo 1 ;; *) echo 0 ;; esac)" "key in the command line"
+check "$([ "$corelimit" = 0 ]; echo $?)" "core dumps still allowed (limit '$corelimit')"
 
 # key from the environment, and a wrong key whose error the server echoes
 AMPLITUDE_API_KEY="$key" AMPLITUDE_DEBUG=1 "$bin" --endpoint "$url/batch" --state st2 \
