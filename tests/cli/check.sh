@@ -10,23 +10,9 @@ set -u
 bin=$1
 mock=$2
 gen=$3
-tmp=$(mktemp -d)
-cd "$tmp" || exit 1
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 key="ChEcK-$(date +%s%N)-k3y"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-# start_mock NAME ARGS...: starts ampload-mock, sets $url to its base URL.
-start_mock() {
-    local name=$1
-    shift
-    "$mock" --port 0 --exit-after 120 "$@" >"$name.out" 2>"$name.err" &
-    pids+=($!)
-    for _ in $(seq 50); do grep -q listening "$name.out" && break; sleep 0.1; done
-    url=$(sed -n 's/.*listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$name.out")
-}
 
 # expect CODE NAME ARGS...: runs `ampload check ARGS`, checks the exit code;
 # the checklist is left in NAME.txt for the patterns that follow.
@@ -40,7 +26,7 @@ expect() {
         sed 's/^/    /' "$name.txt" "$name.err"
         fail=$((fail + 1))
     else
-        pass=$((pass + 1))
+        ok
     fi
 }
 
@@ -155,5 +141,4 @@ accepted=$(curl -s "$plain/stats" | python3 -c 'import json,sys; print(json.load
 if [ "$accepted" = 3000 ]; then pass=$((pass + 1)); else
     echo "FAIL: the mock accepted $accepted events (want the run's 3000)"; fail=$((fail + 1)); fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

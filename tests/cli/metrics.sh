@@ -8,27 +8,18 @@ set -u
 bin=$1
 mock=$2
 gen=$3
-tmp=$(mktemp -d)
-cd "$tmp" || exit 1
-"$mock" --port 0 --exit-after 120 --latency-ms 100 >mock.out 2>mock.err &
-mpid=$!
-trap 'kill $mpid $lpid $hold 2>/dev/null; rm -rf "$tmp"' EXIT
-lpid=
-hold=
-for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+start_mock mock --latency-ms 100
 "$gen" -n 40000 --seed 8 -o in.ndjson
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 export AMPLITUDE_API_KEY=metrics-key
 
 # ~80 requests of 500 events, two at a time, 100 ms each: about 4 s of run
 "$bin" --endpoint "$url/batch" --state st --report report.json --batch-events 500 \
     --concurrency 2 --metrics-port 0 in.ndjson 2>run.err &
 lpid=$!
-for _ in $(seq 50); do grep -q "metrics on" run.err && break; sleep 0.1; done
+track $lpid
+for _ in $(seq 50); do grep -qs "metrics on" run.err && break; sleep 0.1; done
 port=$(sed -n 's/.*metrics on http:\/\/127\.0\.0\.1:\([0-9]*\)\/metrics.*/\1/p' run.err)
 [ -n "$port" ] && ok || bad "no 'metrics on' line: $(cat run.err)"
 
@@ -41,7 +32,6 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/other")
 [ "$code" = 404 ] && ok || bad "/other answered $code, want 404"
 wait $lpid
 rc=$?
-lpid=
 [ $rc -eq 0 ] && ok || bad "the run exited $rc: $(tail -3 run.err)"
 
 # text format 0.0.4: HELP and TYPE for each metric, then "name{labels} value"
@@ -81,7 +71,7 @@ awk -v a="$r2" -v b="$req" 'BEGIN { exit !(a <= b) }' && ok || bad "requests $r2
 
 # a port in use: refused before any event is sent (exit 2)
 python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' >busy.port &
-hold=$!
+track $!
 for _ in $(seq 50); do [ -s busy.port ] && break; sleep 0.1; done
 "$bin" --endpoint "$url/batch" --state st2 --metrics-port "$(cat busy.port)" in.ndjson 2>busy.err
 rc=$?
@@ -93,5 +83,4 @@ AMPLOAD_METRICS_PORT=http "$bin" --endpoint "$url/batch" in.ndjson 2>env.err
 accepted=$(curl -s "$url/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accepted"])')
 [ "$accepted" = 40000 ] && ok || bad "the mock accepted $accepted events, want 40000"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,15 +5,10 @@
 set -u
 bin=$1 mock=$2 gen=$3 plot=$4
 command -v gnuplot >/dev/null || { echo "gnuplot missing: 0 passed, 0 failed"; exit 0; }
-tmp=$(mktemp -d)
-cd "$tmp" || exit 1
-"$mock" --port 0 --exit-after 60 --eps-per-id 300 --eps-window 1 >mock.out 2>/dev/null &
-mpid=$!
-trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+start_mock mock --eps-per-id 300 --eps-window 1
 "$gen" -n 6000 --seed 2 | awk 'NR % 20 == 0 { sub(/"user_id":"[^"]*"/, "\"user_id\":\"hot-user-1\"") } { print }' >in.ndjson
-pass=0 fail=0
 AMPLITUDE_API_KEY=k "$bin" -q --endpoint "$url/batch" --state st --throttle-wait 1 \
     --batch-events 300 --report r.json --audit a.ndjson in.ndjson
 "$plot" r.json a.ndjson out.png >/dev/null
@@ -30,5 +25,4 @@ elif grep -q "no events_acked_per_second" err.txt; then
 else
     echo "FAIL: unclear message: $(cat err.txt)"; fail=$((fail + 1))
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,16 +8,10 @@ set -u
 bin=$1
 mock=$2
 gen=$3
-tmp=$(mktemp -d)
-cd "$tmp" || exit 1
-"$mock" --port 0 --exit-after 120 --latency-ms 150 >mock.out 2>mock.err &
-mpid=$!
-trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+start_mock mock --latency-ms 150
 "$gen" -n 4000 --seed 3 -o in.ndjson
-pass=0
-fail=0
 export AMPLITUDE_API_KEY=k
 
 # on a terminal: the line is drawn (carriage return, erase, counters, ETA)
@@ -44,5 +38,4 @@ if grep -q $'\r\e\[Ksent' forced.log; then pass=$((pass + 1)); else echo "FAIL: 
 script -qec "'$bin' -q --endpoint $url/batch --state s4 --batch-events 200 in.ndjson" quiet.log >/dev/null
 if grep -q 'sent' quiet.log; then echo "FAIL: -q still drew:"; cat -v quiet.log | head -3; fail=$((fail + 1)); else pass=$((pass + 1)); fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,18 +7,12 @@ set -u
 bin=$1
 mock=$2
 gen=$3
-tmp=$(mktemp -d)
-cd "$tmp" || exit 1
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 key="SeCrEt-$(date +%s%N)-k3y"
-"$mock" --port 0 --exit-after 120 --api-key "$key" --latency-ms 50 >mock.out 2>mock.err &
-mpid=$!
-trap 'kill $mpid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' mock.out)
+start_mock mock --api-key "$key" --latency-ms 50
 "$gen" -n 5000 --seed 4 --bad-rate 0.05 -o in.ndjson
-pass=0
-fail=0
-check() { if [ "$1" = 0 ]; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }
+check() { if [ "$1" = 0 ]; then ok; else bad "$2"; fi; }
 
 # key from a file readable by others: warned about, then used; while it runs
 # (25 requests one at a time, 50 ms each) its command line and limits are read
@@ -58,5 +52,4 @@ check "$(grep -q '"latency_ms": {"p50": [0-9]*, "p95": [0-9]*, "p99"' r1.json; e
     "no latency percentiles in the report"
 check "$(grep -q '"status_counts": {"200": ' r1.json; echo $?)" "no status histogram in the report"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
