@@ -140,11 +140,59 @@ START_TEST(omits_options_when_min_id_length_is_zero)
 }
 END_TEST
 
+START_TEST(freed_batches_are_reused_empty_and_drained)
+{
+    al_batch_opts_t o, o2;
+    al_batch_t *a, *b, *c;
+    al_batch_opts_init(&o);
+    snprintf(o.api_key, sizeof(o.api_key), "key-one");
+    al_batch_opts_init(&o2);
+    snprintf(o2.api_key, sizeof(o2.api_key), "another-key");
+    o2.min_id_length = 0;
+    al_batch_pool_drain();
+
+    a = al_batch_new(&o);
+    ck_assert_int_eq(al_batch_add(a, "{\"e\":1}", 7, NULL), AL_ERR_OK);
+    al_batch_finish(a);
+    al_batch_free(a);
+    /* the same memory comes back, empty, with the new options' envelope */
+    b = al_batch_new(&o2);
+    ck_assert_ptr_eq(b, a);
+    ck_assert_uint_eq(b->events, 0);
+    ck_assert_int_eq(b->finished, 0);
+    ck_assert_ptr_eq(b->opts, &o2);
+    ck_assert_int_eq(al_batch_add(b, "{\"f\":2}", 7, NULL), AL_ERR_OK);
+    al_batch_finish(b);
+    ck_assert_uint_eq(b->len, strlen("{\"api_key\":\"another-key\",\"events\":[{\"f\":2}]}"));
+    ck_assert_int_eq(
+        memcmp(b->body, "{\"api_key\":\"another-key\",\"events\":[{\"f\":2}]}", b->len), 0);
+    /* a body grown far past the usual size is not kept */
+    c = al_batch_new(&o);
+    {
+        size_t big = 3u << 20;
+        char *ev = malloc(big);
+        memset(ev, ' ', big);
+        ev[0] = '{';
+        ev[big - 1] = '}';
+        ck_assert_int_eq(al_batch_add(c, ev, big, NULL), AL_ERR_OK);
+        free(ev);
+    }
+    al_batch_free(c);
+    al_batch_free(b);
+    a = al_batch_new(&o);
+    ck_assert_ptr_eq(a, b); /* b was kept; c was freed */
+    ck_assert_uint_le(a->cap, 2u << 20);
+    al_batch_free(a);
+    al_batch_pool_drain();
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
     TCase *tc = tcase_create("batch");
     tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, freed_batches_are_reused_empty_and_drained);
     tcase_add_test(tc, builds_the_documented_envelope);
     tcase_add_test(tc, stops_at_the_event_limit);
     tcase_add_test(tc, counts_the_envelope_against_the_byte_limit);

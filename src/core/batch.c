@@ -7,16 +7,62 @@
  * an event fits can always be closed within max_bytes. The buffer grows by
  * doubling up to the limit; reusing a batch (al_batch_reset) keeps it, so a
  * steady run allocates nothing per event.
+ *
+ * Batches are made by parser threads and freed by the sender once their
+ * request is answered: a few freed ones (POOL_MAX, normal-sized bodies only)
+ * wait in a small pool under a mutex for the next al_batch_new(), so a long
+ * run does not fault in fresh pages for every ~1 MB body and ~110 KB of
+ * per-event bookkeeping. One lock per batch, never per event.
  */
 #include "batch.h"
 
 #include "json.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INITIAL_CAP (1u << 20)
+#define POOL_MAX    8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static al_batch_t *pool[POOL_MAX];
+static unsigned pool_n;
+
+static al_batch_t *pool_take(void)
+{
+    al_batch_t *b = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n > 0)
+        b = pool[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    return b;
+}
+
+/* @return 1 when the pool kept b. */
+static int pool_give(al_batch_t *b)
+{
+    int kept = 0;
+    if (b->cap > 2 * INITIAL_CAP)
+        return 0; /* a body grown for huge events: give the memory back */
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n < POOL_MAX) {
+        pool[pool_n++] = b;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
+
+void al_batch_pool_drain(void)
+{
+    al_batch_t *b;
+    while ((b = pool_take()) != NULL) {
+        free(b->body);
+        free(b);
+    }
+}
 
 void al_batch_opts_init(al_batch_opts_t *opts)
 {
@@ -59,9 +105,22 @@ size_t al_batch_envelope_bytes(const al_batch_opts_t *o)
 
 al_batch_t *al_batch_new(const al_batch_opts_t *opts)
 {
-    al_batch_t *b = calloc(1, sizeof(*b));
+    al_batch_t *b = pool_take();
     size_t need = 12 + AL_JSON_ESCAPED_MAX(strlen(opts->api_key)) + 12;
 
+    if (b != NULL && b->cap >= need + 64) {
+        b->opts = opts;
+        b->tail = tail_bytes(opts);
+        b->events = 0;
+        b->finished = 0;
+        b->len = write_head(opts, b->body);
+        return b;
+    }
+    if (b != NULL) {
+        free(b->body);
+        free(b);
+    }
+    b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
     b->opts = opts;
@@ -156,7 +215,7 @@ void al_batch_finish(al_batch_t *b)
 
 void al_batch_free(al_batch_t *b)
 {
-    if (b == NULL)
+    if (b == NULL || pool_give(b))
         return;
     free(b->body);
     free(b);

@@ -101,7 +101,11 @@ al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i);
 /* Closes the envelope; body[0..len) is then the complete request body. */
 void al_batch_finish(al_batch_t *b);
 
-/* Frees b and its body. NULL is ignored. */
+/* Frees b and its body, or keeps it for the next al_batch_new() (a small
+ * pool shared by all threads). NULL is ignored. Any thread. */
 void al_batch_free(al_batch_t *b);
+
+/* Frees the batches kept for reuse (at the end of a run). */
+void al_batch_pool_drain(void);
 
 #endif

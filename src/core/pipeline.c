@@ -579,6 +579,7 @@ out_sender:
         err = AL_ERR_INTERRUPTED;
 out_dl:
     close_files(&run, &err, diag);
+    al_batch_pool_drain(); /* every batch is back: nothing is kept past the run */
 out_nothing:
     pthread_cond_destroy(&run.ck_cond);
     pthread_mutex_destroy(&run.ck_lock);
