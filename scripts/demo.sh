@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh - set up, then run ampload's main job on the embedded default:
-# start ampload-mock on a free loopback port and load data-samples/ into it
-# (plain, zstd, and a file of bad lines), then show the summary, the report,
-# what the server recorded and the first rejected lines.
+# start ampload-mock on a free loopback port, run the preflight checklist
+# (ampload check), load data-samples/ into it (plain, zstd, and a file of bad
+# lines), then show the summary, the report, what the server recorded and the
+# first rejected lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,10 +19,14 @@ for _ in $(seq 50); do grep -q listening "$state/mock.out" && break; sleep 0.1; 
 url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$state/mock.out")
 echo "demo: ampload-mock is listening on $url"
 
+samples=(data-samples/events.ndjson data-samples/events.ndjson.zst data-samples/bad-lines.ndjson)
+export AMPLITUDE_API_KEY=demo-key
+echo
+build/ampload check --endpoint "$url/batch" --state "$state" "${samples[@]}"
+echo
 set +e
-AMPLITUDE_API_KEY=demo-key build/ampload --endpoint "$url/batch" --state "$state" \
-    --report "$state/report.json" \
-    data-samples/events.ndjson data-samples/events.ndjson.zst data-samples/bad-lines.ndjson
+build/ampload --endpoint "$url/batch" --state "$state" \
+    --report "$state/report.json" "${samples[@]}"
 rc=$?
 set -e
 echo
