@@ -198,7 +198,8 @@ static void check_endpoint(checklist_t *cl)
         cli_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "API key", detail,
              "a key of another region (--region eu?), or a firewall in the way", EXIT_CONFIG);
-    } else if (resp.kind == AL_RESP_CONFIG || resp.kind == AL_RESP_UNDELIVERABLE) {
+    } else if (status == 400 && (strncmp(resp.error, "Invalid API key", 15) == 0 ||
+                                 strcmp(resp.missing_field, "api_key") == 0)) {
         snprintf(detail, sizeof(detail), "refused: %s%s%s", resp.error,
                  resp.missing_field[0] ? ", missing field " : "", resp.missing_field);
         cli_redact(detail, sizeof(detail), o->api_key);
@@ -208,6 +209,18 @@ static void check_endpoint(checklist_t *cl)
     } else if (resp.kind == AL_RESP_DROP) {
         item(cl, MARK_PASS, "API key",
              "accepted (the test event was refused for its missing user_id, as intended)", NULL, 0);
+    } else if (status == 400) {
+        /* the key is checked first: any other refusal comes after it */
+        snprintf(detail, sizeof(detail), "accepted (the test request was refused for: %s)",
+                 resp.error[0] ? resp.error : "no reason given");
+        cli_redact(detail, sizeof(detail), o->api_key);
+        item(cl, MARK_PASS, "API key", detail, NULL, 0);
+    } else if (status >= 400 && status != 429) {
+        snprintf(detail, sizeof(detail), "not confirmed: HTTP %ld%s%s", status,
+                 resp.error[0] ? " " : "", resp.error);
+        cli_redact(detail, sizeof(detail), o->api_key);
+        item(cl, MARK_FAIL, "API key", detail,
+             "the URL does not answer like Amplitude's /batch API: check --endpoint", EXIT_CONFIG);
     } else {
         snprintf(detail, sizeof(detail), "accepted (HTTP %ld)", status);
         item(cl, MARK_PASS, "API key", detail, NULL, 0);

@@ -381,7 +381,8 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
         } else if (m->fail_rate > 0 && rand01(m) < m->fail_rate) {
             static const int codes[] = {500, 502, 503, 504};
             fail_status = m->fail_status ? m->fail_status : codes[(int)(rand01(m) * 4) & 3];
-            partial = fail_status != 503 && rand01(m) < 0.5;
+            partial = (fail_status == 500 || fail_status == 502 || fail_status == 504) &&
+                      rand01(m) < 0.5; /* as documented: only these may ingest first */
         }
     }
     pthread_mutex_unlock(&m->lock);

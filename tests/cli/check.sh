@@ -93,6 +93,22 @@ expect 4 wrongurl --endpoint "$plain/v1/upload"
 has wrongurl "✗ endpoint .*HTTP 404"
 has wrongurl "hint: no /batch API at this URL"
 
+# other answers: a 400 for another reason still proves the key (Amplitude
+# checks it first); a 429 too; an unexpected 4xx does not; a 5xx fails the endpoint
+start_mock f400 --fail-status 400 --fail-rate 1
+expect 0 other400 --endpoint "$url/batch"
+has other400 "✓ API key +accepted \(the test request was refused for: Injected failure\)"
+start_mock f429 --fail-status 429 --fail-rate 1
+expect 0 busy --endpoint "$url/batch"
+has busy "✓ API key +accepted \(HTTP 429\)"
+start_mock f415 --fail-status 415 --fail-rate 1
+expect 4 odd4xx --endpoint "$url/batch"
+has odd4xx "✗ API key +not confirmed: HTTP 415"
+start_mock f503 --fail-status 503 --fail-rate 1
+expect 4 down --endpoint "$url/batch"
+has down "✗ endpoint .*answered HTTP 503"
+has down "hint: the server has trouble"
+
 # TLS: an untrusted certificate fails; trusted with --ca-file; --insecure skips
 expect 4 untrusted --endpoint "$tls/batch"
 has untrusted "✓ endpoint .*connection was made"
