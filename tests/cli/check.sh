@@ -117,6 +117,11 @@ has untrusted "hint: .*--ca-file"
 expect 0 trusted --endpoint "$tls/batch" --ca-file tls.crt
 has trusted "✓ TLS +certificate verified"
 has trusted "✓ API key +accepted"
+# and a real load over HTTPS with the same CA file
+"$bin" -q --endpoint "$tls/batch" --ca-file tls.crt --state tlsrun --report tls.json in.ndjson
+rc=$?
+if [ $rc -eq 0 ] && grep -q '"events_sent": 3000' tls.json; then ok; else
+    bad "load over HTTPS with --ca-file: exit $rc: $(cat tls.json 2>/dev/null | head -5)"; fi
 expect 0 insecure --endpoint "$tls/batch" --insecure
 has insecure "- TLS +not verified \(--insecure\)"
 
