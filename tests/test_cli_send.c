@@ -173,6 +173,19 @@ static void run_loader(run_t *r, int port, const char *path, const char *extra,
     free(errf);
 }
 
+/* Starts ampload-mock with args, runs ampload against it, and stops the mock.
+ * @return the mock's /stats, taken after the run (the caller decrefs it). */
+static json_t *run_against_mock(const char *const *args, run_t *r, const char *path,
+                                const char *extra)
+{
+    int port, pid = fx_mock_start(args, &port);
+    json_t *stats;
+    run_loader(r, port, path, extra, NULL);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    return stats;
+}
+
 static void run_free(run_t *r)
 {
     json_decref(r->report);
@@ -215,14 +228,10 @@ START_TEST(delivers_every_valid_event_exactly_once)
     bag_t got = {0};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
 
     fx_generate(in, 20000, 21, "--bad-rate 0.02 --blank-rate 0.005");
     fx_each_line(in, judge_line, &want);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--threads 2", NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, "--threads 2");
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
@@ -252,16 +261,12 @@ START_TEST(survives_server_errors_and_dropped_connections)
     bag_t got = {0};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
 
     /* every event carries an insert_id, so a partly ingested batch that is
      * sent again is deduplicated, as Amplitude does */
     fx_generate(in, 15000, 22, "--bad-rate 0.01 --insert-id-rate 1");
     fx_each_line(in, judge_line, &want);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--batch-events 250", NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, "--batch-events 250");
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
@@ -289,16 +294,13 @@ START_TEST(refused_events_go_to_the_reject_file_over_several_400_rounds)
     input_t want = {.only_type = "\"event_type\":\"Login\""};
     bag_t got = {0}, refused = {0};
     run_t r = {0};
-    int port, pid;
     size_t n;
     char *text, *p;
 
     fx_generate(in, 3000, 23, NULL);
     fx_each_line(in, judge_line, &want);
     ck_assert_uint_gt(want.other.n, 100);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--batch-events 300", NULL);
-    fx_mock_stop(pid);
+    json_decref(run_against_mock(args, &r, in, "--batch-events 300"));
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
@@ -339,7 +341,6 @@ START_TEST(a_413_splits_batches_and_refuses_a_lone_oversized_event)
     bag_t got = {0};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
     FILE *fp;
 
     fx_generate(in, 4000, 24, NULL);
@@ -350,10 +351,7 @@ START_TEST(a_413_splits_batches_and_refuses_a_lone_oversized_event)
     fputs("\"}\n", fp);
     fclose(fp);
     fx_each_line(in, judge_line, &want);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, NULL, NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, NULL);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     ck_assert_int_eq(num(r.report, "rejected_server"), 1);
@@ -401,14 +399,10 @@ START_TEST(throttled_ids_wait_while_the_others_flow)
     bag_t got = {0};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
 
     write_hot_input(in, 3000, 600, "user_id");
     fx_each_line(in, judge_line, &want);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--batch-events 500 --throttle-wait 1", NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, "--batch-events 500 --throttle-wait 1");
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
@@ -434,14 +428,11 @@ START_TEST(events_over_the_daily_quota_go_to_the_failed_file)
     input_t want = {0};
     bag_t got = {0};
     run_t r = {0};
-    int port, pid;
     long hot_recorded = 0, failed_lines;
 
     write_hot_input(in, 1000, 200, "device_id");
     fx_each_line(in, judge_line, &want);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--batch-events 40 --threads 1 --concurrency 1", NULL);
-    fx_mock_stop(pid);
+    json_decref(run_against_mock(args, &r, in, "--batch-events 40 --threads 1 --concurrency 1"));
     ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
     ck_assert_ptr_nonnull(strstr(r.err_text, "could not be delivered"));
     fx_each_line(rec, add_canonical, &got);
@@ -469,13 +460,9 @@ START_TEST(an_invalid_api_key_stops_the_run_without_hammering)
     const char *args[] = {"--api-key", "the-right-key", NULL};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
 
     fx_generate(in, 20000, 25, NULL);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--batch-events 100", NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, "--batch-events 100");
     ck_assert_msg(r.rc == 4, "exit %d (want 4): %s", r.rc, r.err_text);
     ck_assert_ptr_nonnull(strstr(r.err_text, "Invalid API key"));
     ck_assert_ptr_null(strstr(r.err_text, "testkey")); /* the key itself is never shown */
@@ -570,13 +557,10 @@ START_TEST(rate_limit_holds_the_events_per_second_ceiling)
 {
     char *in = fx_path(dir, "in.ndjson");
     run_t r = {0};
-    int port, pid;
     double el;
 
     fx_generate(in, 6000, 28, NULL);
-    pid = fx_mock_start(NULL, &port);
-    run_loader(&r, port, in, "--rate 2000 --batch-events 500", NULL);
-    fx_mock_stop(pid);
+    json_decref(run_against_mock(NULL, &r, in, "--rate 2000 --batch-events 500"));
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     el = json_real_value(json_object_get(r.report, "elapsed_s"));
     /* 6000 events at 2000/s with a 2000-event burst: at least 2 s */
@@ -593,15 +577,11 @@ START_TEST(retry_after_is_honoured)
     const char *args[] = {"--fail-rate", "1", "--fail-status", "503", "--retry-after", "2", NULL};
     run_t r = {0};
     json_t *stats;
-    int port, pid;
 
     /* every answer is 503 with Retry-After: 2; the budget is 3 s. Backoff
      * alone would try 6 to 8 times; honouring the header leaves room for 2. */
     fx_generate(in, 100, 29, NULL);
-    pid = fx_mock_start(args, &port);
-    run_loader(&r, port, in, "--retry-time 3", NULL);
-    stats = fx_mock_stats(port);
-    fx_mock_stop(pid);
+    stats = run_against_mock(args, &r, in, "--retry-time 3");
     ck_assert_msg(r.rc == 5, "exit %d (want 5): %s", r.rc, r.err_text);
     ck_assert_int_eq(num(stats, "requests"), 2);
     ck_assert_int_eq(num(r.report, "retries"), 1);

@@ -331,6 +331,69 @@ START_TEST(refuses_events_that_could_never_fit_a_batch)
 }
 END_TEST
 
+/* Progress counts what this run has to read: a plain input resumed at its
+ * mark is measured from there, in bytes as stored. */
+START_TEST(progress_of_a_resumed_plain_input_starts_at_its_mark)
+{
+    char *p = fx_path(dir, "g.ndjson"), *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[1] = {p};
+    al_pipeline_opts_t o;
+    al_live_t live;
+    al_mark_t mark = {0};
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+    size_t n;
+    char *text;
+    const char *q;
+
+    fx_generate(p, 3000, 14, NULL);
+    text = fx_read(p, &n);
+    q = text;
+    for (int line = 1; line < 1001; line++)
+        q = strchr(q, '\n') + 1;
+    mark.offset = (uint64_t)(q - text);
+    mark.line = 1001;
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 1;
+    o.threads = 2;
+    o.reject_path = rej;
+    o.start = &mark;
+    memset(&live, 0, sizeof(live));
+    o.live = &live;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_OK);
+    ck_assert_uint_eq(atomic_load(&live.total_bytes), n - mark.offset);
+    ck_assert_uint_eq(atomic_load(&live.src_parsed), n - mark.offset);
+    ck_assert_uint_eq(atomic_load(&live.lines_read), 2000);
+    ck_assert_uint_eq(s.lines_read, 3000); /* the first 1000 count as skipped */
+    free(text);
+    free(rej);
+    free(p);
+}
+END_TEST
+
+/* While sending, done bytes are the parsed bytes in the proportion of their
+ * lines that are resolved; without sending, the parsed bytes. */
+START_TEST(done_bytes_follow_the_resolved_share_of_parsed_lines)
+{
+    al_live_t l;
+    memset(&l, 0, sizeof(l));
+    ck_assert_uint_eq(al_live_done_bytes(&l, 1), 0);
+    atomic_store(&l.src_parsed, 1000000);
+    atomic_store(&l.lines_read, 1000);
+    ck_assert_uint_eq(al_live_done_bytes(&l, 0), 1000000);
+    ck_assert_uint_eq(al_live_done_bytes(&l, 1), 0); /* parsed, nothing resolved yet */
+    atomic_store(&l.events_sent, 200);
+    atomic_store(&l.rejected, 30);
+    atomic_store(&l.failed, 10);
+    atomic_store(&l.skipped, 10);
+    ck_assert_uint_eq(al_live_done_bytes(&l, 1), 250000);
+    atomic_store(&l.events_sent, 990);
+    ck_assert_uint_eq(al_live_done_bytes(&l, 1), 1000000); /* never past what was parsed */
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
@@ -338,6 +401,8 @@ static Suite *pipeline_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, every_valid_line_arrives_once_with_one_thread);
+    tcase_add_test(tc, progress_of_a_resumed_plain_input_starts_at_its_mark);
+    tcase_add_test(tc, done_bytes_follow_the_resolved_share_of_parsed_lines);
     tcase_add_test(tc, every_valid_line_arrives_once_with_four_threads_and_small_chunks);
     tcase_add_test(tc, zstd_input_gives_the_same_counts);
     tcase_add_test(tc, a_missing_input_stops_the_run_before_any_work);

@@ -75,25 +75,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-/* Is this curl error about TLS (the connection itself was made)? */
-static int tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static void check_endpoint(checklist_t *cl)
 {
     const cli_check_opts_t *o = cl->o;
@@ -133,7 +114,7 @@ static void check_endpoint(checklist_t *cl)
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &secs);
 
-    if (rc != CURLE_OK && tls_error(rc)) {
+    if (rc != CURLE_OK && al_send_tls_error(rc)) {
         snprintf(detail, sizeof(detail), "%s: the connection was made", so.url);
         item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
         snprintf(detail, sizeof(detail), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));

@@ -145,6 +145,24 @@ void al_send_easy_setup(CURL *e, const al_send_opts_t *o)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
 }
 
+int al_send_tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* ---- small lists -------------------------------------------------------- */
 
 static void list_push(list_t *l, req_t *r, int at_head)
@@ -552,12 +570,11 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     s->st.requests++;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
-    if (res != CURLE_OK)
-        report_attempt(s, r, 0, res, now, "retry");
     if (res != CURLE_OK) {
-        if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE ||
-            res == CURLE_SSL_CONNECT_ERROR || res == CURLE_UNSUPPORTED_PROTOCOL ||
-            res == CURLE_URL_MALFORMAT) {
+        int fatal = al_send_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL ||
+                    res == CURLE_URL_MALFORMAT;
+        report_attempt(s, r, 0, res, now, fatal ? "config" : "retry");
+        if (fatal) {
             char why[200];
             snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
             set_fatal(s, AL_ERR_CONFIG, why);

@@ -74,6 +74,11 @@ typedef struct al_sender al_sender_t;
  * agent. The sender and `ampload check` both use it. */
 void al_send_easy_setup(CURL *e, const al_send_opts_t *o);
 
+/* @return 1 when a transfer failed on TLS (handshake, certificate, CA file):
+ * a configuration error that retrying cannot mend. The sender stops on it;
+ * `ampload check` reports it as the TLS check. */
+int al_send_tls_error(CURLcode rc);
+
 /* Fills opts with the documented defaults. */
 void al_send_opts_init(al_send_opts_t *opts);
 

@@ -117,6 +117,18 @@ has untrusted "hint: .*--ca-file"
 expect 0 trusted --endpoint "$tls/batch" --ca-file tls.crt
 has trusted "✓ TLS +certificate verified"
 has trusted "✓ API key +accepted"
+# a load into the untrusted server stops at the first answerless request as a
+# configuration error (exit 4), audited as such, with every line accounted for
+"$bin" -q --endpoint "$tls/batch" --state tlsbad --report tlsbad.json --audit tlsbad.ndjson \
+    in.ndjson 2>tlsbad.err
+rc=$?
+if [ $rc -eq 4 ] && grep -q '"outcome":"config"' tlsbad.ndjson && ! grep -q '"outcome":"retry"' tlsbad.ndjson &&
+    python3 -c 'import json,sys; r=json.load(open("tlsbad.json"));
+sys.exit(r["lines_read"] != r["events_sent"]+r["rejected_local"]+r["rejected_server"]+r["failed"]+r["skipped"] or r["failed"] == 0)'; then
+    ok
+else
+    bad "load into an untrusted server: exit $rc: $(cat tlsbad.err) $(head -2 tlsbad.ndjson)"
+fi
 # and a real load over HTTPS with the same CA file
 "$bin" -q --endpoint "$tls/batch" --ca-file tls.crt --state tlsrun --report tls.json in.ndjson
 rc=$?

@@ -49,6 +49,13 @@ expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
 AMPLOAD_SIMD=avx512 expect 2 "AMPLOAD_SIMD: 'avx512' is not available" -- --dry-run good.ndjson
 AMPLOAD_SIMD=scalar expect 0 "2000 valid events" -- --dry-run good.ndjson
+# --version names the scanner variant in use, and AMPLOAD_SIMD changes it
+if "$bin" --version | grep -qE "JSON scanner: (avx2|sse2|scalar)\)" &&
+    AMPLOAD_SIMD=scalar "$bin" --version | grep -q "JSON scanner: scalar)"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: --version does not name the scanner: $("$bin" --version)"; fail=$((fail + 1))
+fi
 
 # input errors: exit 3, the file named, what went wrong, a hint
 expect 3 "missing\.ndjson: no such file" -- --dry-run good.ndjson missing.ndjson
