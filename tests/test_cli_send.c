@@ -592,6 +592,108 @@ START_TEST(retry_after_is_honoured)
 }
 END_TEST
 
+START_TEST(shards_run_side_by_side_deliver_every_event_once)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record", rec, NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    long sent = 0, rejected = 0, reject_lines = 0;
+    char *cmd = NULL, *state1 = NULL;
+    int port, pid, st;
+    json_t *stats;
+
+    fx_generate(in, 20000, 29, "--bad-rate 0.02 --blank-rate 0.005");
+    fx_each_line(in, judge_line, &want);
+    pid = fx_mock_start(args, &port);
+    /* three copies at once, each with its default state directory */
+    if (asprintf(&cmd,
+                 "cd '%s' && for i in 0 1 2; do (AMPLITUDE_API_KEY=testkey '%s' --endpoint "
+                 "http://127.0.0.1:%d/batch --threads 2 --shard $i/3 --report r$i.json -q "
+                 "in.ndjson 2>err$i.txt; echo $? >rc$i) & done; wait",
+                 dir, bin, port) < 0)
+        ck_abort();
+    st = system(cmd);
+    ck_assert_int_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+    stats = fx_mock_stats(port);
+    fx_mock_stop(pid);
+    for (int i = 0; i < 3; i++) {
+        char name[32], shard[8], *p, *rc_text, *err_text, *rej = NULL;
+        const char *state;
+        json_t *r;
+        json_error_t err;
+        size_t n;
+        snprintf(name, sizeof(name), "rc%d", i);
+        p = fx_path(dir, name);
+        rc_text = fx_read(p, &n);
+        free(p);
+        snprintf(name, sizeof(name), "err%d.txt", i);
+        p = fx_path(dir, name);
+        err_text = fx_read(p, &n);
+        free(p);
+        ck_assert_msg(rc_text != NULL && atoi(rc_text) == 0, "shard %d: exit %s: %s", i, rc_text,
+                      err_text);
+        free(rc_text);
+        free(err_text);
+        snprintf(name, sizeof(name), "r%d.json", i);
+        p = fx_path(dir, name);
+        r = json_load_file(p, 0, &err);
+        free(p);
+        ck_assert_ptr_nonnull(r);
+        snprintf(shard, sizeof(shard), "%d/3", i);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "shard")), shard);
+        assert_accounting(r);
+        ck_assert_int_eq(num(r, "lines_read"), want.lines);
+        ck_assert_int_eq(num(r, "skipped"), want.blank + num(r, "skipped_shard"));
+        ck_assert_int_gt(num(r, "events_sent"), (long)want.valid.n / 4);
+        sent += num(r, "events_sent");
+        rejected += num(r, "rejected_local");
+        /* each shard has a state directory of its own (relative: the default) */
+        state = json_string_value(json_object_get(r, "state_dir"));
+        snprintf(name, sizeof(name), "-shard-%d-of-3", i);
+        ck_assert_ptr_nonnull(strstr(state, name));
+        if (asprintf(&rej, "%s/%s/rejected.ndjson", dir, state) < 0)
+            ck_abort();
+        reject_lines += count_lines(rej);
+        free(rej);
+        if (i == 1)
+            state1 = strdup(state);
+        json_decref(r);
+    }
+    fx_each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    assert_unique_insert_ids(rec);
+    ck_assert_int_eq(num(stats, "duplicates"), 0);
+    ck_assert_int_eq(sent, (long)want.valid.n);
+    ck_assert_int_eq(rejected, want.invalid);
+    ck_assert_int_eq(reject_lines, want.invalid); /* each bad line in one shard's file */
+    /* a shard never resumes from another shard's checkpoint */
+    free(cmd);
+    if (asprintf(&cmd,
+                 "cd '%s' && AMPLITUDE_API_KEY=testkey '%s' --endpoint http://127.0.0.1:1/batch "
+                 "--shard 0/3 --state '%s' -q in.ndjson 2>mismatch.txt",
+                 dir, bin, state1) < 0)
+        ck_abort();
+    st = system(cmd);
+    ck_assert_int_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 2);
+    {
+        size_t n;
+        char *p = fx_path(dir, "mismatch.txt"), *text = fx_read(p, &n);
+        ck_assert_msg(strstr(text, "written by shard 1/3, and this run is shard 0/3") != NULL, "%s",
+                      text);
+        free(text);
+        free(p);
+    }
+    free(state1);
+    json_decref(stats);
+    bag_free(&want.valid);
+    bag_free(&got);
+    free(cmd);
+    free(in);
+    free(rec);
+}
+END_TEST
+
 static Suite *send_suite(void)
 {
     Suite *s = suite_create("cli_send");
@@ -599,6 +701,7 @@ static Suite *send_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, delivers_every_valid_event_exactly_once);
+    tcase_add_test(tc, shards_run_side_by_side_deliver_every_event_once);
     tcase_add_test(tc, survives_server_errors_and_dropped_connections);
     tcase_add_test(tc, refused_events_go_to_the_reject_file_over_several_400_rounds);
     tcase_add_test(tc, a_413_splits_batches_and_refuses_a_lone_oversized_event);

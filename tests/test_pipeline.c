@@ -7,8 +7,10 @@
 #include "fixtures.h"
 #include "pipeline.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +36,26 @@ typedef struct {
     uint64_t events;
     int fail_after; /* refuse the batch after this many, 0 = never */
     int bad;        /* a batch broke a limit or carried foreign bytes */
+    /* sharding: which shard sent each id key seen so far (-1 none), read from
+     * the event by jansson; NULL when not checked */
+    int shard;
+    int *key_shard;
 } collector_t;
+
+/* Shard test ids: "dev-NN" -> NN, "user-NN" -> 100 + NN (device first). */
+static int shard_key_of(const char *event, size_t len)
+{
+    json_t *ev = json_loadb(event, len, 0, NULL);
+    const char *dev = json_string_value(json_object_get(ev, "device_id"));
+    const char *user = json_string_value(json_object_get(ev, "user_id"));
+    int k = -1, nn;
+    if (dev != NULL && sscanf(dev, "dev-%d", &nn) == 1)
+        k = nn;
+    else if (dev == NULL && user != NULL && sscanf(user, "user-%d", &nn) == 1)
+        k = 100 + nn;
+    json_decref(ev);
+    return k;
+}
 
 static al_err_t collect(void *ctx, al_batch_t *b)
 {
@@ -55,6 +76,13 @@ static al_err_t collect(void *ctx, al_batch_t *b)
             c->bad = 1;
         else
             c->seen[o->line]++;
+        if (c->key_shard != NULL) {
+            int k = shard_key_of(b->body + b->off[i], b->elen[i]);
+            if (k < 0 || (c->key_shard[k] >= 0 && c->key_shard[k] != c->shard))
+                c->bad = 1; /* one id's events went through two shards */
+            else
+                c->key_shard[k] = c->shard;
+        }
         c->events++;
     }
 out:
@@ -394,6 +422,118 @@ START_TEST(done_bytes_follow_the_resolved_share_of_parsed_lines)
 }
 END_TEST
 
+/* Lines for the shard test: 40 devices (some spelled with escapes), events
+ * with only a user_id, refused lines and blank ones. */
+static char *shard_input(size_t *n, uint64_t *valid, uint64_t *bad, uint64_t *blank)
+{
+    size_t cap = 6000 * 80, len = 0;
+    char *t = malloc(cap);
+    *valid = *bad = *blank = 0;
+    for (int i = 0; i < 6000; i++) {
+        int k = i % 40;
+        if (i % 97 == 5) {
+            len += (size_t)snprintf(t + len, cap - len, "\n");
+            (*blank)++;
+        } else if (i % 50 == 3) {
+            len += (size_t)snprintf(t + len, cap - len, "{\"event_type\":\"no id %d\"}\n", i);
+            (*bad)++;
+        } else if (i % 5 == 1) {
+            len += (size_t)snprintf(t + len, cap - len,
+                                    "{\"event_type\":\"e\",\"user_id\":\"user-%02d\"}\n", k);
+            (*valid)++;
+        } else {
+            len += (size_t)snprintf(t + len, cap - len,
+                                    i % 7 == 0
+                                        ? "{\"event_type\":\"e\",\"device_id\":\"dev\\u002d%02d\","
+                                          "\"user_id\":\"user-%02d\"}\n"
+                                        : "{\"event_type\":\"e\",\"device_id\":\"dev-%02d\","
+                                          "\"user_id\":\"user-%02d\"}\n",
+                                    k, i % 13);
+            (*valid)++;
+        }
+    }
+    *n = len;
+    return t;
+}
+
+static void count_reject_lines(void *ctx, const char *line, size_t len)
+{
+    uint8_t *rejected = ctx;
+    json_t *rec = json_loadb(line, len, 0, NULL);
+    json_int_t l = json_integer_value(json_object_get(rec, "line"));
+    ck_assert_msg(l > 0 && l <= 6000, "reject record without a line: %.*s", (int)len, line);
+    rejected[l]++;
+    json_decref(rec);
+}
+
+START_TEST(shards_split_the_lines_and_keep_each_id_together)
+{
+    char *p = fx_path(dir, "s.ndjson"), *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[1] = {p};
+    uint64_t valid, bad, blank, sum_valid = 0, sum_rejected = 0;
+    size_t n;
+    char *text = shard_input(&n, &valid, &bad, &blank);
+    int key_shard[200];
+    uint8_t rejected[6002] = {0};
+    collector_t c;
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+
+    fx_write(p, text, n);
+    memset(&c, 0, sizeof(c));
+    pthread_mutex_init(&c.lock, NULL);
+    c.text = text;
+    c.nlines = 6000;
+    c.seen = calloc(6002, 1);
+    c.key_shard = key_shard;
+    for (int k = 0; k < 200; k++)
+        key_shard[k] = -1;
+    for (uint32_t i = 0; i < 3; i++) {
+        al_pipeline_opts_init(&o);
+        o.paths = paths;
+        o.npaths = 1;
+        o.threads = 2;
+        o.chunk_bytes = 4096;
+        o.reject_path = rej;
+        o.sink = collect;
+        o.sink_ctx = &c;
+        o.shard_index = i;
+        o.shard_count = 3;
+        c.shard = (int)i;
+        ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_OK);
+        ck_assert_uint_eq(s.lines_read, 6000);
+        ck_assert_uint_eq(s.lines_read, s.events_valid + s.rejected_local + s.skipped);
+        ck_assert_uint_eq(s.skipped, blank + s.skipped_shard);
+        ck_assert_uint_gt(s.events_valid, 0); /* every shard has a share */
+        sum_valid += s.events_valid;
+        sum_rejected += s.rejected_local;
+        fx_each_line(rej, count_reject_lines, rejected);
+    }
+    ck_assert_int_eq(c.bad, 0);
+    ck_assert_uint_eq(sum_valid, valid);
+    ck_assert_uint_eq(sum_rejected, bad);
+    {
+        uint64_t arrived = 0, refused = 0;
+        for (int l = 1; l <= 6000; l++) {
+            ck_assert_msg(c.seen[l] <= 1, "line %d sent by %d shards", l, c.seen[l]);
+            ck_assert_msg(rejected[l] <= 1, "line %d rejected by %d shards", l, rejected[l]);
+            ck_assert_msg(!(c.seen[l] && rejected[l]), "line %d both sent and rejected", l);
+            arrived += c.seen[l];
+            refused += rejected[l];
+        }
+        ck_assert_uint_eq(arrived, valid);
+        ck_assert_uint_eq(refused, bad);
+    }
+    free(c.seen);
+    free(text);
+    free(p);
+    free(rej);
+    pthread_mutex_destroy(&c.lock);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
@@ -409,6 +549,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
     tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);
     tcase_add_test(tc, refuses_events_that_could_never_fit_a_batch);
+    tcase_add_test(tc, shards_split_the_lines_and_keep_each_id_together);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -310,7 +310,7 @@ static void check_state(checklist_t *cl)
     marks = calloc(o->npaths, sizeof(*marks));
     if (marks == NULL)
         return;
-    err = al_ckpt_load(ckpt, o->paths, o->npaths, marks, &d);
+    err = al_ckpt_load(ckpt, o->paths, o->npaths, o->shard, marks, &d);
     if (err == AL_ERR_NOT_FOUND) {
         item(cl, MARK_PASS, "checkpoint", "none: the run starts at the beginning", NULL, 0);
     } else if (err == AL_ERR_OK) {

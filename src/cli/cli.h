@@ -38,6 +38,7 @@ typedef struct {
     const char *const *paths;   /* inputs; may be empty */
     uint32_t npaths;
     const char *state_dir; /* NULL: not checked */
+    const char *shard;     /* --shard as "I/N", or NULL: whose checkpoint */
     int color;             /* ANSI colours for the marks */
     FILE *out;
 } cli_check_opts_t;

@@ -61,6 +61,7 @@ typedef struct {
     atomic_int stop;
     int check;              /* `ampload check`: the preflight checklist */
     int metrics_port;       /* --metrics-port: -1 = off, 0 = any free port */
+    char shard[32];         /* --shard as "I/N", or "" */
     int verbose;            /* -v or AMPLITUDE_DEBUG=1: one line per request */
     const char *audit_path; /* --audit FILE */
     FILE *audit;
@@ -112,6 +113,9 @@ static const char usage_text[] =
     "                        status, latency, attempt, outcome\n"
     "  --metrics-port PORT   serve /metrics (Prometheus) and /status (JSON) on\n"
     "                        127.0.0.1:PORT while the run lasts\n"
+    "  --shard I/N           handle only shard I (0..N-1) of N: the events whose\n"
+    "                        device_id (else user_id) hashes to I. Run N copies,\n"
+    "                        one per shard, on one machine or many\n"
     "\n"
     "Events:\n"
     "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
@@ -126,8 +130,8 @@ static const char usage_text[] =
     "\n"
     "Environment: AMPLITUDE_API_KEY, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG, and\n"
     "AMPLOAD_THREADS, AMPLOAD_CONCURRENCY, AMPLOAD_RATE, AMPLOAD_RETRY_TIME,\n"
-    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE, AMPLOAD_METRICS_PORT for the options of\n"
-    "the same name. NO_COLOR turns off the colours of 'ampload check'.\n"
+    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE, AMPLOAD_METRICS_PORT, AMPLOAD_SHARD for\n"
+    "the options of the same name. NO_COLOR turns off the colours of 'ampload check'.\n"
     "Options on the command line win over the environment.\n"
     "\n"
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
@@ -201,7 +205,8 @@ static int read_key_file(const char *path, char *key, size_t cap)
 }
 
 /* Default state directory: ./.ampload/<first input's name>-<hash of all inputs>,
- * so the same command finds the same state again. */
+ * so the same command finds the same state again; each shard has its own
+ * (-shard-I-of-N), so shards can run side by side in one directory. */
 static void default_state_dir(cli_t *c, int argc, char **argv)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a over the absolute input paths */
@@ -228,7 +233,32 @@ static void default_state_dir(cli_t *c, int argc, char **argv)
     name[n] = '\0';
     snprintf(c->state_buf, sizeof(c->state_buf), ".ampload/%s-%08" PRIx32, name,
              (uint32_t)(h ^ (h >> 32)));
+    if (c->pipe.shard_count > 1)
+        snprintf(c->state_buf + strlen(c->state_buf), sizeof(c->state_buf) - strlen(c->state_buf),
+                 "-shard-%" PRIu32 "-of-%" PRIu32, c->pipe.shard_index, c->pipe.shard_count);
     c->state_dir = c->state_buf;
+}
+
+/* Parses --shard I/N (0 <= I < N <= AL_MAX_SHARDS) into p.
+ * @return 0, or EXIT_USAGE after a message. */
+static int parse_shard(const char *s, al_pipeline_opts_t *p)
+{
+    const char *slash = strchr(s, '/');
+    char idx[24];
+    uint64_t i, n;
+
+    if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(idx)) {
+        usage_error("--shard '%s': use I/N, e.g. 0/4 for the first of four shards%s", s, "");
+        return EXIT_USAGE;
+    }
+    memcpy(idx, s, (size_t)(slash - s));
+    idx[slash - s] = '\0';
+    if (parse_num("--shard (count N)", slash + 1, 1, AL_MAX_SHARDS, &n) != 0 ||
+        parse_num("--shard (index I)", idx, 0, n - 1, &i) != 0)
+        return EXIT_USAGE;
+    p->shard_index = (uint32_t)i;
+    p->shard_count = (uint32_t)n;
+    return 0;
 }
 
 static int parse_args(cli_t *c, int argc, char **argv)
@@ -261,6 +291,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
         OPT_AUDIT,
         OPT_CA_FILE,
         OPT_METRICS_PORT,
+        OPT_SHARD,
     };
     static const struct option longopts[] = {
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -292,6 +323,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
         {"audit", required_argument, NULL, OPT_AUDIT},
         {"ca-file", required_argument, NULL, OPT_CA_FILE},
         {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
@@ -428,6 +460,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
             rc = parse_num("--metrics-port", optarg, 0, 65535, &v);
             c->metrics_port = (int)v;
             break;
+        case OPT_SHARD:
+            rc = parse_shard(optarg, p);
+            break;
         case 'v':
             c->verbose = 1;
             break;
@@ -476,6 +511,9 @@ static int parse_args(cli_t *c, int argc, char **argv)
     }
     p->paths = (const char *const *)(argv + optind);
     p->npaths = (uint32_t)(argc - optind);
+    if (p->shard_count > 1)
+        snprintf(c->shard, sizeof(c->shard), "%" PRIu32 "/%" PRIu32, p->shard_index,
+                 p->shard_count);
     if (c->state_dir == NULL)
         default_state_dir(c, argc - optind, argv + optind);
     return 0;
@@ -566,6 +604,10 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
             fprintf(fp, "%s%" PRIu64, i ? ", " : "", c->acked_per_s[i]);
     }
     fprintf(fp, "]");
+    if (c->shard[0] != '\0')
+        fprintf(fp, ",\n  \"shard\": \"%s\"", c->shard);
+    else
+        fprintf(fp, ",\n  \"shard\": null");
     fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s", c->resumed ? "true" : "false",
             atomic_load(&((cli_t *)c)->stop) ? "true" : "false");
     if (!c->dry_run) {
@@ -619,8 +661,9 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
         fprintf(stderr,
                 "ampload: dry run: %" PRIu64 " lines read: %" PRIu64 " valid events in %" PRIu64
                 " batches, %" PRIu64 " rejected, %" PRIu64 " blank (%.2f s, %.0f lines/s)\n",
-                s->lines_read, s->events_valid, s->batches_built, s->rejected_local, s->skipped,
-                elapsed, elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
+                s->lines_read, s->events_valid, s->batches_built, s->rejected_local,
+                s->skipped - s->skipped_shard, elapsed,
+                elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
     } else {
         double eps = elapsed > 0 ? (double)s->events_sent / elapsed : 0.0;
         fprintf(stderr, "ampload: done in %.2f s\n", elapsed);
@@ -630,8 +673,8 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected here", s->rejected_local);
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected by the server", s->rejected_server);
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "failed", s->failed);
-        fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume\n",
-                "skipped", s->skipped);
+        fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume%s\n",
+                "skipped", s->skipped, c->shard[0] ? ", or of other shards" : "");
         fprintf(stderr,
                 "  %-22s %12" PRIu64 "   retries %" PRIu64 ", HTTP 429 %" PRIu64
                 ", HTTP 5xx %" PRIu64 "\n",
@@ -640,6 +683,9 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
             fprintf(stderr, "  %-22s %12s   p50 %u ms, p95 %u ms, p99 %u ms\n", "latency", "",
                     percentile(c, 0.5), percentile(c, 0.95), percentile(c, 0.99));
     }
+    if (c->shard[0] != '\0')
+        fprintf(stderr, "  shard %s: %" PRIu64 " lines belong to other shards\n", c->shard,
+                s->skipped_shard);
     if (s->rejected_local + s->rejected_server > 0) {
         fprintf(stderr, "  rejected lines are in %s:", c->reject_buf);
         for (int i = 1; i < AL_REASON_COUNT; i++)
@@ -789,6 +835,7 @@ static const struct {
     {"AMPLOAD_BATCH_EVENTS", "--batch-events", 1, AL_MAX_BATCH_EVENTS},
     {"AMPLOAD_STATE", "--state", 0, 0},
     {"AMPLOAD_METRICS_PORT", "--metrics-port", 0, 65535},
+    {"AMPLOAD_SHARD", "--shard", 0, 0},
 };
 
 static char **env_argv; /* lives as long as the process: paths point into it */
@@ -936,7 +983,8 @@ static int prepare_resume(cli_t *c)
     c->marks = calloc(c->pipe.npaths, sizeof(*c->marks));
     if (c->marks == NULL)
         return EXIT_INTERNAL;
-    err = al_ckpt_load(c->checkpoint_buf, c->pipe.paths, c->pipe.npaths, c->marks, &d);
+    err = al_ckpt_load(c->checkpoint_buf, c->pipe.paths, c->pipe.npaths,
+                       c->shard[0] ? c->shard : NULL, c->marks, &d);
     if (err == AL_ERR_NOT_FOUND)
         return 0;
     if (err != AL_ERR_OK) {
@@ -1043,6 +1091,7 @@ int main(int argc, char **argv)
             .paths = c.pipe.paths,
             .npaths = c.pipe.npaths,
             .state_dir = c.state_dir,
+            .shard = c.shard[0] ? c.shard : NULL,
             .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
                      !(term != NULL && strcmp(term, "dumb") == 0),
             .out = stdout,

@@ -49,6 +49,7 @@ typedef struct {
 struct al_ckpt {
     pthread_mutex_t lock;
     char path[PATH_MAX];
+    char shard[32]; /* "I/N", or "" when the run takes every line */
     uint32_t n;
     input_t *in;
 };
@@ -121,7 +122,7 @@ static al_err_t identity_of(const char *path, identity_t *id, al_diag_t *diag)
 }
 
 al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths, uint32_t n,
-                     const al_mark_t *start, al_diag_t *diag)
+                     const char *shard, const al_mark_t *start, al_diag_t *diag)
 {
     al_ckpt_t *ck = calloc(1, sizeof(*ck));
     al_err_t err;
@@ -136,6 +137,7 @@ al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths
     }
     pthread_mutex_init(&ck->lock, NULL);
     snprintf(ck->path, sizeof(ck->path), "%s", path);
+    snprintf(ck->shard, sizeof(ck->shard), "%s", shard != NULL ? shard : "");
     ck->n = n;
     for (uint32_t i = 0; i < n; i++) {
         input_t *in = &ck->in[i];
@@ -210,7 +212,10 @@ void al_ckpt_marks(al_ckpt_t *ck, al_mark_t *marks)
 
 static int write_checkpoint(FILE *fp, const al_ckpt_t *ck, const al_mark_t *marks)
 {
-    fprintf(fp, "{\"version\":%d,\"inputs\":[", CKPT_VERSION);
+    fprintf(fp, "{\"version\":%d,", CKPT_VERSION);
+    if (ck->shard[0] != '\0')
+        fprintf(fp, "\"shard\":\"%s\",", ck->shard);
+    fprintf(fp, "\"inputs\":[");
     for (uint32_t i = 0; i < ck->n; i++) {
         const input_t *in = &ck->in[i];
         size_t plen = strlen(in->path);
@@ -306,11 +311,12 @@ static al_err_t mismatch(al_diag_t *diag, const char *path, const char *what)
     return AL_ERR_CHECKPOINT_MISMATCH;
 }
 
-al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, al_mark_t *marks,
-                      al_diag_t *diag)
+al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, const char *shard,
+                      al_mark_t *marks, al_diag_t *diag)
 {
     json_error_t jerr;
     json_t *doc, *inputs;
+    const char *was;
     al_err_t err = AL_ERR_OK;
 
     memset(diag, 0, sizeof(*diag));
@@ -328,6 +334,19 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, al
     }
     if (json_array_size(inputs) != n) {
         err = mismatch(diag, path, "it was written for another list of inputs");
+        goto out;
+    }
+    /* a mark covers only the lines of its own shard: another shard's run
+     * would skip lines it never handled */
+    was = json_string_value(json_object_get(doc, "shard"));
+    if (shard == NULL)
+        shard = "";
+    if (strcmp(was != NULL ? was : "", shard) != 0) {
+        char what[128];
+        snprintf(what, sizeof(what), "it was written by %s%s, and this run is %s%s",
+                 was != NULL ? "shard " : "a run without --shard", was != NULL ? was : "",
+                 shard[0] != '\0' ? "shard " : "a run without --shard", shard);
+        err = mismatch(diag, path, what);
         goto out;
     }
     for (uint32_t i = 0; i < n; i++) {

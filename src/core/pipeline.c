@@ -17,7 +17,9 @@
 #include "insertid.h"
 #include "queue.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -220,20 +222,86 @@ static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_
     return AL_ERR_OK;
 }
 
-static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
+/* @return whether this run's shard owns a line of the given key (see
+ * shard_index in pipeline.h). */
+static int owned(const al_pipeline_opts_t *o, uint64_t key)
+{
+    return o->shard_count <= 1 || key % o->shard_count == o->shard_index;
+}
+
+static void skip_foreign(parser_t *w)
+{
+    w->stats.skipped++;
+    w->stats.skipped_shard++;
+}
+
+/* One line of chunk c (without its line ending): skipped, rejected, or
+ * packed into the parser's batch. */
+static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_t len,
+                          uint64_t line, uint64_t offset)
 {
     const al_pipeline_opts_t *o = w->run->opts;
-    const char *p = c->data, *end = c->data + c->len;
-    uint64_t line = c->first_line;
     al_event_t ev;
     al_reason_t why;
     al_err_t err;
 
+    if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
+        w->stats.skipped++;
+        return AL_ERR_OK;
+    }
+    if (!al_event_check(p, len, &o->rules, &ev, &why)) {
+        if (!owned(o, line)) {
+            skip_foreign(w);
+            return AL_ERR_OK;
+        }
+        return reject(w, &why, p, len, len, c->file_id, line, offset);
+    }
+    /* ids are read by the sender (429 quota and pauses) and by sharding */
+    int ids = o->send != NULL || o->shard_count > 1;
+    al_origin_t origin = {
+        .line = line,
+        .offset = offset,
+        .uid = ids ? al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]) : 0,
+        .did = ids ? al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]) : 0,
+        .track = c->track,
+        .file_id = c->file_id,
+    };
+    if (!owned(o, origin.did != 0 ? origin.did : origin.uid)) {
+        skip_foreign(w);
+        return AL_ERR_OK;
+    }
+    char idbuf[64];
+    al_inject_t inj;
+    int edit = o->insert_ids && al_insert_id_plan(p, len, &ev.scan, line, idbuf, &inj);
+    size_t size = edit ? len - inj.cut + inj.text_len : len;
+    if (!al_batch_fits(w->batch, size)) {
+        err = ship_batch(w);
+        if (err != AL_ERR_OK)
+            return err;
+    }
+    err = al_batch_add_edited(w->batch, p, len, edit ? &inj : NULL, &origin);
+    if (err != AL_ERR_OK)
+        return err;
+    w->untracked += c->track != NULL;
+    w->stats.events_valid++;
+    if (w->batch->events == o->batch.max_events)
+        return ship_batch(w);
+    return AL_ERR_OK;
+}
+
+static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
+{
+    const char *p = c->data, *end = c->data + c->len;
+    uint64_t line = c->first_line;
+    al_err_t err;
+
     if (c->long_line != 0) {
-        memset(&why, 0, sizeof(why));
-        why.code = AL_REASON_TOO_LONG;
-        why.length = c->long_line;
+        al_reason_t why = {.code = AL_REASON_TOO_LONG, .length = c->long_line};
         w->stats.lines_read++;
+        if (!owned(w->run->opts, line)) {
+            skip_foreign(w);
+            return AL_ERR_OK;
+        }
         return reject(w, &why, c->data, c->len, c->long_line, c->file_id, line, c->offset);
     }
     while (p < end) {
@@ -245,42 +313,9 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
         if (len > 0 && p[len - 1] == '\r')
             len--; /* CRLF line ending */
         w->stats.lines_read++;
-        if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
-            w->stats.skipped++;
-        } else if (al_event_check(p, len, &o->rules, &ev, &why)) {
-            al_origin_t origin = {
-                .line = line,
-                .offset = offset,
-                /* only the sender reads ids (429 quota and pauses) */
-                .uid = o->send ? al_event_id_hash(p, &ev.scan.field[AL_KEY_USER_ID]) : 0,
-                .did = o->send ? al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]) : 0,
-                .track = c->track,
-                .file_id = c->file_id,
-            };
-            char idbuf[64];
-            al_inject_t inj;
-            int edit = o->insert_ids && al_insert_id_plan(p, len, &ev.scan, line, idbuf, &inj);
-            size_t size = edit ? len - inj.cut + inj.text_len : len;
-            if (!al_batch_fits(w->batch, size)) {
-                err = ship_batch(w);
-                if (err != AL_ERR_OK)
-                    return err;
-            }
-            err = al_batch_add_edited(w->batch, p, len, edit ? &inj : NULL, &origin);
-            if (err != AL_ERR_OK)
-                return err;
-            w->untracked += c->track != NULL;
-            w->stats.events_valid++;
-            if (w->batch->events == o->batch.max_events) {
-                err = ship_batch(w);
-                if (err != AL_ERR_OK)
-                    return err;
-            }
-        } else {
-            err = reject(w, &why, p, len, len, c->file_id, line, offset);
-            if (err != AL_ERR_OK)
-                return err;
-        }
+        err = take_line(w, c, p, len, line, offset);
+        if (err != AL_ERR_OK)
+            return err;
         line++;
         p = (nl != NULL) ? nl + 1 : end;
     }
@@ -514,7 +549,12 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
         run.sink = al_sender_submit;
         run.sink_ctx = run.sender;
         if (o->checkpoint_path != NULL) {
-            err = al_ckpt_new(&run.ck, o->checkpoint_path, o->paths, o->npaths, o->start, diag);
+            char shard[32] = "";
+            if (o->shard_count > 1)
+                snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index,
+                         o->shard_count);
+            err = al_ckpt_new(&run.ck, o->checkpoint_path, o->paths, o->npaths,
+                              shard[0] ? shard : NULL, o->start, diag);
             if (err != AL_ERR_OK)
                 goto out_sender;
             if (pthread_create(&run.ck_tid, NULL, ckpt_main, &run) == 0)

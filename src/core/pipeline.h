@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #define AL_MAX_THREADS 256
+#define AL_MAX_SHARDS  65536
 
 /* Receives each finished batch, from a parser thread. Takes ownership.
  * @return AL_ERR_OK, or an error that stops the run. */
@@ -61,6 +62,15 @@ typedef struct {
     void *sink_ctx;
     al_live_t *live; /* progress counters, or NULL */
     int insert_ids;  /* give events without an insert_id a deterministic one */
+    /* Scale-out (--shard I/N): with shard_count > 1 the run handles only the
+     * lines shard shard_index owns. A valid event belongs to the shard of its
+     * device_id, else its user_id (al_id_hash of the decoded text modulo
+     * shard_count), so all of one device's events go through one shard; a
+     * refused line to the shard of its line number modulo shard_count. Every
+     * line has exactly one owner: N runs over the same inputs send each
+     * event once and reject each bad line once. Other shards' lines count
+     * as skipped (and skipped_shard). Blank lines are skipped by every shard. */
+    uint32_t shard_index, shard_count;
     /* Durability (with a sender only; NULL / 0 turns each off). */
     const char *checkpoint_path;   /* written at most every second and at the end */
     const char *failed_index_path; /* origins of the failed file's events */

@@ -23,6 +23,7 @@ void al_stats_merge(al_stats_t *d, const al_stats_t *s)
     d->lines_read += s->lines_read;
     d->bytes_read += s->bytes_read;
     d->skipped += s->skipped;
+    d->skipped_shard += s->skipped_shard;
     d->events_valid += s->events_valid;
     d->rejected_local += s->rejected_local;
     for (int i = 0; i < AL_REASON_COUNT; i++)
@@ -50,16 +51,17 @@ int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *i
             "{\n  \"dry_run\": %s,\n  \"lines_read\": %" PRIu64 ",\n  \"events_sent\": %" PRIu64
             ",\n  \"rejected_local\": %" PRIu64 ",\n  \"rejected_server\": %" PRIu64
             ",\n  \"failed\": %" PRIu64 ",\n  \"skipped\": %" PRIu64
-            ",\n  \"events_valid\": %" PRIu64 ",\n  \"batches_built\": %" PRIu64
-            ",\n  \"batches_sent\": %" PRIu64 ",\n  \"requests\": %" PRIu64
-            ",\n  \"retries\": %" PRIu64 ",\n  \"http_429\": %" PRIu64 ",\n  \"http_5xx\": %" PRIu64
-            ",\n  \"bytes_read\": %" PRIu64 ",\n  \"batch_bytes\": %" PRIu64
-            ",\n  \"bytes_sent\": %" PRIu64 ",\n  \"elapsed_s\": %.3f,\n  \"events_per_s\": %.0f"
+            ",\n  \"skipped_shard\": %" PRIu64 ",\n  \"events_valid\": %" PRIu64
+            ",\n  \"batches_built\": %" PRIu64 ",\n  \"batches_sent\": %" PRIu64
+            ",\n  \"requests\": %" PRIu64 ",\n  \"retries\": %" PRIu64 ",\n  \"http_429\": %" PRIu64
+            ",\n  \"http_5xx\": %" PRIu64 ",\n  \"bytes_read\": %" PRIu64
+            ",\n  \"batch_bytes\": %" PRIu64 ",\n  \"bytes_sent\": %" PRIu64
+            ",\n  \"elapsed_s\": %.3f,\n  \"events_per_s\": %.0f"
             ",\n  \"mb_per_s\": %.1f",
             info->dry_run ? "true" : "false", s->lines_read, s->events_sent, s->rejected_local,
-            s->rejected_server, s->failed, s->skipped, s->events_valid, s->batches_built,
-            s->batches_sent, s->requests, s->retries, s->http_429, s->http_5xx, s->bytes_read,
-            s->batch_bytes, s->bytes_sent, info->elapsed_s, (double)done / el,
+            s->rejected_server, s->failed, s->skipped, s->skipped_shard, s->events_valid,
+            s->batches_built, s->batches_sent, s->requests, s->retries, s->http_429, s->http_5xx,
+            s->bytes_read, s->batch_bytes, s->bytes_sent, info->elapsed_s, (double)done / el,
             (double)s->bytes_read / el / 1e6);
     fprintf(fp, ",\n  \"rejected_by_reason\": {");
     for (int i = 1; i < AL_REASON_COUNT; i++) {

@@ -24,7 +24,8 @@ typedef struct {
     /* read path */
     uint64_t lines_read;     /* every line seen, blank ones included */
     uint64_t bytes_read;     /* (decompressed) input bytes */
-    uint64_t skipped;        /* blank lines */
+    uint64_t skipped;        /* blank lines, and lines of other shards */
+    uint64_t skipped_shard;  /* of which lines other shards own (--shard) */
     uint64_t events_valid;   /* lines that passed validation and went into a batch */
     uint64_t rejected_local; /* lines written to the reject file by the loader */
     uint64_t rejected_by_reason[AL_REASON_COUNT];

@@ -42,6 +42,8 @@ AMPLOAD_CONCURRENCY=100 case_ bad-env 2 --dry-run x.ndjson
 case_ bad-metrics-port 2 --metrics-port 70000 x.ndjson
 case_ missing-ca-file 2 --ca-file /nonexistent/ca.pem x.ndjson
 case_ check-unknown-option 2 check --frobnicate
+case_ bad-shard 2 --shard 4/4 x.ndjson
+case_ bad-shard-form 2 --shard 4 x.ndjson
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
