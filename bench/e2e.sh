@@ -107,6 +107,8 @@ for s in "${sinks[@]}"; do
     done
     e2e_row "ampload zstd -> $sname" 2 build/ampload -q --restart --threads 2 \
         --state $state --endpoint "$url" "$data.zst"
+    e2e_row "ampload plain --gzip -> $sname" 2 build/ampload -q --restart --threads 2 --gzip \
+        --state $state --endpoint "$url" "$data"
     if command -v python3 >/dev/null; then
         # one run: it is slow, and the ratio is what matters
         repeat_saved=$repeat

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static al_batch_opts_t opts;
 
@@ -187,6 +188,78 @@ START_TEST(freed_batches_are_reused_empty_and_drained)
 }
 END_TEST
 
+/* Inflates a gzip stream (with zlib, independently of batch.c's use of it). */
+static char *gunzip(const void *in, size_t len, size_t *out_len)
+{
+    z_stream z;
+    size_t cap = 64u << 20;
+    char *out = malloc(cap);
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    ck_assert_int_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+    ck_assert_uint_eq(z.avail_in, 0);
+    *out_len = z.total_out;
+    inflateEnd(&z);
+    return out;
+}
+
+START_TEST(gzip_bodies_inflate_to_the_plain_body)
+{
+    al_batch_opts_t o;
+    al_batch_t *b;
+    const void *wire;
+    size_t wire_len, n;
+    char ev[200], *plain;
+
+    al_batch_opts_init(&o);
+    snprintf(o.api_key, sizeof(o.api_key), "k");
+    /* off: the wire is the body */
+    b = al_batch_new(&o);
+    ck_assert_int_eq(al_batch_add(b, "{\"e\":1}", 7, NULL), AL_ERR_OK);
+    al_batch_finish(b);
+    wire = al_batch_wire(b, &wire_len);
+    ck_assert_ptr_eq(wire, b->body);
+    ck_assert_uint_eq(wire_len, b->len);
+    al_batch_free(b);
+    /* on: the wire is a gzip stream of exactly the body, much smaller */
+    o.gzip_level = 1;
+    b = al_batch_new(&o);
+    for (int i = 0; i < 2000; i++) {
+        int len = snprintf(ev, sizeof(ev),
+                           "{\"event_type\":\"Page Viewed\",\"user_id\":\"user_%06d@example.com\","
+                           "\"time\":%d}",
+                           i % 300, 1700000000 + i);
+        ck_assert_int_eq(al_batch_add(b, ev, (size_t)len, NULL), AL_ERR_OK);
+    }
+    al_batch_finish(b);
+    wire = al_batch_wire(b, &wire_len);
+    ck_assert_ptr_eq(wire, b->gz);
+    ck_assert_uint_eq(wire_len, b->gz_len);
+    ck_assert_uint_lt(wire_len, b->len / 4);
+    plain = gunzip(wire, wire_len, &n);
+    ck_assert_uint_eq(n, b->len);
+    ck_assert_int_eq(memcmp(plain, b->body, n), 0);
+    free(plain);
+    /* reused from the pool, a batch is compressed afresh */
+    al_batch_free(b);
+    b = al_batch_new(&o);
+    ck_assert_uint_eq(b->gz_len, 0);
+    ck_assert_int_eq(al_batch_add(b, "{\"e\":2}", 7, NULL), AL_ERR_OK);
+    al_batch_finish(b);
+    wire = al_batch_wire(b, &wire_len);
+    plain = gunzip(wire, wire_len, &n);
+    ck_assert_uint_eq(n, b->len);
+    ck_assert_int_eq(memcmp(plain, b->body, n), 0);
+    free(plain);
+    al_batch_free(b);
+    al_batch_pool_drain();
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -194,6 +267,7 @@ static Suite *batch_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, freed_batches_are_reused_empty_and_drained);
     tcase_add_test(tc, builds_the_documented_envelope);
+    tcase_add_test(tc, gzip_bodies_inflate_to_the_plain_body);
     tcase_add_test(tc, stops_at_the_event_limit);
     tcase_add_test(tc, counts_the_envelope_against_the_byte_limit);
     tcase_add_test(tc, bodies_parse_as_json_with_every_event_intact);

@@ -694,6 +694,69 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
 }
 END_TEST
 
+START_TEST(gzip_bodies_arrive_whole_through_splits_resends_and_faults)
+{
+    char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
+    const char *args[] = {"--record",    rec,          "--reject-event-type",
+                          "Login",       "--max-body", "150000",
+                          "--fail-rate", "0.1",        "--seed",
+                          "4",           NULL};
+    input_t want = {.only_type = "\"event_type\":\"Login\""};
+    bag_t got = {0};
+    run_t r = {0};
+    json_t *stats, *st;
+    char *cmd = NULL, *code;
+    size_t n;
+    int port, pid;
+
+    fx_generate(in, 3000, 31, "--bad-rate 0.01");
+    fx_each_line(in, judge_line, &want);
+    /* 500-event bodies (~225 kB) are over --max-body once inflated: 413, split;
+     * Login events are refused by a 400: rebuilt bodies, compressed again */
+    stats = run_against_mock(args, &r, in, "--gzip --batch-events 500");
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    fx_each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    assert_unique_insert_ids(rec);
+    ck_assert_int_eq(num(r.report, "rejected_server"), (long)want.other.n);
+    assert_accounting(r.report);
+    ck_assert_int_eq(num(stats, "gzip_requests"), num(stats, "requests"));
+    st = json_object_get(stats, "status");
+    ck_assert_int_gt(json_integer_value(json_object_get(st, "413")), 0);
+    ck_assert_int_gt(json_integer_value(json_object_get(st, "400")), 1);
+    ck_assert_int_gt(num(r.report, "http_5xx"), 0);
+    /* bytes_sent counts what went over the wire: the compressed bodies */
+    ck_assert_int_eq(num(stats, "bytes"), num(r.report, "bytes_sent"));
+    ck_assert_int_lt(num(r.report, "bytes_sent"), num(r.report, "batch_bytes"));
+    json_decref(stats);
+
+    /* the mock refuses a body that is not gzip (400) and other encodings (415) */
+    pid = fx_mock_start(NULL, &port);
+    if (asprintf(&cmd,
+                 "cd '%s' && printf 'not gzip' >bad.gz && "
+                 "curl -s -o /dev/null -w '%%{http_code} ' -H 'Content-Encoding: gzip' "
+                 "--data-binary @bad.gz http://127.0.0.1:%d/batch >codes && "
+                 "curl -s -o /dev/null -w '%%{http_code}' -H 'Content-Encoding: br' "
+                 "--data-binary @bad.gz http://127.0.0.1:%d/batch >>codes",
+                 dir, port, port) < 0)
+        ck_abort();
+    ck_assert_int_eq(system(cmd), 0);
+    fx_mock_stop(pid);
+    free(cmd);
+    cmd = fx_path(dir, "codes");
+    code = fx_read(cmd, &n);
+    ck_assert_str_eq(code, "400 415");
+    free(code);
+    free(cmd);
+    bag_free(&want.valid);
+    bag_free(&want.other);
+    bag_free(&got);
+    run_free(&r);
+    free(in);
+    free(rec);
+}
+END_TEST
+
 static Suite *send_suite(void)
 {
     Suite *s = suite_create("cli_send");
@@ -702,6 +765,7 @@ static Suite *send_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, delivers_every_valid_event_exactly_once);
     tcase_add_test(tc, shards_run_side_by_side_deliver_every_event_once);
+    tcase_add_test(tc, gzip_bodies_arrive_whole_through_splits_resends_and_faults);
     tcase_add_test(tc, survives_server_errors_and_dropped_connections);
     tcase_add_test(tc, refused_events_go_to_the_reject_file_over_several_400_rounds);
     tcase_add_test(tc, a_413_splits_batches_and_refuses_a_lone_oversized_event);

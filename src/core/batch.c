@@ -13,6 +13,12 @@
  * wait in a small pool under a mutex for the next al_batch_new(), so a long
  * run does not fault in fresh pages for every ~1 MB body and ~110 KB of
  * per-event bookkeeping. One lock per batch, never per event.
+ *
+ * With gzip on, al_batch_finish() compresses the finished body in the thread
+ * that finished it - the parser threads, in parallel, or the sender for the
+ * rare rebuilt batch - so the sender thread never compresses in bulk. The
+ * plain body stays: the sender rebuilds subsets from it and writes its
+ * events to the reject and failed files.
  */
 #include "batch.h"
 
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define INITIAL_CAP (1u << 20)
 #define POOL_MAX    8
@@ -60,6 +67,7 @@ void al_batch_pool_drain(void)
     al_batch_t *b;
     while ((b = pool_take()) != NULL) {
         free(b->body);
+        free(b->gz);
         free(b);
     }
 }
@@ -113,11 +121,13 @@ al_batch_t *al_batch_new(const al_batch_opts_t *opts)
         b->tail = tail_bytes(opts);
         b->events = 0;
         b->finished = 0;
+        b->gz_len = 0;
         b->len = write_head(opts, b->body);
         return b;
     }
     if (b != NULL) {
         free(b->body);
+        free(b->gz);
         free(b);
     }
     b = calloc(1, sizeof(*b));
@@ -142,6 +152,7 @@ void al_batch_reset(al_batch_t *b)
     b->len = write_head(b->opts, b->body);
     b->events = 0;
     b->finished = 0;
+    b->gz_len = 0;
 }
 
 int al_batch_fits(const al_batch_t *b, size_t len)
@@ -205,12 +216,53 @@ al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i)
     return al_batch_add(dst, src->body + src->off[i], src->elen[i], &src->origin[i]);
 }
 
+/* gzip (RFC 1952) of the body into b->gz; on failure gz_len stays 0. */
+static void compress_body(al_batch_t *b)
+{
+    z_stream z;
+    size_t bound;
+
+    memset(&z, 0, sizeof(z));
+    /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
+    if (deflateInit2(&z, b->opts->gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return;
+    bound = deflateBound(&z, (uLong)b->len);
+    if (bound > b->gz_cap) {
+        unsigned char *nb = realloc(b->gz, bound);
+        if (nb == NULL)
+            goto out;
+        b->gz = nb;
+        b->gz_cap = bound;
+    }
+    z.next_in = (Bytef *)b->body;
+    z.avail_in = (uInt)b->len;
+    z.next_out = b->gz;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_FINISH) == Z_STREAM_END)
+        b->gz_len = z.total_out;
+out:
+    deflateEnd(&z);
+}
+
 void al_batch_finish(al_batch_t *b)
 {
     if (b->finished)
         return;
     b->len += write_tail(b->opts, b->body + b->len);
     b->finished = 1;
+    b->gz_len = 0;
+    if (b->opts->gzip_level > 0)
+        compress_body(b);
+}
+
+const void *al_batch_wire(const al_batch_t *b, size_t *len)
+{
+    if (b->gz_len > 0) {
+        *len = b->gz_len;
+        return b->gz;
+    }
+    *len = b->len;
+    return b->body;
 }
 
 void al_batch_free(al_batch_t *b)
@@ -218,5 +270,6 @@ void al_batch_free(al_batch_t *b)
     if (b == NULL || pool_give(b))
         return;
     free(b->body);
+    free(b->gz);
     free(b);
 }

@@ -33,6 +33,7 @@ typedef struct {
     uint32_t max_events;                    /* 1..AL_MAX_BATCH_EVENTS */
     size_t max_bytes;                       /* whole body, envelope included */
     uint32_t min_id_length;                 /* sent as options.min_id_length; 0 = no options */
+    int gzip_level; /* 1..9: al_batch_finish() also gzips the body; 0 = off */
 } al_batch_opts_t;
 
 /* Where one event of a batch came from. */
@@ -67,6 +68,10 @@ typedef struct {
     uint32_t elen[AL_MAX_BATCH_EVENTS]; /* length of each event */
     al_origin_t origin[AL_MAX_BATCH_EVENTS];
     const al_batch_opts_t *opts; /* borrowed; must outlive the batch */
+    /* With opts->gzip_level: the finished body gzip-compressed, what goes on
+     * the wire (Content-Encoding: gzip). gz_len 0: send body as it is. */
+    unsigned char *gz;
+    size_t gz_len, gz_cap;
 } al_batch_t;
 
 /* Fills opts with the defaults (2000 events, AL_DEFAULT_BATCH_BYTES, min id 5). */
@@ -98,8 +103,14 @@ al_err_t al_batch_add_edited(al_batch_t *b, const char *event, size_t len, const
  * al_batch_add(). */
 al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i);
 
-/* Closes the envelope; body[0..len) is then the complete request body. */
+/* Closes the envelope; body[0..len) is then the complete request body. With
+ * opts->gzip_level it also compresses the body into gz (when compression
+ * fails for want of memory, gz_len stays 0 and the body goes as it is). */
 void al_batch_finish(al_batch_t *b);
+
+/* @return the bytes to send for a finished batch (gz when compressed, else
+ * body) and their length in *len. */
+const void *al_batch_wire(const al_batch_t *b, size_t *len);
 
 /* Frees b and its body, or keeps it for the next al_batch_new() (a small
  * pool shared by all threads). NULL is ignored. Any thread. */

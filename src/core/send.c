@@ -26,8 +26,9 @@
  * here goes to the failed file, so the accounting still balances.
  *
  * Bodies are handed to curl without a copy (CURLOPT_POSTFIELDS points into
- * the batch), and `Expect: 100-continue` is switched off: the bodies are
- * large and the extra round trip buys nothing.
+ * the batch, at its gzipped body when it has one, sent with
+ * `Content-Encoding: gzip`), and `Expect: 100-continue` is switched off: the
+ * bodies are large and the extra round trip buys nothing.
  */
 #include "send.h"
 
@@ -80,6 +81,7 @@ struct al_sender {
     al_queue_t in;
     CURLM *multi;
     struct curl_slist *headers;
+    struct curl_slist *gz_headers; /* the same, with Content-Encoding: gzip */
     pthread_t tid;
     int started;
     al_deadletter_t *rejects, *failed;
@@ -421,9 +423,11 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     r->resp_len = 0;
     r->retry_after_ms = 0;
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->batch->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->batch->len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+    size_t wire_len;
+    const void *wire = al_batch_wire(r->batch, &wire_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->batch->gz_len > 0 ? s->gz_headers : s->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -534,13 +538,15 @@ static void report_attempt(al_sender_t *s, const req_t *r, long status, CURLcode
 {
     struct timespec ts;
     al_request_info_t info;
+    size_t wire;
     if (s->o.on_request == NULL)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
     info.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     info.batch_id = r->id;
     info.events = r->batch->events;
-    info.bytes = r->batch->len;
+    al_batch_wire(r->batch, &wire);
+    info.bytes = wire;
     info.status = status;
     info.error = res == CURLE_OK ? NULL : curl_easy_strerror(res);
     info.latency_ms = now - r->start_ms;
@@ -555,6 +561,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     al_batch_t *b = r->batch;
     long status = 0;
     uint64_t latency = now - r->start_ms;
+    size_t wire;
 
     curl_multi_remove_handle(s->multi, r->easy);
     if (res == CURLE_OK)
@@ -586,13 +593,14 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         retry_later(s, r, now);
         return;
     }
-    s->st.bytes_sent += b->len;
+    al_batch_wire(b, &wire);
+    s->st.bytes_sent += wire;
     if (status == 429)
         s->st.http_429++;
     if (status >= 500)
         s->st.http_5xx++;
     if (s->live != NULL) {
-        atomic_fetch_add_explicit(&s->live->bytes_sent, b->len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->live->bytes_sent, wire, memory_order_relaxed);
         if (status == 429)
             atomic_fetch_add_explicit(&s->live->http_429, 1, memory_order_relaxed);
         if (status >= 500)
@@ -889,7 +897,12 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
     s->headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (s->headers != NULL)
         s->headers = curl_slist_append(s->headers, "Expect:");
-    if (s->multi == NULL || s->headers == NULL) {
+    s->gz_headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (s->gz_headers != NULL)
+        s->gz_headers = curl_slist_append(s->gz_headers, "Content-Encoding: gzip");
+    if (s->gz_headers != NULL)
+        s->gz_headers = curl_slist_append(s->gz_headers, "Expect:");
+    if (s->multi == NULL || s->headers == NULL || s->gz_headers == NULL) {
         err = AL_ERR_HTTP_CLIENT;
         goto fail;
     }
@@ -905,6 +918,7 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
     return AL_ERR_OK;
 fail:
     curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->gz_headers);
     if (s->multi != NULL)
         curl_multi_cleanup(s->multi);
     al_queue_destroy(&s->in);
@@ -963,6 +977,7 @@ al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
         curl_easy_cleanup(s->idle[i]);
     free(s->paused);
     curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->gz_headers);
     curl_multi_cleanup(s->multi);
     al_queue_destroy(&s->in);
     err = s->err;

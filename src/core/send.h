@@ -35,7 +35,7 @@ typedef struct {
     uint64_t unix_ms;  /* when it finished */
     uint64_t batch_id; /* the same across retries of the same events */
     uint32_t events;
-    uint64_t bytes;    /* request body */
+    uint64_t bytes;    /* request body as sent (gzipped with --gzip) */
     long status;       /* HTTP status, 0 when no answer */
     const char *error; /* transport error text, or NULL */
     uint64_t latency_ms;

@@ -8,7 +8,9 @@
  *
  * Behaviour per POST /batch, in order:
  *   --sink: count the request and answer 200 without parsing (benchmarks).
- *   body over --max-body: 413.
+ *   Content-Encoding: gzip bodies are inflated first (corrupt: 400; any
+ *   other encoding: 415).
+ *   body (inflated) over --max-body: 413.
  *   injected faults (--drop-rate: close without answering; --fail-rate: a
  *   500/502/503/504 mix, where 500/502/504 ingest the batch half of the time
  *   before failing, as Amplitude may).
@@ -44,9 +46,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define HARD_BODY_CAP (64u * 1024u * 1024u)
 
@@ -123,6 +127,7 @@ typedef struct {
     map_t daily; /* id -> (accepted events, -) */
     uint64_t requests, events_received, accepted, duplicates, rejected, throttled, over_quota;
     uint64_t bytes, dropped;
+    uint64_t gzip_requests; /* POST /batch with Content-Encoding: gzip */
     uint64_t status[600];
 } mock_t;
 
@@ -130,6 +135,7 @@ typedef struct {
     char *buf;
     size_t len, cap;
     size_t total; /* bytes received, kept even past the cap */
+    int encoding; /* Content-Encoding: 0 none (identity), 1 gzip, -1 another */
 } upload_t;
 
 typedef struct {
@@ -363,17 +369,65 @@ static size_t ingest(mock_t *m, json_t *events)
     return json_array_size(events);
 }
 
+/* Inflates a gzip body into *out (malloc'd). @return its length, or
+ * (size_t)-1 when the data is not gzip, or `limit` + 1 once it grows past
+ * limit (a 413, found without inflating all of a hostile body). */
+static size_t gunzip(const char *in, size_t len, size_t limit, char **out)
+{
+    z_stream z;
+    size_t cap = len * 8 + 65536, got = (size_t)-1;
+    char *buf = NULL;
+    int rc;
+
+    *out = NULL;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return (size_t)-1;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    do {
+        if (z.total_out > limit) {
+            got = limit + 1;
+            goto out;
+        }
+        if (buf == NULL || z.total_out == cap) {
+            char *nb;
+            if (buf != NULL)
+                cap *= 2;
+            nb = realloc(buf, cap + 1);
+            if (nb == NULL)
+                goto out;
+            buf = nb;
+        }
+        z.next_out = (Bytef *)buf + z.total_out;
+        z.avail_out = (uInt)(cap - z.total_out);
+        rc = inflate(&z, Z_NO_FLUSH);
+    } while (rc == Z_OK);
+    if (rc == Z_STREAM_END && z.avail_in == 0)
+        got = z.total_out > limit ? limit + 1 : z.total_out;
+out:
+    inflateEnd(&z);
+    if (got == (size_t)-1 || got > limit)
+        free(buf);
+    else
+        *out = buf;
+    return got;
+}
+
 static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
 {
     json_t *doc, *key, *events, *opts;
     json_error_t jerr;
     int fail_status = 0, partial = 0;
     unsigned min_id = 5;
-    size_t n;
+    size_t n, body_len = up->total;
+    const char *body = up->buf;
+    char *inflated = NULL;
 
     pthread_mutex_lock(&m->lock);
     m->requests++;
     m->bytes += up->total;
+    m->gzip_requests += up->encoding == 1;
     if (!m->sink) {
         if (m->drop_rate > 0 && rand01(m) < m->drop_rate) {
             m->dropped++;
@@ -395,16 +449,30 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
                            (json_int_t)now_ms()));
         return;
     }
-    if (up->total > m->max_body) {
+    if (up->encoding < 0) {
+        set_error(r, 415, "Unsupported Content-Encoding");
+        return;
+    }
+    if (up->encoding == 1 && up->total <= up->len) {
+        body_len = gunzip(up->buf, up->len, m->max_body, &inflated);
+        if (body_len == (size_t)-1) {
+            set_error(r, 400, "Invalid JSON request body");
+            return;
+        }
+        body = inflated;
+    }
+    if (body_len > m->max_body) {
         set_error(r, 413, "Payload too large");
         return;
     }
     if (fail_status != 0 && !partial) {
         set_error(r, fail_status, "Injected failure");
         r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
+        free(inflated);
         return;
     }
-    doc = json_loadb(up->buf, up->len, 0, &jerr);
+    doc = json_loadb(body, body_len, 0, &jerr);
+    free(inflated);
     if (!json_is_object(doc)) {
         json_decref(doc);
         set_error(r, 400, "Invalid JSON request body");
@@ -440,7 +508,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
                 if (fail_status == 0)
                     set_json(r, 200,
                              json_pack("{s:i,s:I,s:I,s:I}", "code", 200, "events_ingested",
-                                       (json_int_t)n, "payload_size_bytes", (json_int_t)up->len,
+                                       (json_int_t)n, "payload_size_bytes", (json_int_t)body_len,
                                        "server_upload_time", (json_int_t)now_ms()));
             }
             pthread_mutex_unlock(&m->lock);
@@ -462,12 +530,13 @@ static void handle_stats(mock_t *m, reply_t *r)
         snprintf(k, sizeof(k), "%d", s);
         json_object_set_new(st, k, json_integer((json_int_t)m->status[s]));
     }
-    doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "requests",
+    doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "requests",
                     (json_int_t)m->requests, "events_received", (json_int_t)m->events_received,
                     "accepted", (json_int_t)m->accepted, "duplicates", (json_int_t)m->duplicates,
                     "rejected", (json_int_t)m->rejected, "throttled", (json_int_t)m->throttled,
                     "over_quota", (json_int_t)m->over_quota, "dropped", (json_int_t)m->dropped,
-                    "bytes", (json_int_t)m->bytes, "status", st);
+                    "bytes", (json_int_t)m->bytes, "gzip_requests", (json_int_t)m->gzip_requests,
+                    "status", st);
     pthread_mutex_unlock(&m->lock);
     set_json(r, 200, doc);
 }
@@ -484,9 +553,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (up == NULL) {
+        const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
         up = calloc(1, sizeof(*up));
         if (up == NULL)
             return MHD_NO;
+        if (enc != NULL && strcasecmp(enc, "gzip") == 0)
+            up->encoding = 1;
+        else if (enc != NULL && strcasecmp(enc, "identity") != 0)
+            up->encoding = -1;
         *con_cls = up;
         return MHD_YES;
     }
@@ -558,7 +632,8 @@ static const char usage[] =
     "A local Amplitude-compatible /batch server for tests and benchmarks (127.0.0.1 only).\n"
     "  --port N              port to listen on; 0 picks a free one (default 0)\n"
     "  --api-key KEY         accept only this api_key (default: any non-empty key)\n"
-    "  --max-body BYTES      answer 413 above this body size (default 20000000)\n"
+    "  --max-body BYTES      answer 413 above this body size, after inflating a gzip\n"
+    "                        body (default 20000000)\n"
     "  --eps-per-id N        429 for users/devices above N events/s (default off)\n"
     "  --eps-window S        window for --eps-per-id, seconds (default 30)\n"
     "  --daily-quota N       429 exceeded_daily_quota above N events per id (default off)\n"
