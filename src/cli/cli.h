@@ -39,6 +39,7 @@ typedef struct {
     uint32_t npaths;
     const char *state_dir; /* NULL: not checked */
     const char *shard;     /* --shard as "I/N", or NULL: whose checkpoint */
+    int gzip_level;        /* --gzip: the test request goes compressed too */
     int color;             /* ANSI colours for the marks */
     FILE *out;
 } cli_check_opts_t;

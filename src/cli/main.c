@@ -1101,6 +1101,7 @@ int main(int argc, char **argv)
             .npaths = c.pipe.npaths,
             .state_dir = c.state_dir,
             .shard = c.shard[0] ? c.shard : NULL,
+            .gzip_level = c.pipe.batch.gzip_level,
             .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
                      !(term != NULL && strcmp(term, "dumb") == 0),
             .out = stdout,

@@ -611,6 +611,9 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         retry_later(s, r, now); /* out of memory reading the lists: try again later */
         return;
     }
+    if (b->gz_len > 0 && status == 400 && rp->kind == AL_RESP_UNDELIVERABLE &&
+        strncmp(rp->error, "Invalid JSON", 12) == 0)
+        rp->kind = AL_RESP_CONFIG; /* the JSON is valid: the server did not inflate it */
     report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind));
     switch (rp->kind) {
     case AL_RESP_OK:
@@ -640,9 +643,13 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         req_free(s, r);
         break;
     case AL_RESP_CONFIG: {
-        char why[240];
-        snprintf(why, sizeof(why), "HTTP %ld%s%s%s%s", status, rp->error[0] ? ": " : "", rp->error,
-                 rp->missing_field[0] ? ", missing_field " : "", rp->missing_field);
+        char why[256]; /* the size of al_diag_t.detail */
+        snprintf(why, sizeof(why), "HTTP %ld%s%.96s%s%.32s%s", status, rp->error[0] ? ": " : "",
+                 rp->error, rp->missing_field[0] ? ", missing_field " : "", rp->missing_field,
+                 b->gz_len > 0 && (status == 400 || status == 415)
+                     ? " (a gzip body: if the server does not take Content-Encoding: "
+                       "gzip, run without --gzip)"
+                     : "");
         set_fatal(s, AL_ERR_CONFIG, why);
         list_push(&s->ready, r, 1); /* failed with the rest by the drain */
         break;

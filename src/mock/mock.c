@@ -9,7 +9,8 @@
  * Behaviour per POST /batch, in order:
  *   --sink: count the request and answer 200 without parsing (benchmarks).
  *   Content-Encoding: gzip bodies are inflated first (corrupt: 400; any
- *   other encoding: 415).
+ *   other encoding: 415); with --no-gzip the header is ignored, as by a
+ *   server without gzip support, so a compressed body is invalid JSON.
  *   body (inflated) over --max-body: 413.
  *   injected faults (--drop-rate: close without answering; --fail-rate: a
  *   500/502/503/504 mix, where 500/502/504 ingest the batch half of the time
@@ -117,6 +118,7 @@ typedef struct {
     unsigned retry_after;
     const char *reject_event_type;
     int first_invalid_only;
+    int no_gzip; /* ignore Content-Encoding */
     int sink;
     /* shared, under lock */
     pthread_mutex_t lock;
@@ -557,9 +559,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         up = calloc(1, sizeof(*up));
         if (up == NULL)
             return MHD_NO;
-        if (enc != NULL && strcasecmp(enc, "gzip") == 0)
+        if (m->no_gzip || enc == NULL || strcasecmp(enc, "identity") == 0)
+            up->encoding = 0;
+        else if (strcasecmp(enc, "gzip") == 0)
             up->encoding = 1;
-        else if (enc != NULL && strcasecmp(enc, "identity") != 0)
+        else
             up->encoding = -1;
         *con_cls = up;
         return MHD_YES;
@@ -646,6 +650,7 @@ static const char usage[] =
     "  --retry-after S       send Retry-After: S with 429 and 503\n"
     "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
     "  --first-invalid-only  list only the first invalid event of a 400\n"
+    "  --no-gzip             ignore Content-Encoding, like a server without gzip support\n"
     "  --record FILE         append every accepted event to FILE (one JSON per line)\n"
     "  --sink                only count requests and bytes (throughput benchmarks)\n"
     "  --seed N              seed of the fault sequence (default 1)\n"
@@ -701,6 +706,7 @@ int main(int argc, char **argv)
         {"retry-after", required_argument, NULL, 'a'},
         {"reject-event-type", required_argument, NULL, 't'},
         {"first-invalid-only", no_argument, NULL, 'F'},
+        {"no-gzip", no_argument, NULL, 'G'},
         {"record", required_argument, NULL, 'r'},
         {"sink", no_argument, NULL, 's'},
         {"seed", required_argument, NULL, 'S'},
@@ -764,6 +770,9 @@ int main(int argc, char **argv)
             break;
         case 'F':
             m.first_invalid_only = 1;
+            break;
+        case 'G':
+            m.no_gzip = 1;
             break;
         case 'r':
             m.record = fopen(optarg, "w");

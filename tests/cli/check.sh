@@ -109,6 +109,27 @@ expect 4 down --endpoint "$url/batch"
 has down "✗ endpoint .*answered HTTP 503"
 has down "hint: the server has trouble"
 
+# --gzip: the test request goes compressed; a server that cannot read it
+# fails the gzip line (the key is then not checked), and a load with --gzip
+# into it stops as a configuration error naming --gzip, every line accounted for
+expect 0 gz --gzip --endpoint "$plain/batch"
+has gz "✓ API key +accepted \(the test event was refused for its missing user_id"
+has gz "✓ gzip +the server read the compressed request"
+start_mock nogz --api-key "$key" --no-gzip
+expect 4 nogz --gzip --endpoint "$url/batch"
+has nogz "- API key +not checked: the server did not read the request"
+has nogz "✗ gzip +the server did not read the compressed request: HTTP 400 Invalid JSON"
+has nogz "hint: .*run without --gzip"
+"$bin" -q --gzip --endpoint "$url/batch" --state nogz --report nogz.json in.ndjson 2>nogz-run.err
+rc=$?
+if [ $rc -eq 4 ] && grep -q -- "run without --gzip" nogz-run.err &&
+    python3 -c 'import json,sys; r=json.load(open("nogz.json"));
+sys.exit(r["lines_read"] != r["events_sent"]+r["rejected_local"]+r["rejected_server"]+r["failed"]+r["skipped"] or r["failed"] == 0)'; then
+    ok
+else
+    bad "load with --gzip into a server without gzip: exit $rc: $(cat nogz-run.err)"
+fi
+
 # TLS: an untrusted certificate fails; trusted with --ca-file; --insecure skips
 expect 4 untrusted --endpoint "$tls/batch"
 has untrusted "✓ endpoint .*connection was made"
