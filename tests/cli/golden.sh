@@ -44,6 +44,7 @@ case_ missing-ca-file 2 --ca-file /nonexistent/ca.pem x.ndjson
 case_ check-unknown-option 2 check --frobnicate
 case_ bad-shard 2 --shard 4/4 x.ndjson
 case_ bad-shard-form 2 --shard 4 x.ndjson
+AMPLOAD_SHARD=2/2 case_ bad-shard-env 2 --dry-run x.ndjson
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
