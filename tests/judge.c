@@ -18,7 +18,7 @@ static void push(hashes_t *h, uint64_t x)
     h->v[h->n++] = x;
 }
 
-static uint64_t canonical_hash(json_t *j)
+uint64_t judge_canonical(json_t *j)
 {
     char *s;
     uint64_t h;
@@ -37,7 +37,7 @@ static void judge_line(void *ctx, const char *line, size_t len)
     if (why == NULL) {
         json_error_t err;
         json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
-        push(&v->valid, canonical_hash(j));
+        push(&v->valid, judge_canonical(j));
         json_decref(j);
     } else if (strcmp(why, "blank") == 0) {
         v->blank++;
@@ -71,7 +71,7 @@ static void record_line(void *ctx, const char *line, size_t len)
     const char *id = json_string_value(json_object_get(j, "insert_id"));
     ck_assert_msg(id != NULL, "recorded event without insert_id: %.*s", (int)len, line);
     push(&r->ids, XXH3_64bits(id, strlen(id)));
-    push(r->h, canonical_hash(j));
+    push(r->h, judge_canonical(j));
     json_decref(j);
 }
 

@@ -7,6 +7,7 @@
 #define AL_TEST_JUDGE_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 typedef struct {
@@ -31,6 +32,9 @@ void judge_assert_same(hashes_t *want, hashes_t *got, const char *what);
 
 /* The reject file holds exactly the refused lines of v, once each. */
 void judge_assert_rejects(const char *reject_path, const verdicts_t *v);
+
+/* The canonical hash of one event (drops its insert_id). */
+uint64_t judge_canonical(json_t *j);
 
 void judge_free(verdicts_t *v);
 void hashes_free(hashes_t *h);

@@ -150,7 +150,7 @@ END_TEST
 START_TEST(rollback_keeps_only_records_below_the_marks)
 {
     char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
-    char *index = fx_path(dir, "failed.index");
+    char *index = fx_path(dir, "failed.index"), *ckpt = fx_path(dir, "checkpoint");
     char *text, *rejtext = NULL;
     al_mark_t m = {18, 3, 0};
     al_diag_t d;
@@ -166,7 +166,7 @@ START_TEST(rollback_keeps_only_records_below_the_marks)
     fx_write(rej, rejtext, strlen(rejtext));
     fx_write(failed, "{\"e\":1}\n{\"e\":2}\n{\"e\":3}\n", 24);
     fx_write(index, "0 0 1\n0 20 3\n0 9 2\n", 19);
-    ck_assert_int_eq(al_ckpt_rollback(rej, failed, index, paths, 1, &m, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_rollback(ckpt, rej, failed, index, paths, 1, &m, &d), AL_ERR_OK);
     text = fx_read(rej, &n);
     ck_assert_ptr_nonnull(strstr(text, "\"line\":1"));
     ck_assert_ptr_nonnull(strstr(text, "\"line\":2"));
@@ -182,6 +182,58 @@ START_TEST(rollback_keeps_only_records_below_the_marks)
     free(rej);
     free(failed);
     free(index);
+    free(ckpt);
+}
+END_TEST
+
+/* The three files of a rollback change as one: staged copies count only
+ * once the commit marker exists. */
+START_TEST(recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one)
+{
+    char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
+    char *index = fx_path(dir, "failed.index"), *ckpt = fx_path(dir, "checkpoint");
+    char *srej = fx_path(dir, "rejected.ndjson.rollback");
+    char *sfailed = fx_path(dir, "failed.ndjson.rollback");
+    char *sindex = fx_path(dir, "failed.index.rollback");
+    char *marker = fx_path(dir, "checkpoint.rollback");
+    char *text;
+    al_diag_t d;
+    size_t n;
+
+    /* killed before the marker: the old files stay, the staged ones go */
+    fx_write(failed, "old\n", 4);
+    fx_write(index, "0 0 1\n", 6);
+    fx_write(sfailed, "new\n", 4);
+    fx_write(sindex, "0 9 2\n", 6);
+    ck_assert_int_eq(al_ckpt_recover(ckpt, rej, failed, index, &d), AL_ERR_OK);
+    text = fx_read(failed, &n);
+    ck_assert_str_eq(text, "old\n");
+    free(text);
+    ck_assert_int_ne(access(sfailed, F_OK), 0);
+    ck_assert_int_ne(access(sindex, F_OK), 0);
+
+    /* killed after the marker and one rename: the other rename is done */
+    fx_write(sindex, "0 9 2\n", 6);
+    fx_write(failed, "new\n", 4); /* renamed already */
+    fx_write(srej, "{}\n", 3);
+    fx_write(marker, "rollback staged\n", 16);
+    ck_assert_int_eq(al_ckpt_recover(ckpt, rej, failed, index, &d), AL_ERR_OK);
+    text = fx_read(index, &n);
+    ck_assert_str_eq(text, "0 9 2\n");
+    free(text);
+    text = fx_read(rej, &n);
+    ck_assert_str_eq(text, "{}\n");
+    free(text);
+    ck_assert_int_ne(access(marker, F_OK), 0);
+    ck_assert_int_ne(access(sindex, F_OK), 0);
+    free(rej);
+    free(failed);
+    free(index);
+    free(ckpt);
+    free(srej);
+    free(sfailed);
+    free(sindex);
+    free(marker);
 }
 END_TEST
 
@@ -196,6 +248,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(tc, a_changed_input_or_another_input_list_is_refused);
     tcase_add_test(tc, a_checkpoint_belongs_to_its_shard);
     tcase_add_test(tc, rollback_keeps_only_records_below_the_marks);
+    tcase_add_test(tc, recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one);
     suite_add_tcase(s, tc);
     return s;
 }

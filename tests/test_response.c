@@ -4,13 +4,15 @@
 #include "response.h"
 #include "validate.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static al_response_t r;
 
 static void parse(long status, const char *body, uint32_t n)
 {
-    ck_assert_int_eq(al_response_parse(&r, status, body, body ? strlen(body) : 0, n), AL_ERR_OK);
+    ck_assert_int_eq(al_response_parse(&r, status, body, body ? strlen(body) : 0, n, NULL),
+                     AL_ERR_OK);
 }
 
 static void teardown(void)
@@ -26,8 +28,63 @@ START_TEST(success_acknowledges_everything)
           50);
     ck_assert_int_eq(r.kind, AL_RESP_OK);
     ck_assert_uint_eq(r.refused, 0);
-    parse(200, "not json at all", 3);
+    parse(200, "{\"code\":200}", 3);
     ck_assert_int_eq(r.kind, AL_RESP_OK);
+}
+END_TEST
+
+/* A captive portal, a TLS-inspecting proxy or a wrong service also answers
+ * 200: only Amplitude's acknowledgement counts as delivery. */
+START_TEST(a_2xx_that_is_not_amplitudes_answer_is_a_configuration_error)
+{
+    parse(200, "<html><body>Welcome to the hotel wifi</body></html>", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    ck_assert_ptr_nonnull(strstr(r.error, "not Amplitude's answer: '<html><body>Welcome"));
+    parse(200, "", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    ck_assert_str_eq(r.error, "HTTP 200 with an empty body");
+    parse(200, NULL, 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse(200, "{\"code\":400,\"error\":\"Invalid JSON request body\"}", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    ck_assert_str_eq(r.error, "HTTP 200 but the body says code 400: Invalid JSON request body");
+    parse(204, "{}", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse(200, "not json at all", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+}
+END_TEST
+
+/* One number beyond int64 must not make the whole list unreadable. */
+START_TEST(indices_beyond_int64_or_not_whole_are_ignored)
+{
+    parse(400,
+          "{\"code\":400,\"error\":\"Invalid field values on some events\","
+          "\"events_with_invalid_fields\":{\"time\":[1,99999999999999999999999,2.5,-1,3]}}",
+          10);
+    ck_assert_int_eq(r.kind, AL_RESP_DROP);
+    ck_assert_uint_eq(r.refused, 2);
+    ck_assert_int_ne(r.mark[1], AL_MARK_NONE);
+    ck_assert_int_ne(r.mark[3], AL_MARK_NONE);
+    ck_assert_int_eq(r.mark[2], AL_MARK_NONE);
+}
+END_TEST
+
+/* The key is redacted before the text is cut to fit, at any key length. */
+START_TEST(the_key_is_redacted_before_the_error_text_is_cut)
+{
+    const char *key = "0123456789abcdef0123456789abc";
+    char body[1024];
+    for (size_t pad = 0; pad < 300; pad += 7) {
+        snprintf(body, sizeof(body), "{\"code\":400,\"error\":\"Invalid API key: %*s%s tail\"}",
+                 (int)pad, "", key);
+        ck_assert_int_eq(al_response_parse(&r, 400, body, strlen(body), 10, key), AL_ERR_OK);
+        ck_assert_ptr_null(strstr(r.error, "0123456"));
+        al_response_free(&r);
+    }
+    snprintf(body, sizeof(body), "{\"code\":400,\"error\":\"bad key k\"}");
+    ck_assert_int_eq(al_response_parse(&r, 400, body, strlen(body), 10, "k"), AL_ERR_OK);
+    ck_assert_str_eq(r.error, "bad [redacted]ey [redacted]");
 }
 END_TEST
 
@@ -159,6 +216,9 @@ static Suite *response_suite(void)
     TCase *tc = tcase_create("response");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, success_acknowledges_everything);
+    tcase_add_test(tc, a_2xx_that_is_not_amplitudes_answer_is_a_configuration_error);
+    tcase_add_test(tc, indices_beyond_int64_or_not_whole_are_ignored);
+    tcase_add_test(tc, the_key_is_redacted_before_the_error_text_is_cut);
     tcase_add_test(tc, missing_field_or_bad_key_is_a_configuration_error);
     tcase_add_test(tc, index_lists_mark_the_union_of_refused_events);
     tcase_add_test(tc, ignores_indices_outside_the_batch_and_wrong_types);

@@ -24,6 +24,7 @@
 #include "../core/json.h"
 #include "../core/reader.h"
 #include "../core/response.h"
+#include "../core/statedir.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -155,17 +156,23 @@ static void check_endpoint(checklist_t *cl)
         goto out;
     }
 
-    if (al_response_parse(&resp, status, body.buf, body.len, 1) != AL_ERR_OK) {
+    if (al_response_parse(&resp, status, body.buf, body.len, 1, o->api_key) != AL_ERR_OK) {
         item(cl, MARK_FAIL, "endpoint", "out of memory", "", EXIT_INTERNAL);
         goto out;
     }
     if (status == 404 || status < 200 || (status >= 300 && status < 400) || status >= 500 ||
-        status == 408) {
-        snprintf(detail, sizeof(detail), "%s answered HTTP %ld%s%s", so.url, status,
-                 resp.error[0] ? ": " : "", resp.error);
-        cli_redact(detail, sizeof(detail), o->api_key);
+        status == 408 || (status < 300 && resp.kind != AL_RESP_OK)) {
+        int bogus = status >= 200 && status < 300;
+        if (bogus)
+            snprintf(detail, sizeof(detail), "%s: %s", so.url, resp.error);
+        else
+            snprintf(detail, sizeof(detail), "%s answered HTTP %ld%s%s", so.url, status,
+                     resp.error[0] ? ": " : "", resp.error);
+        al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "endpoint", detail,
-             status == 404                   ? "no /batch API at this URL: check --endpoint"
+             status == 404 ? "no /batch API at this URL: check --endpoint"
+             : bogus       ? "not Amplitude's answer: a captive portal, a proxy or another service "
+                             "answers at this URL; a run would stop at its first request"
              : status >= 300 && status < 400 ? "a redirect: check the URL (https?) in --endpoint"
                                              : "the server has trouble; try again later",
              EXIT_CONFIG);
@@ -192,14 +199,14 @@ static void check_endpoint(checklist_t *cl)
     } else if (status == 401 || status == 403) {
         snprintf(detail, sizeof(detail), "refused: HTTP %ld%s%s", status, resp.error[0] ? " " : "",
                  resp.error);
-        cli_redact(detail, sizeof(detail), o->api_key);
+        al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "API key", detail,
              "a key of another region (--region eu?), or a firewall in the way", EXIT_CONFIG);
     } else if (status == 400 && (strncmp(resp.error, "Invalid API key", 15) == 0 ||
                                  strcmp(resp.missing_field, "api_key") == 0)) {
         snprintf(detail, sizeof(detail), "refused: %s%s%s", resp.error,
                  resp.missing_field[0] ? ", missing field " : "", resp.missing_field);
-        cli_redact(detail, sizeof(detail), o->api_key);
+        al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "API key", detail,
              "check the key (the project's API key, not the secret key) and its region",
              EXIT_CONFIG);
@@ -212,12 +219,12 @@ static void check_endpoint(checklist_t *cl)
         /* the key is checked first: any other refusal comes after it */
         snprintf(detail, sizeof(detail), "accepted (the test request was refused for: %s)",
                  resp.error[0] ? resp.error : "no reason given");
-        cli_redact(detail, sizeof(detail), o->api_key);
+        al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_PASS, "API key", detail, NULL, 0);
     } else if (status >= 400 && status != 429) {
         snprintf(detail, sizeof(detail), "not confirmed: HTTP %ld%s%s", status,
                  resp.error[0] ? " " : "", resp.error);
-        cli_redact(detail, sizeof(detail), o->api_key);
+        al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "API key", detail,
              "the URL does not answer like Amplitude's /batch API: check --endpoint", EXIT_CONFIG);
     } else {
@@ -294,42 +301,14 @@ static void check_inputs(checklist_t *cl)
     }
 }
 
-static void check_state(checklist_t *cl)
+/* Matches an existing checkpoint against the inputs, as the run would. */
+static void check_checkpoint(checklist_t *cl)
 {
     const cli_check_opts_t *o = cl->o;
-    char probe[PATH_MAX + 32], ckpt[PATH_MAX + 32], detail[PATH_MAX + 1200], msg[1024];
-    const char *step = "create";
-    int created = 0, fd = -1, ok = 0;
+    char ckpt[PATH_MAX + 32], detail[PATH_MAX + 1200], msg[1024];
     al_mark_t *marks;
     al_diag_t d;
     al_err_t err;
-
-    if (o->state_dir == NULL) {
-        item(cl, MARK_SKIP, "state dir", "not checked (no input, no --state)", NULL, 0);
-        return;
-    }
-    snprintf(probe, sizeof(probe), "%s/.ampload-check-%ld", o->state_dir, (long)getpid());
-    if (cli_make_dirs(o->state_dir, &created) == 0) {
-        step = "write a file in";
-        fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        ok = fd >= 0 && write(fd, "ok\n", 3) == 3 && fsync(fd) == 0;
-    }
-    if (ok) {
-        snprintf(detail, sizeof(detail), "%s: writable%s", o->state_dir,
-                 created ? " (created for the check, removed again)" : "");
-        item(cl, MARK_PASS, "state dir", detail, NULL, 0);
-    } else {
-        snprintf(detail, sizeof(detail), "%s: cannot %s it: %s", o->state_dir, step,
-                 strerror(errno));
-        item(cl, MARK_FAIL, "state dir", detail, al_errhint(AL_ERR_STATE_DIR), EXIT_INTERNAL);
-    }
-    if (fd >= 0) {
-        close(fd);
-        unlink(probe);
-    }
-    cli_remove_created_dirs(o->state_dir, created);
-    if (!ok || o->npaths == 0)
-        return;
 
     for (uint32_t i = 0; i < o->npaths; i++)
         if (strcmp(o->paths[i], "-") == 0) {
@@ -355,6 +334,70 @@ static void check_state(checklist_t *cl)
         item(cl, MARK_FAIL, "checkpoint", msg, al_errhint(err), EXIT_USAGE);
     }
     free(marks);
+}
+
+/* Creates the state directory if needed, takes its lock as a run would (a
+ * run in progress owns it: the check then touches nothing, and the run it
+ * prepares could not start), writes, syncs and removes a file in it.
+ * @return 1 when the directory is usable. */
+static int check_state_dir(checklist_t *cl, al_state_lock_t **lock, int *created)
+{
+    const cli_check_opts_t *o = cl->o;
+    char probe[PATH_MAX + 32], detail[PATH_MAX + 1200];
+    const char *step = "create";
+    int fd = -1, ok = 0, e;
+    al_diag_t d;
+    al_err_t err;
+
+    snprintf(probe, sizeof(probe), "%s/.ampload-check-%ld", o->state_dir, (long)getpid());
+    if (cli_make_dirs(o->state_dir, created) == 0) {
+        err = al_state_lock(o->state_dir, lock, &d);
+        if (err == AL_ERR_LOCKED) {
+            snprintf(detail, sizeof(detail), "%s: in use by another run (%s)", o->state_dir,
+                     d.detail);
+            item(cl, MARK_FAIL, "state dir", detail, al_errhint(err), EXIT_USAGE);
+            return 0;
+        }
+        step = err == AL_ERR_OK ? "write a file in" : "lock";
+        errno = d.sys_errno;
+        if (err == AL_ERR_OK) {
+            fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            ok = fd >= 0 && write(fd, "ok\n", 3) == 3 && fsync(fd) == 0;
+        }
+    }
+    e = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    if (ok) {
+        snprintf(detail, sizeof(detail), "%s: writable%s", o->state_dir,
+                 *created ? " (created for the check, removed again)" : "");
+        item(cl, MARK_PASS, "state dir", detail, NULL, 0);
+    } else {
+        snprintf(detail, sizeof(detail), "%s: cannot %s it: %s", o->state_dir, step, strerror(e));
+        item(cl, MARK_FAIL, "state dir", detail, al_errhint(AL_ERR_STATE_DIR), EXIT_INTERNAL);
+    }
+    return ok;
+}
+
+static void check_state(checklist_t *cl)
+{
+    al_state_lock_t *lock = NULL;
+    int created = 0;
+    if (cl->o->state_dir == NULL) {
+        item(cl, MARK_SKIP, "state dir", "not checked (no input, no --state)", NULL, 0);
+        return;
+    }
+    if (check_state_dir(cl, &lock, &created) && cl->o->npaths > 0)
+        check_checkpoint(cl);
+    al_state_unlock(lock);
+    if (created > 0) {
+        char path[PATH_MAX + 8];
+        snprintf(path, sizeof(path), "%s/lock", cl->o->state_dir);
+        unlink(path);
+    }
+    cli_remove_created_dirs(cl->o->state_dir, created);
 }
 
 int cli_check(const cli_check_opts_t *o)

@@ -28,9 +28,6 @@ int cli_make_dirs(const char *path, int *created);
 /* Removes the last `created` directories of path again (if still empty). */
 void cli_remove_created_dirs(const char *path, int created);
 
-/* Replaces every copy of key (4 bytes or longer) in msg by "[redacted]". */
-void cli_redact(char *msg, size_t cap, const char *key);
-
 /* What `ampload check` looks at. */
 typedef struct {
     const al_send_opts_t *send; /* endpoint, timeouts, TLS settings */

@@ -12,6 +12,7 @@
 #include "../core/batch.h"
 #include "../core/json.h"
 #include "../core/pipeline.h"
+#include "../core/statedir.h"
 #include "cli.h"
 
 #include <ctype.h>
@@ -59,6 +60,9 @@ typedef struct {
     int resumed;
     al_mark_t *marks;
     atomic_int stop;
+    al_state_lock_t *lock;  /* the state directory is ours while this is held */
+    int from_stdin;         /* an input is '-': nothing can be resumed */
+    uint64_t failed_total;  /* events in the failed file after the run, any run's */
     int check;              /* `ampload check`: the preflight checklist */
     int metrics_port;       /* --metrics-port: -1 = off, 0 = any free port */
     char shard[32];         /* --shard as "I/N", or "" */
@@ -73,6 +77,8 @@ typedef struct {
     size_t nsec;
     double t0;
 } cli_t;
+
+static const char *resume_hint(const cli_t *c);
 
 static const char usage_text[] =
     "Usage: ampload [options] FILE...\n"
@@ -185,25 +191,78 @@ bad:
     return EXIT_USAGE;
 }
 
-/* Reads the API key from path; strips one trailing newline. @return 0 or exit code. */
+/* Takes the key out of raw (n bytes, from a key file or the environment):
+ * surrounding white space is trimmed; anything else that cannot be part of
+ * a key is refused with a message naming where it came from.
+ * @return 0 with key filled, or an exit code. */
+static int take_key(const char *from, const char *raw, size_t n, char *key, size_t cap)
+{
+    size_t b = 0;
+    while (b < n && isspace((unsigned char)raw[b]))
+        b++;
+    while (n > b && isspace((unsigned char)raw[n - 1]))
+        n--;
+    if (n == b) {
+        fprintf(stderr, "ampload: %s: the key is empty\n", from);
+        return EXIT_CONFIG;
+    }
+    for (size_t i = b; i < n; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+        if (ch <= ' ' || ch == 0x7f) {
+            fprintf(stderr,
+                    "ampload: %s: the key has %s inside it (at byte %zu); an API key is one "
+                    "word\n  hint: keep only the key, on one line\n",
+                    from,
+                    ch == '\n' || ch == '\r'  ? "a line break"
+                    : ch == ' ' || ch == '\t' ? "white space"
+                                              : "a control character",
+                    i + 1);
+            return EXIT_CONFIG;
+        }
+    }
+    if (n - b > AL_MAX_API_KEY_BYTES || n - b >= cap) {
+        fprintf(stderr, "ampload: %s: the key is longer than %d bytes; is it the right file?\n",
+                from, AL_MAX_API_KEY_BYTES);
+        return EXIT_CONFIG;
+    }
+    memcpy(key, raw + b, n - b);
+    key[n - b] = '\0';
+    return 0;
+}
+
+/* Reads the API key from path (see take_key). @return 0 or an exit code. */
 static int read_key_file(const char *path, char *key, size_t cap)
 {
-    FILE *fp = fopen(path, "r");
+    char raw[AL_MAX_API_KEY_BYTES * 4 + 2], from[PATH_MAX + 32];
+    struct stat st;
+    FILE *fp;
     size_t n;
-    if (fp == NULL) {
-        fprintf(stderr, "ampload: --api-key-file %s: %s\n", path, strerror(errno));
+    int rc;
+
+    snprintf(from, sizeof(from), "--api-key-file %s", path);
+    fp = fopen(path, "r");
+    if (fp == NULL || fstat(fileno(fp), &st) != 0) {
+        fprintf(stderr, "ampload: %s: %s\n", from, strerror(errno));
+        if (fp != NULL)
+            fclose(fp);
         return EXIT_USAGE;
     }
-    n = fread(key, 1, cap - 1, fp);
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ampload: %s: is a directory\n  hint: name the file that holds the key\n",
+                from);
+        fclose(fp);
+        return EXIT_USAGE;
+    }
+    n = fread(raw, 1, sizeof(raw), fp);
+    rc = ferror(fp);
     fclose(fp);
-    key[n] = '\0';
-    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' '))
-        key[--n] = '\0';
-    if (n == 0) {
-        fprintf(stderr, "ampload: --api-key-file %s: the file is empty\n", path);
+    if (rc) {
+        fprintf(stderr, "ampload: %s: read error\n", from);
         return EXIT_USAGE;
     }
-    return 0;
+    rc = take_key(from, raw, n, key, cap);
+    explicit_bzero(raw, sizeof(raw));
+    return rc;
 }
 
 /* Default state directory: ./.ampload/<first input's name>-<hash of all inputs>,
@@ -535,6 +594,8 @@ static int exit_code_for(al_err_t err)
         return EXIT_OK;
     case AL_ERR_INVALID_ARG:
     case AL_ERR_INPUT_IS_OUTPUT:
+    case AL_ERR_DUPLICATE_INPUT:
+    case AL_ERR_LOCKED:
     case AL_ERR_CHECKPOINT_MISMATCH:
     case AL_ERR_CHECKPOINT_CORRUPT:
         return EXIT_USAGE;
@@ -548,6 +609,7 @@ static int exit_code_for(al_err_t err)
     case AL_ERR_ZSTD_TRUNCATED:
     case AL_ERR_UNSUPPORTED_FORMAT:
     case AL_ERR_BINARY_INPUT:
+    case AL_ERR_INPUT_CHANGED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
         return EXIT_CONFIG;
@@ -564,7 +626,7 @@ static void print_error(al_err_t err, const al_diag_t *d)
     char msg[1024];
     const char *hint = al_errhint(err);
     al_diag_format(err, d, msg, sizeof(msg));
-    cli_redact(msg, sizeof(msg), secret_key);
+    al_redact(msg, sizeof(msg), secret_key);
     fprintf(stderr, "ampload: %s\n", msg);
     if (hint[0] != '\0')
         fprintf(stderr, "  hint: %s\n", hint);
@@ -574,7 +636,7 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
                         double elapsed)
 {
     al_report_info_t info = {.elapsed_s = elapsed, .dry_run = c->dry_run};
-    FILE *fp = fopen(c->report_path, "w");
+    FILE *fp = al_fopen_private(c->report_path, 0);
     char esc[AL_JSON_ESCAPED_MAX(PATH_MAX + 32) + 1];
     int rc;
 
@@ -590,8 +652,9 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
             s->rejected_local + s->rejected_server ? esc : "null",
             s->rejected_local + s->rejected_server ? "\"" : "");
     esc[al_json_escape(esc, c->failed_buf, strlen(c->failed_buf))] = '\0';
-    fprintf(fp, ",\n  \"failed_file\": %s%s%s", s->failed ? "\"" : "", s->failed ? esc : "null",
-            s->failed ? "\"" : "");
+    fprintf(fp, ",\n  \"failed_total\": %" PRIu64, c->failed_total);
+    fprintf(fp, ",\n  \"failed_file\": %s%s%s", c->failed_total ? "\"" : "",
+            c->failed_total ? esc : "null", c->failed_total ? "\"" : "");
     fprintf(fp,
             ",\n  \"latency_ms\": {\"p50\": %u, \"p95\": %u, \"p99\": %u, \"max\": %u, "
             "\"requests\": %zu}",
@@ -654,14 +717,41 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     return 0;
 }
 
-/* Undelivered events are an error: reported even with -q. */
+/* Undelivered events are an error: reported even with -q, whichever run of
+ * this state directory put them in the failed file. */
 static void print_failed(const cli_t *c, const al_stats_t *s)
 {
-    if (s->failed > 0)
+    if (c->failed_total == 0)
+        return;
+    if (s->failed == c->failed_total)
+        fprintf(stderr, "ampload: %" PRIu64 " events could not be delivered; they are in %s\n",
+                s->failed, c->failed_buf);
+    else
         fprintf(stderr,
-                "ampload: %" PRIu64 " events could not be delivered; they are in %s\n"
-                "  hint: send them again with: ampload %s\n",
-                s->failed, c->failed_buf, c->failed_buf);
+                "ampload: %" PRIu64 " events could not be delivered (%" PRIu64
+                " in this run, the others in earlier runs of this state directory); they "
+                "are in %s\n",
+                c->failed_total, s->failed, c->failed_buf);
+    fprintf(stderr,
+            "  hint: send them again with: ampload %s (then remove the file, or this "
+            "command keeps exiting 5)\n",
+            c->failed_buf);
+}
+
+/* @return the number of complete lines in path (0 when it does not exist). */
+static uint64_t count_lines(const char *path)
+{
+    char buf[65536];
+    uint64_t n = 0;
+    size_t got;
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return 0;
+    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+        for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + got - p))) != NULL; p++)
+            n++;
+    fclose(fp);
+    return n;
 }
 
 static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
@@ -681,7 +771,11 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
                 s->events_sent, eps, elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected here", s->rejected_local);
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected by the server", s->rejected_server);
-        fprintf(stderr, "  %-22s %12" PRIu64 "\n", "failed", s->failed);
+        if (c->failed_total != s->failed)
+            fprintf(stderr, "  %-22s %12" PRIu64 "   %" PRIu64 " in the failed file in all\n",
+                    "failed", s->failed, c->failed_total);
+        else
+            fprintf(stderr, "  %-22s %12" PRIu64 "\n", "failed", s->failed);
         fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume%s\n",
                 "skipped", s->skipped, c->shard[0] ? ", or of other shards" : "");
         fprintf(stderr,
@@ -709,10 +803,8 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
         uint64_t resolved =
             s->events_sent + s->rejected_local + s->rejected_server + s->failed + s->skipped;
         if (s->lines_read > resolved)
-            fprintf(stderr,
-                    "  %" PRIu64 " lines not resolved yet: run the same command again to "
-                    "resume\n",
-                    s->lines_read - resolved);
+            fprintf(stderr, "  %" PRIu64 " lines not resolved yet: %s\n", s->lines_read - resolved,
+                    resume_hint(c));
     }
     print_failed(c, s);
 }
@@ -951,7 +1043,16 @@ static uint32_t percentile(const cli_t *c, double p)
 
 /* ---- signals ------------------------------------------------------------ */
 
-/* The first SIGINT/SIGTERM asks the run to stop cleanly (drain, checkpoint);
+/* What to tell a user whose run stopped before the end. */
+static const char *resume_hint(const cli_t *c)
+{
+    return c->from_stdin ? "standard input cannot be resumed: the lines not resolved were "
+                           "read but not delivered; load what is left again, or load from a "
+                           "file to be able to resume"
+                         : "run the same command again to resume";
+}
+
+/* The first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly (drain, checkpoint);
  * a second one ends the process at once - the checkpoint on disk is still
  * valid, because it is only ever replaced atomically. */
 static void *signal_main(void *arg)
@@ -962,16 +1063,59 @@ static void *signal_main(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigwait(&set, &sig);
     atomic_store(&c->stop, 1);
     fprintf(stderr,
             "\nampload: %s: finishing the requests in flight and saving the checkpoint "
             "(again to quit at once)\n",
-            sig == SIGINT ? "interrupted" : "terminated");
+            sig == SIGINT   ? "interrupted"
+            : sig == SIGHUP ? "hung up"
+                            : "terminated");
     sigwait(&set, &sig);
-    fprintf(stderr, "ampload: stopped at once; run the same command to resume\n");
+    fprintf(stderr, "ampload: stopped at once; %s\n", resume_hint(c));
     _exit(EXIT_INTERRUPTED);
     return NULL;
+}
+
+/* Before anything in the state directory is touched: refuses inputs given
+ * twice or that the run would overwrite, creates the directory, takes its
+ * lock (held until the process ends) and finishes or discards a rollback a
+ * crash interrupted. @return 0 or an exit code. */
+static int take_state_dir(cli_t *c)
+{
+    char lock_path[PATH_MAX + 32];
+    const char *outputs[7];
+    al_diag_t d;
+    al_err_t err;
+
+    snprintf(lock_path, sizeof(lock_path), "%s/lock", c->state_dir);
+    outputs[0] = c->reject_buf;
+    outputs[1] = c->failed_buf;
+    outputs[2] = c->index_buf;
+    outputs[3] = c->checkpoint_buf;
+    outputs[4] = lock_path;
+    outputs[5] = c->report_path;
+    outputs[6] = c->audit_path;
+    err = al_pipeline_check_paths(c->pipe.paths, c->pipe.npaths, outputs, 7, &d);
+    if (err != AL_ERR_OK) {
+        print_error(err, &d);
+        return exit_code_for(err);
+    }
+    if (cli_make_dirs(c->state_dir, NULL) != 0) {
+        fprintf(stderr, "ampload: cannot create state directory %s: %s\n", c->state_dir,
+                strerror(errno));
+        fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
+        return EXIT_INTERNAL;
+    }
+    err = al_state_lock(c->state_dir, &c->lock, &d);
+    if (err == AL_ERR_OK)
+        err = al_ckpt_recover(c->checkpoint_buf, c->reject_buf, c->failed_buf, c->index_buf, &d);
+    if (err != AL_ERR_OK) {
+        print_error(err, &d);
+        return exit_code_for(err);
+    }
+    return 0;
 }
 
 /* Decides between a fresh start and a resume. @return 0 or an exit code. */
@@ -1001,8 +1145,8 @@ static int prepare_resume(cli_t *c)
         fprintf(stderr, "  (checkpoint: %s)\n", c->checkpoint_buf);
         return exit_code_for(err);
     }
-    err = al_ckpt_rollback(c->reject_buf, c->failed_buf, c->index_buf, c->pipe.paths,
-                           c->pipe.npaths, c->marks, &d);
+    err = al_ckpt_rollback(c->checkpoint_buf, c->reject_buf, c->failed_buf, c->index_buf,
+                           c->pipe.paths, c->pipe.npaths, c->marks, &d);
     if (err != AL_ERR_OK) {
         print_error(err, &d);
         return EXIT_INTERNAL;
@@ -1031,6 +1175,10 @@ int main(int argc, char **argv)
     cli_metrics_t *metrics = NULL;
     int show_progress, rc;
 
+    /* a closed pipe (ampload -v ... | head) or a file-size limit must fail
+     * the write that hit it, which is handled, not end the run unreported */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     {
         int eargc;
         char **eargv;
@@ -1064,6 +1212,9 @@ int main(int argc, char **argv)
             }
         }
     }
+    for (uint32_t i = 0; i < c.pipe.npaths; i++)
+        if (strcmp(c.pipe.paths[i], "-") == 0)
+            c.from_stdin = 1;
     env_key = getenv("AMPLITUDE_API_KEY");
     if (c.api_key_file != NULL) {
         struct stat kst;
@@ -1076,14 +1227,13 @@ int main(int argc, char **argv)
                     "  hint: chmod 600 %s\n",
                     c.api_key_file, (unsigned)(kst.st_mode & 0777), c.api_key_file);
     } else if (env_key != NULL && env_key[0] != '\0') {
-        if (strlen(env_key) > AL_MAX_API_KEY_BYTES) {
-            fprintf(stderr, "ampload: AMPLITUDE_API_KEY is longer than %d bytes\n",
-                    AL_MAX_API_KEY_BYTES);
-            return EXIT_CONFIG;
-        }
-        snprintf(c.pipe.batch.api_key, sizeof(c.pipe.batch.api_key), "%s", env_key);
+        rc = take_key("AMPLITUDE_API_KEY", env_key, strlen(env_key), c.pipe.batch.api_key,
+                      sizeof(c.pipe.batch.api_key));
+        if (rc != 0)
+            return rc;
     }
     secret_key = c.pipe.batch.api_key;
+    c.send.secret = c.pipe.batch.api_key; /* redacted from the server's words */
     if (c.pipe.batch.api_key[0] != '\0') {
         /* every request body in memory holds the key: a crash must not
          * write it into a core file */
@@ -1114,16 +1264,13 @@ int main(int argc, char **argv)
                         "--api-key-file (or use --dry-run to only validate)\n");
         return EXIT_CONFIG;
     }
-    if (cli_make_dirs(c.state_dir, NULL) != 0) {
-        fprintf(stderr, "ampload: cannot create state directory %s: %s\n", c.state_dir,
-                strerror(errno));
-        fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
-        return EXIT_INTERNAL;
-    }
     snprintf(c.reject_buf, sizeof(c.reject_buf), "%s/rejected.ndjson", c.state_dir);
     snprintf(c.failed_buf, sizeof(c.failed_buf), "%s/failed.ndjson", c.state_dir);
     snprintf(c.index_buf, sizeof(c.index_buf), "%s/failed.index", c.state_dir);
     snprintf(c.checkpoint_buf, sizeof(c.checkpoint_buf), "%s/checkpoint", c.state_dir);
+    rc = take_state_dir(&c);
+    if (rc != 0)
+        return rc;
     c.pipe.reject_path = c.reject_buf;
     c.pipe.live = &c.live;
     if (!c.dry_run) {
@@ -1137,7 +1284,7 @@ int main(int argc, char **argv)
         c.send.on_request = on_request;
         c.send.on_request_ctx = &c;
         if (c.audit_path != NULL) {
-            c.audit = fopen(c.audit_path, "w");
+            c.audit = al_fopen_private(c.audit_path, 0);
             if (c.audit == NULL) {
                 fprintf(stderr, "ampload: --audit %s: %s\n", c.audit_path, strerror(errno));
                 return EXIT_USAGE;
@@ -1150,6 +1297,7 @@ int main(int argc, char **argv)
         sigemptyset(&sigs);
         sigaddset(&sigs, SIGINT);
         sigaddset(&sigs, SIGTERM);
+        sigaddset(&sigs, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         if (pthread_create(&sig_tid, NULL, signal_main, &c) == 0)
             pthread_detach(sig_tid);
@@ -1196,7 +1344,10 @@ int main(int argc, char **argv)
     if (show_progress)
         progress_stop(&progress);
     rc = EXIT_OK;
-    if (err != AL_ERR_OK) {
+    if (err == AL_ERR_INTERRUPTED) {
+        fprintf(stderr, "ampload: interrupted\n  hint: %s\n", resume_hint(&c));
+        rc = exit_code_for(err);
+    } else if (err != AL_ERR_OK) {
         print_error(err, &diag);
         rc = exit_code_for(err);
     }
@@ -1209,7 +1360,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "ampload: warning: %s is empty\n", c.pipe.paths[i]);
         }
     }
-    if (rc == EXIT_OK && stats.failed > 0)
+    /* what the failed file holds now: this run's events and any left there
+     * by earlier runs of this state directory (below the checkpoint) */
+    c.failed_total = c.dry_run ? 0 : count_lines(c.failed_buf);
+    if (rc == EXIT_OK && c.failed_total > 0)
         rc = EXIT_FAILED;
     /* Counts are worth showing whenever the run got as far as reading. */
     if (!c.quiet && stats.lines_read > 0)
@@ -1224,5 +1378,6 @@ int main(int argc, char **argv)
     free(c.marks);
     free(c.latencies);
     free(c.acked_per_s);
+    al_state_unlock(c.lock);
     return rc;
 }

@@ -57,20 +57,3 @@ void cli_remove_created_dirs(const char *path, int created)
         *slash = '\0';
     }
 }
-
-void cli_redact(char *msg, size_t cap, const char *key)
-{
-    size_t kl = strlen(key);
-    char *p;
-    if (kl < 4)
-        return;
-    while ((p = strstr(msg, key)) != NULL) {
-        static const char mask[] = "[redacted]";
-        size_t tail = strlen(p + kl);
-        if ((size_t)(p - msg) + sizeof(mask) - 1 + tail + 1 > cap)
-            tail = cap - (size_t)(p - msg) - sizeof(mask);
-        memmove(p + sizeof(mask) - 1, p + kl, tail);
-        memcpy(p, mask, sizeof(mask) - 1);
-        p[sizeof(mask) - 1 + tail] = '\0';
-    }
-}

@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 
 #include "json.h"
+#include "statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,12 +240,10 @@ static int write_checkpoint(FILE *fp, const al_ckpt_t *ck, const al_mark_t *mark
 al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *failed,
                       al_diag_t *diag)
 {
-    char tmp[PATH_MAX + 8], dir[PATH_MAX];
+    char tmp[PATH_MAX + 8];
     al_mark_t *marks = calloc(ck->n ? ck->n : 1, sizeof(*marks));
     al_err_t err = AL_ERR_OK;
     FILE *fp;
-    char *slash;
-    int dfd;
 
     if (marks == NULL)
         return AL_ERR_NOMEM;
@@ -257,7 +256,7 @@ al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *
     if (err != AL_ERR_OK)
         goto out;
     snprintf(tmp, sizeof(tmp), "%s.tmp", ck->path);
-    fp = fopen(tmp, "w");
+    fp = al_fopen_tmp(tmp);
     if (fp == NULL || write_checkpoint(fp, ck, marks) != 0 || fflush(fp) != 0 ||
         fsync(fileno(fp)) != 0) {
         al_diag_set(diag, tmp, errno);
@@ -271,16 +270,10 @@ al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *
         err = AL_ERR_WRITE;
         goto out;
     }
-    snprintf(dir, sizeof(dir), "%s", ck->path);
-    slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* the rename itself must survive a power cut */
-        close(dfd);
+    /* the rename itself must survive a power cut */
+    if (al_fsync_parent(ck->path) != 0) {
+        al_diag_set(diag, ck->path, errno);
+        err = AL_ERR_WRITE;
     }
 out:
     free(marks);
@@ -404,6 +397,89 @@ out:
 
 /* ---- rollback ----------------------------------------------------------- */
 
+/* Rollback rewrites up to three files that must change together: the failed
+ * file and its index are read as pairs, so a new failed file with the old
+ * index would label events with the wrong lines. The new files are written
+ * beside the old ones (NAME.rollback) and synced; then a commit marker
+ * (<checkpoint>.rollback, itself made by rename) says they are complete;
+ * then they are renamed over the old ones and the marker removed. A crash
+ * before the marker leaves the old files (the leftovers are removed at the
+ * next start); a crash after it is finished at the next start by
+ * al_ckpt_recover(), since renaming is idempotent here: a NAME.rollback
+ * that is gone was renamed already. */
+
+typedef struct {
+    const char *final;
+    char tmp[PATH_MAX + 16];
+} staged_t;
+
+static void staged_init(staged_t *s, const char *final)
+{
+    s->final = final;
+    s->tmp[0] = '\0';
+    if (final != NULL)
+        snprintf(s->tmp, sizeof(s->tmp), "%s.rollback", final);
+}
+
+static void marker_path(char *buf, size_t cap, const char *ckpt_path)
+{
+    snprintf(buf, cap, "%s.rollback", ckpt_path);
+}
+
+static al_err_t sync_dir(const char *path, al_diag_t *diag)
+{
+    if (al_fsync_parent(path) != 0) {
+        al_diag_set(diag, path, errno);
+        return AL_ERR_WRITE;
+    }
+    return AL_ERR_OK;
+}
+
+/* Renames every staged file that is still there over its final name. */
+static al_err_t commit_staged(staged_t *st, int n, al_diag_t *diag)
+{
+    for (int i = 0; i < n; i++) {
+        if (st[i].final == NULL)
+            continue;
+        if (rename(st[i].tmp, st[i].final) != 0 && errno != ENOENT) {
+            al_diag_set(diag, st[i].final, errno);
+            return AL_ERR_WRITE;
+        }
+    }
+    return AL_ERR_OK;
+}
+
+al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const char *failed_path,
+                         const char *failed_index_path, al_diag_t *diag)
+{
+    char marker[PATH_MAX + 16], mtmp[PATH_MAX + 24];
+    staged_t st[3];
+    al_err_t err = AL_ERR_OK;
+
+    memset(diag, 0, sizeof(*diag));
+    staged_init(&st[0], reject_path);
+    staged_init(&st[1], failed_path);
+    staged_init(&st[2], failed_index_path);
+    marker_path(marker, sizeof(marker), ckpt_path);
+    snprintf(mtmp, sizeof(mtmp), "%s.tmp", marker);
+    if (access(marker, F_OK) == 0) {
+        err = commit_staged(st, 3, diag);
+        if (err == AL_ERR_OK)
+            err = sync_dir(ckpt_path, diag);
+        if (err == AL_ERR_OK && unlink(marker) != 0) {
+            al_diag_set(diag, marker, errno);
+            err = AL_ERR_WRITE;
+        }
+        return err == AL_ERR_OK ? sync_dir(ckpt_path, diag) : err;
+    }
+    /* no marker: whatever was staged was never complete */
+    for (int i = 0; i < 3; i++)
+        if (st[i].final != NULL)
+            (void)unlink(st[i].tmp);
+    (void)unlink(mtmp);
+    return AL_ERR_OK;
+}
+
 static int below_mark(const al_mark_t *marks, uint32_t n, long idx, uint64_t offset)
 {
     if (idx < 0 || (uint64_t)idx >= n)
@@ -411,33 +487,39 @@ static int below_mark(const al_mark_t *marks, uint32_t n, long idx, uint64_t off
     return marks[idx].done || offset < marks[idx].offset;
 }
 
-static al_err_t replace_file(const char *tmp, const char *path, al_diag_t *diag)
+/* Flushes, syncs and closes a staged stream. */
+static al_err_t close_staged(FILE *fp, const char *path, al_diag_t *diag)
 {
-    if (rename(tmp, path) != 0) {
+    al_err_t err = AL_ERR_OK;
+    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
         al_diag_set(diag, path, errno);
-        return AL_ERR_WRITE;
+        err = AL_ERR_WRITE;
     }
-    return AL_ERR_OK;
+    if (fclose(fp) != 0 && err == AL_ERR_OK) {
+        al_diag_set(diag, path, errno);
+        err = AL_ERR_WRITE;
+    }
+    return err;
 }
 
-/* Keeps the reject records of lines below the marks. */
-static al_err_t rollback_rejects(const char *path, const char *const *paths, uint32_t n,
-                                 const al_mark_t *marks, al_diag_t *diag)
+/* Stages the reject records of lines below the marks. *staged is set when
+ * there was a file to stage. */
+static al_err_t stage_rejects(staged_t *st, const char *const *paths, uint32_t n,
+                              const al_mark_t *marks, al_diag_t *diag)
 {
-    char tmp[PATH_MAX + 8];
     FILE *in, *out;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    al_err_t err = AL_ERR_OK;
 
-    in = fopen(path, "r");
-    if (in == NULL)
-        return errno == ENOENT ? AL_ERR_OK : (al_diag_set(diag, path, errno), AL_ERR_IO);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    out = fopen(tmp, "w");
+    in = fopen(st->final, "r");
+    if (in == NULL) {
+        st->final = NULL; /* nothing to replace */
+        return errno == ENOENT ? AL_ERR_OK : (al_diag_set(diag, st->tmp, errno), AL_ERR_IO);
+    }
+    out = al_fopen_tmp(st->tmp);
     if (out == NULL) {
-        al_diag_set(diag, tmp, errno);
+        al_diag_set(diag, st->tmp, errno);
         fclose(in);
         return AL_ERR_WRITE;
     }
@@ -461,35 +543,40 @@ static al_err_t rollback_rejects(const char *path, const char *const *paths, uin
     }
     free(line);
     fclose(in);
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
-        al_diag_set(diag, tmp, errno);
-        err = AL_ERR_WRITE;
-    }
-    fclose(out);
-    return err == AL_ERR_OK ? replace_file(tmp, path, diag) : err;
+    return close_staged(out, st->tmp, diag);
 }
 
-/* Keeps the failed events (and their origins) of lines below the marks. */
-static al_err_t rollback_failed(const char *path, const char *index_path, uint32_t n,
-                                const al_mark_t *marks, al_diag_t *diag)
+/* Stages the failed events (and their origins) of lines below the marks. */
+static al_err_t stage_failed(staged_t *ev_st, staged_t *ix_st, uint32_t n, const al_mark_t *marks,
+                             al_diag_t *diag)
 {
-    char tmp[PATH_MAX + 8], itmp[PATH_MAX + 8];
-    FILE *ev, *ix, *evo, *ixo;
+    FILE *ev, *ix, *evo = NULL, *ixo = NULL;
     char *eline = NULL, *iline = NULL;
     size_t ecap = 0, icap = 0;
     ssize_t elen, ilen;
     al_err_t err = AL_ERR_OK;
 
-    ev = fopen(path, "r");
-    if (ev == NULL)
-        return errno == ENOENT ? AL_ERR_OK : (al_diag_set(diag, path, errno), AL_ERR_IO);
-    ix = fopen(index_path, "r");
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    snprintf(itmp, sizeof(itmp), "%s.tmp", index_path);
-    evo = fopen(tmp, "w");
-    ixo = fopen(itmp, "w");
+    ev = fopen(ev_st->final, "r");
+    if (ev == NULL) {
+        if (errno != ENOENT) {
+            al_diag_set(diag, ev_st->final, errno);
+            return AL_ERR_IO;
+        }
+        /* no failed file: an index without it describes nothing */
+        ev_st->final = NULL;
+        if (unlink(ix_st->final) != 0 && errno != ENOENT) {
+            al_diag_set(diag, ix_st->final, errno);
+            return AL_ERR_WRITE;
+        }
+        ix_st->final = NULL;
+        return AL_ERR_OK;
+    }
+    ix = fopen(ix_st->final, "r");
+    evo = al_fopen_tmp(ev_st->tmp);
+    if (evo != NULL)
+        ixo = al_fopen_tmp(ix_st->tmp);
     if (evo == NULL || ixo == NULL) {
-        al_diag_set(diag, tmp, errno);
+        al_diag_set(diag, evo == NULL ? ev_st->tmp : ix_st->tmp, errno);
         err = AL_ERR_WRITE;
         goto out;
     }
@@ -506,11 +593,11 @@ static al_err_t rollback_failed(const char *path, const char *index_path, uint32
             fwrite(iline, 1, (size_t)ilen, ixo);
         }
     }
-    if (fflush(evo) != 0 || fsync(fileno(evo)) != 0 || fflush(ixo) != 0 ||
-        fsync(fileno(ixo)) != 0) {
-        al_diag_set(diag, tmp, errno);
-        err = AL_ERR_WRITE;
-    }
+    err = close_staged(evo, ev_st->tmp, diag);
+    evo = NULL;
+    if (err == AL_ERR_OK)
+        err = close_staged(ixo, ix_st->tmp, diag);
+    ixo = NULL;
 out:
     free(eline);
     free(iline);
@@ -521,22 +608,59 @@ out:
         fclose(evo);
     if (ixo != NULL)
         fclose(ixo);
-    if (err == AL_ERR_OK)
-        err = replace_file(tmp, path, diag);
-    if (err == AL_ERR_OK)
-        err = replace_file(itmp, index_path, diag);
     return err;
 }
 
-al_err_t al_ckpt_rollback(const char *reject_path, const char *failed_path,
+/* Creates the commit marker: from then on the staged files are the truth. */
+static al_err_t write_marker(const char *marker, al_diag_t *diag)
+{
+    char tmp[PATH_MAX + 24];
+    FILE *fp;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", marker);
+    fp = al_fopen_tmp(tmp);
+    if (fp == NULL) {
+        al_diag_set(diag, tmp, errno);
+        return AL_ERR_WRITE;
+    }
+    fputs("rollback staged\n", fp);
+    if (close_staged(fp, tmp, diag) != AL_ERR_OK)
+        return AL_ERR_WRITE;
+    if (rename(tmp, marker) != 0) {
+        al_diag_set(diag, marker, errno);
+        return AL_ERR_WRITE;
+    }
+    return sync_dir(marker, diag);
+}
+
+al_err_t al_ckpt_rollback(const char *ckpt_path, const char *reject_path, const char *failed_path,
                           const char *failed_index_path, const char *const *paths, uint32_t n,
                           const al_mark_t *marks, al_diag_t *diag)
 {
-    al_err_t err = AL_ERR_OK;
-    memset(diag, 0, sizeof(*diag));
-    if (reject_path != NULL)
-        err = rollback_rejects(reject_path, paths, n, marks, diag);
-    if (err == AL_ERR_OK && failed_path != NULL && failed_index_path != NULL)
-        err = rollback_failed(failed_path, failed_index_path, n, marks, diag);
-    return err;
+    char marker[PATH_MAX + 16];
+    staged_t st[3];
+    al_err_t err;
+
+    err = al_ckpt_recover(ckpt_path, reject_path, failed_path, failed_index_path, diag);
+    if (err != AL_ERR_OK)
+        return err;
+    staged_init(&st[0], reject_path);
+    staged_init(&st[1], failed_index_path != NULL ? failed_path : NULL);
+    staged_init(&st[2], failed_path != NULL ? failed_index_path : NULL);
+    if (st[0].final != NULL)
+        err = stage_rejects(&st[0], paths, n, marks, diag);
+    if (err == AL_ERR_OK && st[1].final != NULL)
+        err = stage_failed(&st[1], &st[2], n, marks, diag);
+    if (err != AL_ERR_OK || (st[0].final == NULL && st[1].final == NULL && st[2].final == NULL))
+        return err;
+    marker_path(marker, sizeof(marker), ckpt_path);
+    err = write_marker(marker, diag);
+    if (err == AL_ERR_OK)
+        err = commit_staged(st, 3, diag);
+    if (err == AL_ERR_OK)
+        err = sync_dir(ckpt_path, diag);
+    if (err == AL_ERR_OK && unlink(marker) != 0) {
+        al_diag_set(diag, marker, errno);
+        err = AL_ERR_WRITE;
+    }
+    return err == AL_ERR_OK ? sync_dir(ckpt_path, diag) : err;
 }

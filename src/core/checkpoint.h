@@ -94,9 +94,19 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
 
 /* Before a resume: removes from the reject file the records of lines at or
  * past each input's mark, and likewise from the failed file and its origins
- * index. Missing files are fine. @return AL_ERR_OK, IO or WRITE. */
-al_err_t al_ckpt_rollback(const char *reject_path, const char *failed_path,
+ * index, as one step: a crash at any point leaves either the old three files
+ * or the new three (finished by al_ckpt_recover at the next start). The
+ * commit marker is <ckpt_path>.rollback. Missing files are fine.
+ * The caller holds the state directory's lock. @return AL_ERR_OK, IO or WRITE. */
+al_err_t al_ckpt_rollback(const char *ckpt_path, const char *reject_path, const char *failed_path,
                           const char *failed_index_path, const char *const *paths, uint32_t n,
                           const al_mark_t *marks, al_diag_t *diag);
+
+/* At every start, before anything reads or writes the state files: finishes
+ * a rollback that a crash interrupted after its commit marker, or removes
+ * the leftovers of one interrupted before it. The caller holds the lock.
+ * @return AL_ERR_OK or WRITE. */
+al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const char *failed_path,
+                         const char *failed_index_path, al_diag_t *diag);
 
 #endif

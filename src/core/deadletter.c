@@ -7,6 +7,8 @@
  */
 #include "deadletter.h"
 
+#include "statedir.h"
+
 #include "json.h"
 
 #include <errno.h>
@@ -172,7 +174,7 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
 static FILE *lazy_open(FILE **f, const char *path)
 {
     if (*f == NULL)
-        *f = fopen(path, "a");
+        *f = al_fopen_private(path, 1); /* events are personal data */
     return *f;
 }
 

@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *al_strerror(al_err_t err)
@@ -65,4 +66,42 @@ char *al_diag_format(al_err_t err, const al_diag_t *d, char *buf, size_t cap)
     if (d != NULL && d->has_offset && n < cap)
         snprintf(buf + n, cap - n, " at byte %llu", (unsigned long long)d->offset);
     return buf;
+}
+
+size_t al_redact_copy(char *dst, size_t cap, const char *src, size_t len, const char *secret)
+{
+    static const char mask[] = "[redacted]";
+    size_t kl = secret != NULL ? strlen(secret) : 0, n = 0, i = 0;
+
+    if (cap == 0)
+        return 0;
+    while (i < len && n + 1 < cap) {
+        if (kl > 0 && len - i >= kl && memcmp(src + i, secret, kl) == 0) {
+            size_t m = sizeof(mask) - 1 < cap - 1 - n ? sizeof(mask) - 1 : cap - 1 - n;
+            memcpy(dst + n, mask, m);
+            n += m;
+            i += kl;
+        } else {
+            dst[n++] = src[i++];
+        }
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+void al_redact(char *s, size_t cap, const char *secret)
+{
+    char *copy;
+    size_t len;
+    if (secret == NULL || secret[0] == '\0' || cap == 0)
+        return;
+    len = strnlen(s, cap);
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        s[0] = '\0'; /* better nothing than the key */
+        return;
+    }
+    memcpy(copy, s, len);
+    al_redact_copy(s, cap, copy, len, secret);
+    free(copy);
 }

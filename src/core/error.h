@@ -42,7 +42,13 @@
       "run with --restart to start over (or use another --state DIR)")                             \
     X(18, CHECKPOINT_CORRUPT, "the checkpoint cannot be read",                                     \
       "run with --restart to start over (or use another --state DIR)")                             \
-    X(19, INTERRUPTED, "interrupted", "run the same command again to resume")
+    X(19, INTERRUPTED, "interrupted", "run the same command again to resume")                      \
+    X(20, LOCKED, "the state directory is in use by another run",                                  \
+      "wait for that run to end, or give this one another --state DIR")                            \
+    X(21, INPUT_CHANGED, "the input changed while being read (truncated or rewritten)",            \
+      "let whatever writes it finish (log rotation?), then load a stable copy with --restart")     \
+    X(22, DUPLICATE_INPUT, "this input is given twice (the same file under two names)",            \
+      "give each file once")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
@@ -72,5 +78,15 @@ void al_diag_set(al_diag_t *d, const char *path, int sys_errno);
 /* Formats "PATH: message (detail, errno text) at byte N" into buf.
  * @return buf. Never writes more than cap bytes, always NUL-terminates. */
 char *al_diag_format(al_err_t err, const al_diag_t *d, char *buf, size_t cap);
+
+/* Replaces every copy of secret in s (NUL-terminated, buffer of cap bytes)
+ * by "[redacted]", whatever the secret's length; NULL or "" does nothing.
+ * Redact before cutting text short: a cut copy no longer matches. */
+void al_redact(char *s, size_t cap, const char *secret);
+
+/* Copies src (len bytes) into dst (cap bytes, always NUL-terminated) with
+ * every copy of secret replaced, cutting only after redaction.
+ * @return the length written. */
+size_t al_redact_copy(char *dst, size_t cap, const char *src, size_t len, const char *secret);
 
 #endif

@@ -453,12 +453,39 @@ static void close_files(run_t *run, al_err_t *err, al_diag_t *diag)
     }
 }
 
-/* @return 1 when path names the same file as out (which may not exist). */
-static int same_file(const char *path, const char *out)
+/* @return 1 when a and b are the same file (both exist). */
+static int same_inode(const struct stat *a, const char *b)
 {
-    struct stat a, b;
-    return out != NULL && stat(path, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev &&
-           a.st_ino == b.st_ino;
+    struct stat sb;
+    return b != NULL && stat(b, &sb) == 0 && a->st_dev == sb.st_dev && a->st_ino == sb.st_ino;
+}
+
+al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const char *const *outputs,
+                                 uint32_t nout, al_diag_t *diag)
+{
+    memset(diag, 0, sizeof(*diag));
+    for (uint32_t i = 0; i < n; i++) {
+        struct stat st;
+        int is_stdin = strcmp(paths[i], "-") == 0;
+        if (!is_stdin && stat(paths[i], &st) != 0)
+            continue; /* the reader says what is wrong with it */
+        for (uint32_t j = 0; j < i; j++) {
+            if (is_stdin ? strcmp(paths[j], "-") == 0 : same_inode(&st, paths[j])) {
+                al_diag_set(diag, paths[i], 0);
+                snprintf(diag->detail, sizeof(diag->detail), "input %" PRIu32 " is %s too", j + 1,
+                         paths[j]);
+                return AL_ERR_DUPLICATE_INPUT;
+            }
+        }
+        for (uint32_t k = 0; k < nout && !is_stdin; k++) {
+            if (same_inode(&st, outputs[k])) {
+                al_diag_set(diag, paths[i], 0);
+                snprintf(diag->detail, sizeof(diag->detail), "the run would write %s", outputs[k]);
+                return AL_ERR_INPUT_IS_OUTPUT;
+            }
+        }
+    }
+    return AL_ERR_OK;
 }
 
 /* Opens and sniffs every named input once, so a typo fails before any work;
@@ -466,18 +493,23 @@ static int same_file(const char *path, const char *out)
 static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
 {
     al_reader_opts_t ropts = {0};
+    const char *outputs[3] = {o->reject_path, o->send != NULL ? o->failed_path : NULL,
+                              o->send != NULL ? o->failed_index_path : NULL};
+    al_err_t perr = al_pipeline_check_paths(o->paths, o->npaths, outputs, 3, diag);
+    if (perr != AL_ERR_OK) {
+        for (uint32_t i = 0; i < o->npaths; i++)
+            if (strcmp(o->paths[i], diag->path) == 0 && inputs[i].err == AL_ERR_OK) {
+                inputs[i].err = perr;
+                inputs[i].diag = *diag;
+                break;
+            }
+        return perr;
+    }
     for (uint32_t i = 0; i < o->npaths; i++) {
         al_reader_t *r;
         al_err_t err;
         if (strcmp(o->paths[i], "-") == 0)
             continue; /* sniffing would consume standard input */
-        if (same_file(o->paths[i], o->reject_path) ||
-            (o->send != NULL && same_file(o->paths[i], o->failed_path))) {
-            al_diag_set(diag, o->paths[i], 0);
-            inputs[i].err = AL_ERR_INPUT_IS_OUTPUT;
-            inputs[i].diag = *diag;
-            return AL_ERR_INPUT_IS_OUTPUT;
-        }
         err = al_reader_open(&r, o->paths[i], i, &ropts, diag);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;

@@ -103,4 +103,12 @@ void al_pipeline_opts_init(al_pipeline_opts_t *opts);
 al_err_t al_pipeline_run(const al_pipeline_opts_t *opts, al_input_t *inputs, al_stats_t *stats,
                          al_diag_t *diag);
 
+/* Refuses a run that would read one file twice (the same inode under two
+ * names, or '-' twice) or write over one of its inputs. outputs (entries may
+ * be NULL) are the files the run will write. Nothing is opened.
+ * @return AL_ERR_OK, DUPLICATE_INPUT or INPUT_IS_OUTPUT (diag names the
+ * input, and in its detail the other name). Thread-safety: any thread. */
+al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const char *const *outputs,
+                                 uint32_t nout, al_diag_t *diag);
+
 #endif

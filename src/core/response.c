@@ -35,19 +35,69 @@ static uint8_t reason_slot(al_response_t *r, const char *text)
     return (uint8_t)(++r->nreasons);
 }
 
+/* Indices are read with JSON_DECODE_INT_AS_REAL, so one number beyond
+ * int64 cannot make the whole body unreadable: any number that is not a
+ * whole position inside the batch is ignored. */
 static void mark_index(al_response_t *r, json_t *idx, uint8_t mark)
 {
-    json_int_t i;
-    if (!json_is_integer(idx))
+    double d;
+    uint32_t i;
+    if (!json_is_number(idx))
         return;
-    i = json_integer_value(idx);
-    if (i < 0 || i >= (json_int_t)r->nevents || r->mark[i] != AL_MARK_NONE)
+    d = json_number_value(idx);
+    if (!(d >= 0 && d < (double)r->nevents) || d != (double)(uint32_t)d)
+        return;
+    i = (uint32_t)d;
+    if (r->mark[i] != AL_MARK_NONE)
         return;
     r->mark[i] = mark;
     if (mark == AL_MARK_THROTTLED)
         r->throttled++;
     else
         r->refused++;
+}
+
+/* Copies the server's text into dst on one line, the secret redacted before
+ * the cut. */
+static void copy_text(char *dst, size_t cap, const char *text, size_t len, const char *secret)
+{
+    al_redact_copy(dst, cap, text, len, secret);
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < ' ')
+            *p = ' ';
+}
+
+/* @return 1 when doc is Amplitude's acknowledgement: {"code":200,...} or a
+ * body with "events_ingested". A captive portal or a proxy also answers 200. */
+static int is_ack(json_t *doc)
+{
+    json_t *code = json_object_get(doc, "code");
+    if (json_is_number(code))
+        return json_number_value(code) == 200;
+    return json_is_number(json_object_get(doc, "events_ingested"));
+}
+
+/* Describes a 2xx that is not an acknowledgement, for the CONFIG stop. */
+static void describe_bogus_ack(al_response_t *r, json_t *doc, const char *body, size_t len,
+                               const char *secret)
+{
+    char snippet[96];
+    json_t *code = json_object_get(doc, "code");
+    if (doc != NULL && json_is_number(code)) {
+        char err[sizeof(r->error)];
+        memcpy(err, r->error, sizeof(err));
+        snprintf(r->error, sizeof(r->error), "HTTP %ld but the body says code %.0f%s%.180s",
+                 r->status, json_number_value(code), err[0] ? ": " : "", err);
+        return;
+    }
+    if (len == 0) {
+        snprintf(r->error, sizeof(r->error), "HTTP %ld with an empty body", r->status);
+        return;
+    }
+    copy_text(snippet, 64, body, len < 4096 ? len : 4096, secret);
+    snprintf(r->error, sizeof(r->error),
+             "HTTP %ld with a body that is not Amplitude's answer: '%s%s'", r->status, snippet,
+             len > 63 ? "..." : "");
 }
 
 /* Marks the events of {"field":[i,...],...} as refused for "<what> <field>". */
@@ -88,7 +138,7 @@ static al_err_t collect_ids(json_t *obj, uint64_t **ids, size_t *n)
 }
 
 al_err_t al_response_parse(al_response_t *r, long status, const char *body, size_t len,
-                           uint32_t nevents)
+                           uint32_t nevents, const char *secret)
 {
     json_t *doc = NULL, *v;
     json_error_t jerr;
@@ -98,7 +148,7 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
     r->status = status;
     r->nevents = nevents > AL_MAX_BATCH_EVENTS ? AL_MAX_BATCH_EVENTS : nevents;
     if (body != NULL && len > 0)
-        doc = json_loadb(body, len, 0, &jerr);
+        doc = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &jerr);
     if (!json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
@@ -106,14 +156,18 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
     if (doc != NULL) {
         v = json_object_get(doc, "error");
         if (json_is_string(v))
-            snprintf(r->error, sizeof(r->error), "%s", json_string_value(v));
+            copy_text(r->error, sizeof(r->error), json_string_value(v), json_string_length(v),
+                      secret);
         v = json_object_get(doc, "missing_field");
         if (json_is_string(v))
-            snprintf(r->missing_field, sizeof(r->missing_field), "%s", json_string_value(v));
+            copy_text(r->missing_field, sizeof(r->missing_field), json_string_value(v),
+                      json_string_length(v), secret);
     }
 
     if (status >= 200 && status < 300) {
-        r->kind = AL_RESP_OK;
+        r->kind = is_ack(doc) ? AL_RESP_OK : AL_RESP_CONFIG;
+        if (r->kind == AL_RESP_CONFIG)
+            describe_bogus_ack(r, doc, body, body != NULL ? len : 0, secret);
     } else if (status == 400) {
         if (r->missing_field[0] != '\0' || strncmp(r->error, "Invalid API key", 15) == 0) {
             r->kind = AL_RESP_CONFIG;

@@ -4,22 +4,22 @@
  * decision for the request and, where the server named them, a mark for
  * each event of the batch. The rules are those of the official SDKs
  * (amplitude-api.md), extended for long backfills:
- *   2xx                       OK: every event is acknowledged.
+ *   2xx with Amplitude's body OK: every event is acknowledged. The body must
+ *                             be {"code":200,...} (or carry events_ingested):
+ *                             a captive portal, a proxy's page, an empty body
+ *                             or {"code":400} under HTTP 200 is CONFIG, since
+ *                             nothing says the events were ingested.
  *   400 + missing_field, or error "Invalid API key..."
  *                             CONFIG: a configuration error; stop the run.
- *   400 + index lists         DROP: the listed events are refused by the
- *                             server (reject file), the rest is resent at once.
- *   400 without indices       UNDELIVERABLE: the request cannot succeed as
- *                             is; its events go to the failed file.
- *   401, 403, 404, other 4xx  CONFIG (wrong key, region, firewall or URL).
- *   413                       TOO_LARGE: split the batch in half and resend.
- *   429                       THROTTLED: events of ids over their daily quota
- *                             are marked QUOTA (failed file); events listed in
- *                             throttled_events are marked THROTTLED (wait);
- *                             the rest is resent at once. Without lists the
- *                             whole batch waits.
- *   408, 5xx                  RETRY with backoff.
- * Malformed bodies never crash the parse: they simply carry no lists.
+ *   400 + index lists         DROP (indices that are not positions in the
+ *                             batch, even beyond int64, are ignored): the listed events are refused
+ * by the server (reject file), the rest is resent at once. 400 without indices       UNDELIVERABLE:
+ * the request cannot succeed as is; its events go to the failed file. 401, 403, 404, other 4xx
+ * CONFIG (wrong key, region, firewall or URL). 413                       TOO_LARGE: split the batch
+ * in half and resend. 429                       THROTTLED: events of ids over their daily quota are
+ * marked QUOTA (failed file); events listed in throttled_events are marked THROTTLED (wait); the
+ * rest is resent at once. Without lists the whole batch waits. 408, 5xx                  RETRY with
+ * backoff. Malformed bodies never crash the parse: they simply carry no lists.
  *
  * Thread-safety: pure functions over caller-owned structs.
  */
@@ -51,7 +51,8 @@ typedef enum {
 typedef struct {
     long status;
     al_resp_kind_t kind;
-    char error[128];        /* the server's "error" text, "" if none */
+    char error[256];        /* the server's "error" text (or what was wrong
+                               with a 2xx), secret redacted, "" if none */
     char missing_field[64]; /* 400 missing_field, "" if none */
     uint32_t nevents;       /* events in the request */
     uint32_t refused;       /* events marked with a reason */
@@ -67,10 +68,12 @@ typedef struct {
 } al_response_t;
 
 /* Interprets one response for a request of nevents events. body may be NULL.
+ * Every copy of secret (the API key; NULL for none) in the server's text is
+ * redacted before the text is cut to fit r->error.
  * Quota marks need the batch's id hashes, so the caller applies them with
  * al_response_mark_quota(). @return AL_ERR_OK or NOMEM. */
 al_err_t al_response_parse(al_response_t *r, long status, const char *body, size_t len,
-                           uint32_t nevents);
+                           uint32_t nevents, const char *secret);
 
 /* Marks QUOTA every event of b whose user or device is in r->quota_ids.
  * @return how many events it marked. */

@@ -199,6 +199,8 @@ static req_t *list_pop(list_t *l)
 
 /* ---- resolving events --------------------------------------------------- */
 
+/* Stops the run on a failure the server caused (detail says what; the
+ * endpoint is named). The first failure wins. */
 static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
 {
     pthread_mutex_lock(&s->err_lock);
@@ -206,7 +208,21 @@ static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
         s->err = err;
         memset(&s->diag, 0, sizeof(s->diag));
         snprintf(s->diag.path, sizeof(s->diag.path), "%s", s->o.url);
-        snprintf(s->diag.detail, sizeof(s->diag.detail), "%s", detail);
+        snprintf(s->diag.detail, sizeof(s->diag.detail), "%.*s", (int)sizeof(s->diag.detail) - 1,
+                 detail);
+    }
+    pthread_mutex_unlock(&s->err_lock);
+    atomic_store(&s->stopped, 1);
+}
+
+/* Stops the run on a reject or failed file that cannot be written: d names
+ * the file and errno (a full disk is not the endpoint's fault). */
+static void write_fatal(al_sender_t *s, const al_diag_t *d)
+{
+    pthread_mutex_lock(&s->err_lock);
+    if (s->err == AL_ERR_OK) {
+        s->err = AL_ERR_WRITE;
+        s->diag = *d;
     }
     pthread_mutex_unlock(&s->err_lock);
     atomic_store(&s->stopped, 1);
@@ -223,7 +239,7 @@ static void write_failed(al_sender_t *s, al_dl_writer_t *w, const al_batch_t *b,
                        .full_len = b->elen[i]};
     al_diag_t d;
     if (al_dl_write(w, &rec, &d) != AL_ERR_OK)
-        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+        write_fatal(s, &d);
 }
 
 /* Tells the checkpoint tracks that the events of b selected by `pick` are
@@ -275,7 +291,7 @@ static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *mark
     if (n == 0)
         return;
     if (al_dl_writer_commit(&s->failw, &d) != AL_ERR_OK) {
-        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+        write_fatal(s, &d);
         return; /* not durable: not resolved */
     }
     resolve_tracks(b, marks != NULL ? marked_as : NULL, marks, mark);
@@ -297,7 +313,7 @@ static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const 
                        .full_len = b->elen[i]};
     al_diag_t d;
     if (al_dl_write(&s->rejw, &rec, &d) != AL_ERR_OK)
-        set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+        write_fatal(s, &d);
     s->st.rejected_server++;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->rejected, 1, memory_order_relaxed);
@@ -606,7 +622,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         if (status >= 500)
             atomic_fetch_add_explicit(&s->live->http_5xx, 1, memory_order_relaxed);
     }
-    if (al_response_parse(rp, status, r->resp, r->resp_len, b->events) != AL_ERR_OK) {
+    if (al_response_parse(rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
         report_attempt(s, r, status, res, now, "retry");
         retry_later(s, r, now); /* out of memory reading the lists: try again later */
         return;
@@ -633,7 +649,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
             resolve_tracks(b, marked_any, rp->mark, 0);
         else
-            set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+            write_fatal(s, &d);
         requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
         req_free(s, r);
         break;
@@ -643,13 +659,20 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         req_free(s, r);
         break;
     case AL_RESP_CONFIG: {
-        char why[256]; /* the size of al_diag_t.detail */
-        snprintf(why, sizeof(why), "HTTP %ld%s%.96s%s%.32s%s", status, rp->error[0] ? ": " : "",
-                 rp->error, rp->missing_field[0] ? ", missing_field " : "", rp->missing_field,
-                 b->gz_len > 0 && (status == 400 || status == 415)
-                     ? " (a gzip body: if the server does not take Content-Encoding: "
-                       "gzip, run without --gzip)"
-                     : "");
+        char why[512]; /* cut to al_diag_t.detail by set_fatal */
+        if (status >= 200 && status < 300)
+            snprintf(why, sizeof(why),
+                     "%.160s; nothing says the events were ingested (a "
+                     "captive portal or a proxy? check --endpoint)",
+                     rp->error);
+        else
+            snprintf(why, sizeof(why), "HTTP %ld%s%.128s%s%.32s%s", status,
+                     rp->error[0] ? ": " : "", rp->error,
+                     rp->missing_field[0] ? ", missing_field " : "", rp->missing_field,
+                     b->gz_len > 0 && (status == 400 || status == 415)
+                         ? " (a gzip body: if the server does not take Content-Encoding: "
+                           "gzip, run without --gzip)"
+                         : "");
         set_fatal(s, AL_ERR_CONFIG, why);
         list_push(&s->ready, r, 1); /* failed with the rest by the drain */
         break;
@@ -661,7 +684,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
             if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
                 resolve_tracks(b, NULL, NULL, 0);
             else
-                set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+                write_fatal(s, &d);
             req_free(s, r);
         } else {
             for (uint32_t i = 0; i < b->events; i++)
@@ -851,9 +874,9 @@ static void *sender_main(void *arg)
         }
     }
     if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
-        set_fatal(s, AL_ERR_WRITE, "cannot write the reject file");
+        write_fatal(s, &d);
     if (al_dl_writer_flush(&s->failw, &d) != AL_ERR_OK)
-        set_fatal(s, AL_ERR_WRITE, "cannot write the failed file");
+        write_fatal(s, &d);
     return NULL;
 }
 

@@ -58,6 +58,7 @@ typedef struct {
     int insecure;        /* skip TLS verification (test servers only) */
     const char *ca_file; /* trust these CA certificates (PEM); NULL = the system's */
     uint64_t seed;       /* backoff jitter; 0 = from the clock */
+    const char *secret;  /* the API key, redacted from the server's text; may be NULL */
     /* Interruption: once *stop is set, no new request starts; requests in
      * flight get drain_ms to finish; everything else is left unresolved
      * (a resume sends it). */

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -131,12 +132,80 @@ const char *mock_check_event(json_t *ev, unsigned min_id_length, const char **fi
     return NULL;
 }
 
+/* jansson refuses a whole document for one integer beyond int64, which
+ * Amplitude accepts (in event_properties, say). Such integers are turned
+ * into reals ("...0" -> "...0.0") outside strings, and the document parsed
+ * again: every other value keeps its exact type, so "time" beyond int64 is
+ * still not an integer. */
+static char *widen_big_integers(const char *in, size_t len, size_t *out_len)
+{
+    char *out = malloc(len * 3 / 2 + 16), *o = out;
+    size_t i = 0;
+    if (out == NULL)
+        return NULL;
+    while (i < len) {
+        char ch = in[i];
+        if (ch == '"') {
+            *o++ = in[i++];
+            while (i < len && in[i] != '"') {
+                if (in[i] == '\\' && i + 1 < len)
+                    *o++ = in[i++];
+                *o++ = in[i++];
+            }
+            if (i < len)
+                *o++ = in[i++];
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t start = i, digits = 0;
+            int integral = 1;
+            if (in[i] == '-')
+                i++;
+            while (i < len && ((in[i] >= '0' && in[i] <= '9') || in[i] == '.' || in[i] == 'e' ||
+                               in[i] == 'E' || in[i] == '+' || in[i] == '-')) {
+                if (in[i] >= '0' && in[i] <= '9')
+                    digits++;
+                else
+                    integral = 0;
+                i++;
+            }
+            memcpy(o, in + start, i - start);
+            o += i - start;
+            if (integral && digits >= 19 && (size_t)(o - out) + 2 <= len * 3 / 2 + 16) {
+                *o++ = '.';
+                *o++ = '0';
+            }
+        } else {
+            *o++ = in[i++];
+        }
+        if ((size_t)(o - out) + 4 > len * 3 / 2 + 16) {
+            free(out);
+            return NULL; /* cannot happen with sane input; give up */
+        }
+    }
+    *out_len = (size_t)(o - out);
+    return out;
+}
+
+json_t *mock_json_load(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+    json_t *doc = json_loadb(buf, len, flags, err);
+    size_t wlen;
+    char *wide;
+    if (doc != NULL || json_error_code(err) != json_error_numeric_overflow)
+        return doc;
+    wide = widen_big_integers(buf, len, &wlen);
+    if (wide == NULL)
+        return NULL;
+    doc = json_loadb(wide, wlen, flags, err);
+    free(wide);
+    return doc;
+}
+
 /* Does the line repeat one of the tracked keys at top level? jansson keeps
  * the last value; its duplicate check names the key it tripped on. */
 static int duplicate_tracked_key(const char *line, size_t len)
 {
     json_error_t err;
-    json_t *strict = json_loadb(line, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
+    json_t *strict = mock_json_load(line, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
     if (strict != NULL) {
         json_decref(strict);
         return 0;
@@ -167,7 +236,7 @@ const char *mock_check_line(const char *line, size_t len, unsigned min_id_length
         return "blank";
     if (len > max_event_bytes)
         return "too_long";
-    ev = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+    ev = mock_json_load(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
     if (ev == NULL)
         return "invalid_json";
     if (!json_is_object(ev)) {

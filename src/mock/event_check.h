@@ -25,4 +25,9 @@ const char *mock_check_line(const char *line, size_t len, unsigned min_id_length
  * *field (may be NULL) gets the field at fault ("user_id", "time", ...). */
 const char *mock_check_event(json_t *event, unsigned min_id_length, const char **field);
 
+/* json_loadb, except that integers beyond int64 (which Amplitude accepts)
+ * are read as reals instead of failing the whole document.
+ * @return the document or NULL with err filled. */
+json_t *mock_json_load(const char *buf, size_t len, size_t flags, json_error_t *err);
+
 #endif

@@ -118,7 +118,9 @@ typedef struct {
     unsigned retry_after;
     const char *reject_event_type;
     int first_invalid_only;
-    int no_gzip; /* ignore Content-Encoding */
+    int no_gzip;           /* ignore Content-Encoding */
+    const char *bogus_200; /* answer every /batch 200 with this body, ingesting nothing */
+    int echo_key_pad;      /* -1, or: a wrong key's error repeats it after this many bytes */
     int sink;
     /* shared, under lock */
     pthread_mutex_t lock;
@@ -444,6 +446,11 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
     pthread_mutex_unlock(&m->lock);
     if (r->drop)
         return;
+    if (m->bogus_200 != NULL) {
+        r->status = 200;
+        r->body = strdup(m->bogus_200);
+        return;
+    }
     if (m->sink) {
         set_json(r, 200,
                  json_pack("{s:i,s:i,s:I,s:I}", "code", 200, "events_ingested", 0,
@@ -473,7 +480,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
         free(inflated);
         return;
     }
-    doc = json_loadb(body, body_len, 0, &jerr);
+    doc = mock_json_load(body, body_len, 0, &jerr);
     free(inflated);
     if (!json_is_object(doc)) {
         json_decref(doc);
@@ -487,8 +494,12 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
                  json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
                            "missing_field", "api_key"));
     } else if (m->api_key != NULL && strcmp(json_string_value(key), m->api_key) != 0) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
+        char msg[1400];
+        if (m->echo_key_pad >= 0)
+            snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
+                     m->echo_key_pad, "", json_string_value(key), m->api_key);
+        else
+            snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
         set_error(r, 400, msg);
     } else if (!json_is_array(events)) {
         set_json(r, 400,
@@ -651,6 +662,11 @@ static const char usage[] =
     "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
     "  --first-invalid-only  list only the first invalid event of a 400\n"
     "  --no-gzip             ignore Content-Encoding, like a server without gzip support\n"
+    "  --bogus-200 KIND      answer every /batch with HTTP 200 and a body that is not\n"
+    "                        Amplitude's (html: a captive portal's page, empty, or\n"
+    "                        code400: {\"code\":400,...}); ingests nothing\n"
+    "  --echo-key PAD        a wrong key's error repeats the whole key after PAD\n"
+    "                        bytes, and the right one (a careless server's)\n"
     "  --record FILE         append every accepted event to FILE (one JSON per line)\n"
     "  --sink                only count requests and bytes (throughput benchmarks)\n"
     "  --seed N              seed of the fault sequence (default 1)\n"
@@ -707,6 +723,8 @@ int main(int argc, char **argv)
         {"reject-event-type", required_argument, NULL, 't'},
         {"first-invalid-only", no_argument, NULL, 'F'},
         {"no-gzip", no_argument, NULL, 'G'},
+        {"bogus-200", required_argument, NULL, 'B'},
+        {"echo-key", required_argument, NULL, 'E'},
         {"record", required_argument, NULL, 'r'},
         {"sink", no_argument, NULL, 's'},
         {"seed", required_argument, NULL, 'S'},
@@ -729,6 +747,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&m.lock, NULL);
     m.max_body = 20000000;
     m.eps_window = 30;
+    m.echo_key_pad = -1;
     m.rng = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
@@ -773,6 +792,22 @@ int main(int argc, char **argv)
             break;
         case 'G':
             m.no_gzip = 1;
+            break;
+        case 'B':
+            if (strcmp(optarg, "html") == 0)
+                m.bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
+                              "of use to continue</body></html>\n";
+            else if (strcmp(optarg, "empty") == 0)
+                m.bogus_200 = "";
+            else if (strcmp(optarg, "code400") == 0)
+                m.bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
+            else {
+                fprintf(stderr, "ampload-mock: --bogus-200: use html, empty or code400\n");
+                return 2;
+            }
+            break;
+        case 'E':
+            m.echo_key_pad = (int)num_arg("--echo-key", optarg, 0, 1000);
             break;
         case 'r':
             m.record = fopen(optarg, "w");
