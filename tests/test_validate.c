@@ -32,6 +32,30 @@ static al_reason_code_t code_of(const char *line)
     return why.code;
 }
 
+/* Two spellings of one id - plain, and with an escape - hash alike at any
+ * length, so they share a shard and a throttle pause. */
+START_TEST(ids_hash_by_their_decoded_text_at_any_length)
+{
+    for (size_t n = 8; n <= 4096; n *= 2) {
+        char *plain = malloc(n + 128), *escaped = malloc(n + 128);
+        al_event_t a, b;
+        al_reason_t why;
+        int lp, le;
+        memset(plain, 'x', n + 128);
+        lp = snprintf(plain, n + 128, "{\"event_type\":\"e\",\"device_id\":\"A%0*d\"}", (int)n, 0);
+        le = snprintf(escaped, n + 128, "{\"event_type\":\"e\",\"device_id\":\"\\u0041%0*d\"}",
+                      (int)n, 0);
+        ck_assert(al_event_check(plain, (size_t)lp, &rules, &a, &why));
+        ck_assert(al_event_check(escaped, (size_t)le, &rules, &b, &why));
+        ck_assert_msg(al_event_id_hash(plain, &a.scan.field[AL_KEY_DEVICE_ID]) ==
+                          al_event_id_hash(escaped, &b.scan.field[AL_KEY_DEVICE_ID]),
+                      "ids of %zu bytes hash apart", n);
+        free(plain);
+        free(escaped);
+    }
+}
+END_TEST
+
 START_TEST(accepts_a_typical_event)
 {
     ck_assert_str_eq(verdict("{\"event_type\":\"Login\",\"user_id\":\"user_1@example.com\","
@@ -197,6 +221,7 @@ static Suite *validate_suite(void)
     TCase *tc = tcase_create("rules");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, accepts_a_typical_event);
+    tcase_add_test(tc, ids_hash_by_their_decoded_text_at_any_length);
     tcase_add_test(tc, rejects_event_without_event_type);
     tcase_add_test(tc, rejects_event_without_ids);
     tcase_add_test(tc, rejects_ids_shorter_than_the_minimum);

@@ -9,6 +9,7 @@
 #include "validate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -295,10 +296,20 @@ uint64_t al_id_hash(const char *text, size_t len)
 
 uint64_t al_event_id_hash(const char *line, const al_jfield_t *f)
 {
-    char buf[1024];
+    char buf[1024], *big;
+    uint64_t h;
     if (f->type != AL_JT_STRING)
         return 0;
-    if (!f->escaped || f->len > sizeof(buf))
+    if (!f->escaped)
         return al_id_hash(line + f->off, f->len);
-    return al_id_hash(buf, al_json_unescape(buf, line + f->off, f->len));
+    if (f->len <= sizeof(buf))
+        return al_id_hash(buf, al_json_unescape(buf, line + f->off, f->len));
+    /* an escaped id over 1 KiB is rare: two spellings of one id must still
+     * land on one shard and one throttle pause, so decode it on the heap */
+    big = malloc(f->len);
+    if (big == NULL)
+        return al_id_hash(line + f->off, f->len);
+    h = al_id_hash(big, al_json_unescape(big, line + f->off, f->len));
+    free(big);
+    return h;
 }
