@@ -95,7 +95,7 @@ static void describe_holder(int fd, al_diag_t *diag)
             pid = 0;
     }
     if (pid > 0)
-        snprintf(diag->detail, sizeof(diag->detail), "held by pid %ld on host %s", pid,
+        snprintf(diag->detail, sizeof(diag->detail), "held by pid %ld on host %.200s", pid,
                  host[0] ? host : "?");
     else
         snprintf(diag->detail, sizeof(diag->detail), "held by another process");
