@@ -799,6 +799,14 @@ static void print_summary(const cli_t *c, const al_stats_t *s, double elapsed)
             fprintf(stderr, " refused by the server %" PRIu64 ";", s->rejected_server);
         fprintf(stderr, "\n");
     }
+    if (s->failed > 0) {
+        fprintf(stderr, "  failed events:");
+        for (int i = 0; i < AL_FAIL_COUNT; i++)
+            if (s->failed_by_cause[i] > 0)
+                fprintf(stderr, " %s: %" PRIu64 ";", al_fail_cause_text((al_fail_cause_t)i),
+                        s->failed_by_cause[i]);
+        fprintf(stderr, "\n");
+    }
     if (!c->dry_run) {
         uint64_t resolved =
             s->events_sent + s->rejected_local + s->rejected_server + s->failed + s->skipped;

@@ -277,8 +277,10 @@ static int marked_any(const uint8_t *marks, uint32_t i, uint8_t mark)
 }
 
 /* Every event of b, or those marked `mark` when marks != NULL, is
- * undeliverable: recorded in the failed file, durably, then resolved. */
-static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *marks, uint8_t mark)
+ * undeliverable for `cause`: recorded in the failed file, durably, then
+ * resolved. */
+static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *marks, uint8_t mark,
+                        al_fail_cause_t cause)
 {
     uint64_t n = 0;
     al_diag_t d;
@@ -296,6 +298,7 @@ static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *mark
     }
     resolve_tracks(b, marks != NULL ? marked_as : NULL, marks, mark);
     s->st.failed += n;
+    s->st.failed_by_cause[cause] += n;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->failed, n, memory_order_relaxed);
 }
@@ -379,7 +382,7 @@ static void requeue_marked(al_sender_t *s, req_t *r, const uint8_t *marks, uint8
     req_t *n = b != NULL ? req_new(s, b, r) : NULL;
     if (n == NULL) {
         al_batch_free(b);
-        fail_events(s, r->batch, marks, keep);
+        fail_events(s, r->batch, marks, keep, AL_FAIL_NOMEM);
         return;
     }
     if (b->events == 0) {
@@ -463,16 +466,67 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     return 0;
 }
 
-/* Backoff, or give up when the budget is spent. */
-static void retry_later(al_sender_t *s, req_t *r, uint64_t now)
+/* Tells the caller's on_request about one finished attempt. why (may be
+ * NULL) explains an outcome that is not the answer's plain meaning. */
+static void report_attempt(al_sender_t *s, const req_t *r, long status, CURLcode res, uint64_t now,
+                           const char *outcome, const char *why)
 {
-    uint64_t delay = al_backoff_delay_ms(r->attempt, AL_BACKOFF_BASE_MS, AL_BACKOFF_CAP_MS,
-                                         r->retry_after_ms, &s->rng);
-    if (now + delay - r->first_ms > s->o.retry_time_ms) {
-        fail_events(s, r->batch, NULL, 0);
+    struct timespec ts;
+    al_request_info_t info;
+    size_t wire;
+    if (s->o.on_request == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    info.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    info.batch_id = r->id;
+    info.events = r->batch->events;
+    al_batch_wire(r->batch, &wire);
+    info.bytes = wire;
+    info.status = status;
+    info.error = why != NULL ? why : res == CURLE_OK ? NULL : curl_easy_strerror(res);
+    info.latency_ms = now - r->start_ms;
+    info.attempt = r->attempt;
+    info.outcome = outcome;
+    s->o.on_request(s->o.on_request_ctx, &info);
+}
+
+/* Plans the next attempt of r: *delay is its backoff (or the server's
+ * Retry-After). @return AL_FAIL_COUNT when it fits the batch's --retry-time
+ * budget; else why not (a cause, and words for the audit in why). */
+static al_fail_cause_t plan_retry(al_sender_t *s, const req_t *r, uint64_t now, uint64_t *delay,
+                                  char *why, size_t cap)
+{
+    uint64_t used = now - r->first_ms, budget = s->o.retry_time_ms;
+    uint64_t left = budget > used ? budget - used : 0;
+    *delay = al_backoff_delay_ms(r->attempt, AL_BACKOFF_BASE_MS, AL_BACKOFF_CAP_MS,
+                                 r->retry_after_ms, &s->rng);
+    if (*delay <= left)
+        return AL_FAIL_COUNT;
+    if (r->retry_after_ms > left) {
+        snprintf(why, cap, "Retry-After %llu s is beyond the %llu s left of --retry-time",
+                 (unsigned long long)(r->retry_after_ms + 999) / 1000,
+                 (unsigned long long)left / 1000);
+        return AL_FAIL_RETRY_AFTER;
+    }
+    snprintf(why, cap, "--retry-time (%llu s) used up after %u attempts",
+             (unsigned long long)budget / 1000, r->attempt);
+    return AL_FAIL_RETRY_BUDGET;
+}
+
+/* Retries r after a backoff, or fails its events when the budget is spent;
+ * reports the attempt that led here with the decision. */
+static void retry_or_fail(al_sender_t *s, req_t *r, long status, CURLcode res, uint64_t now)
+{
+    char why[160];
+    uint64_t delay;
+    al_fail_cause_t cause = plan_retry(s, r, now, &delay, why, sizeof(why));
+    if (cause != AL_FAIL_COUNT) {
+        report_attempt(s, r, status, res, now, "failed", why);
+        fail_events(s, r->batch, NULL, 0, cause);
         req_free(s, r);
         return;
     }
+    report_attempt(s, r, status, res, now, "retry", NULL);
     s->st.retries++;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->retries, 1, memory_order_relaxed);
@@ -549,34 +603,13 @@ static req_t *hold_paused(al_sender_t *s, req_t *r, uint64_t now)
     return list_pop(&s->ready);
 }
 
-static void report_attempt(al_sender_t *s, const req_t *r, long status, CURLcode res, uint64_t now,
-                           const char *outcome)
-{
-    struct timespec ts;
-    al_request_info_t info;
-    size_t wire;
-    if (s->o.on_request == NULL)
-        return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    info.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    info.batch_id = r->id;
-    info.events = r->batch->events;
-    al_batch_wire(r->batch, &wire);
-    info.bytes = wire;
-    info.status = status;
-    info.error = res == CURLE_OK ? NULL : curl_easy_strerror(res);
-    info.latency_ms = now - r->start_ms;
-    info.attempt = r->attempt;
-    info.outcome = outcome;
-    s->o.on_request(s->o.on_request_ctx, &info);
-}
-
 static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     al_response_t *rp = &s->resp;
     al_batch_t *b = r->batch;
     long status = 0;
     uint64_t latency = now - r->start_ms;
+    uint32_t quota;
     size_t wire;
 
     curl_multi_remove_handle(s->multi, r->easy);
@@ -596,9 +629,9 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     if (res != CURLE_OK) {
         int fatal = al_send_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL ||
                     res == CURLE_URL_MALFORMAT;
-        report_attempt(s, r, 0, res, now, fatal ? "config" : "retry");
         if (fatal) {
             char why[200];
+            report_attempt(s, r, 0, res, now, "config", NULL);
             snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
             set_fatal(s, AL_ERR_CONFIG, why);
             list_push(&s->ready, r, 1); /* failed with the rest by the drain */
@@ -606,7 +639,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         }
         if (res == CURLE_OPERATION_TIMEDOUT)
             al_aimd_congestion(&s->aimd, now);
-        retry_later(s, r, now);
+        retry_or_fail(s, r, 0, res, now);
         return;
     }
     al_batch_wire(b, &wire);
@@ -623,14 +656,17 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
             atomic_fetch_add_explicit(&s->live->http_5xx, 1, memory_order_relaxed);
     }
     if (al_response_parse(rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
-        report_attempt(s, r, status, res, now, "retry");
-        retry_later(s, r, now); /* out of memory reading the lists: try again later */
+        retry_or_fail(s, r, status, res, now); /* out of memory reading the lists */
         return;
     }
     if (b->gz_len > 0 && status == 400 && rp->kind == AL_RESP_UNDELIVERABLE &&
         strncmp(rp->error, "Invalid JSON", 12) == 0)
         rp->kind = AL_RESP_CONFIG; /* the JSON is valid: the server did not inflate it */
-    report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind));
+    quota = rp->kind == AL_RESP_THROTTLED ? al_response_mark_quota(rp, b) : 0;
+    /* a retry reports its own attempt, with the decision the budget allows */
+    if (rp->kind != AL_RESP_RETRY &&
+        !(rp->kind == AL_RESP_THROTTLED && quota == 0 && rp->throttled == 0))
+        report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind), NULL);
     switch (rp->kind) {
     case AL_RESP_OK:
         al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
@@ -655,7 +691,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         break;
     }
     case AL_RESP_UNDELIVERABLE:
-        fail_events(s, b, NULL, 0);
+        fail_events(s, b, NULL, 0, AL_FAIL_REFUSED);
         req_free(s, r);
         break;
     case AL_RESP_CONFIG: {
@@ -695,17 +731,21 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         }
         break;
     case AL_RESP_THROTTLED: {
-        uint32_t quota = al_response_mark_quota(rp, b);
         uint64_t until = now + s->o.throttle_wait_ms;
         al_aimd_congestion(&s->aimd, now);
         if (quota == 0 && rp->throttled == 0) {
-            retry_later(s, r, now); /* a bare 429: back off as a whole */
+            retry_or_fail(s, r, status, res, now); /* a bare 429: back off as a whole */
             break;
         }
         for (size_t i = 0; i < rp->nthrottled; i++)
             pause_id(s, rp->throttled_ids[i], until);
-        fail_events(s, b, rp->mark, AL_MARK_QUOTA);
-        requeue_marked(s, r, rp->mark, AL_MARK_THROTTLED, until);
+        fail_events(s, b, rp->mark, AL_MARK_QUOTA, AL_FAIL_QUOTA);
+        /* throttled events count against the budget too: a server that
+         * throttles them for ever must not keep the run going for ever */
+        if (until - r->first_ms > s->o.retry_time_ms)
+            fail_events(s, b, rp->mark, AL_MARK_THROTTLED, AL_FAIL_THROTTLED);
+        else
+            requeue_marked(s, r, rp->mark, AL_MARK_THROTTLED, until);
         requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
         req_free(s, r);
         break;
@@ -713,7 +753,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     case AL_RESP_RETRY:
         if (status == 503)
             al_aimd_congestion(&s->aimd, now);
-        retry_later(s, r, now);
+        retry_or_fail(s, r, status, res, now);
         break;
     }
     al_response_free(rp);
@@ -732,11 +772,11 @@ static void drain_after_stop(al_sender_t *s)
             r = list_pop(&s->deferred);
         if (r == NULL)
             break;
-        fail_events(s, r->batch, NULL, 0);
+        fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
         req_free(s, r);
     }
     while (al_queue_try_pop(&s->in, &item) == 1) {
-        fail_events(s, item, NULL, 0);
+        fail_events(s, item, NULL, 0, AL_FAIL_STOPPED);
         al_batch_free(item);
     }
 }
@@ -803,7 +843,7 @@ static void *sender_main(void *arg)
                     break;
                 r = req_new(s, item, NULL);
                 if (r == NULL) {
-                    fail_events(s, item, NULL, 0);
+                    fail_events(s, item, NULL, 0, AL_FAIL_NOMEM);
                     al_batch_free(item);
                     continue;
                 }
@@ -819,7 +859,7 @@ static void *sender_main(void *arg)
                 break;
             }
             if (start_request(s, r, now) != 0) {
-                fail_events(s, r->batch, NULL, 0);
+                fail_events(s, r->batch, NULL, 0, AL_FAIL_NOMEM);
                 req_free(s, r);
             }
         }
@@ -858,7 +898,7 @@ static void *sender_main(void *arg)
             r = s->flying[--s->in_flight];
             curl_multi_remove_handle(s->multi, r->easy);
             if (fail)
-                fail_events(s, r->batch, NULL, 0);
+                fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
             req_free(s, r);
         }
         if (fail) {

@@ -33,6 +33,8 @@ void al_stats_merge(al_stats_t *d, const al_stats_t *s)
     d->events_sent += s->events_sent;
     d->rejected_server += s->rejected_server;
     d->failed += s->failed;
+    for (int i = 0; i < AL_FAIL_COUNT; i++)
+        d->failed_by_cause[i] += s->failed_by_cause[i];
     d->batches_sent += s->batches_sent;
     d->requests += s->requests;
     d->retries += s->retries;
@@ -71,8 +73,45 @@ int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *i
                 s->rejected_by_reason[i]);
         first = 0;
     }
+    fprintf(fp, "},\n  \"failed_by_cause\": {");
+    first = 1;
+    for (int i = 0; i < AL_FAIL_COUNT; i++) {
+        if (s->failed_by_cause[i] == 0)
+            continue;
+        fprintf(fp, "%s\"%s\": %" PRIu64, first ? "" : ", ", al_fail_cause_key((al_fail_cause_t)i),
+                s->failed_by_cause[i]);
+        first = 0;
+    }
     fprintf(fp, "}");
     if (!open_end)
         fprintf(fp, "\n}\n");
     return ferror(fp) ? -1 : 0;
+}
+
+const char *al_fail_cause_key(al_fail_cause_t c)
+{
+    switch (c) {
+#define AL_FAIL_KEY(name, key, text)                                                               \
+    case AL_FAIL_##name:                                                                           \
+        return key;
+        AL_FAIL_CAUSES(AL_FAIL_KEY)
+#undef AL_FAIL_KEY
+    case AL_FAIL_COUNT:
+        break;
+    }
+    return "?";
+}
+
+const char *al_fail_cause_text(al_fail_cause_t c)
+{
+    switch (c) {
+#define AL_FAIL_TEXT(name, key, text)                                                              \
+    case AL_FAIL_##name:                                                                           \
+        return text;
+        AL_FAIL_CAUSES(AL_FAIL_TEXT)
+#undef AL_FAIL_TEXT
+    case AL_FAIL_COUNT:
+        break;
+    }
+    return "?";
 }

@@ -20,6 +20,29 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Why events went to the failed file: X(name, report key, sentence). */
+#define AL_FAIL_CAUSES(X)                                                                          \
+    X(RETRY_BUDGET, "retry_budget", "the retries used up --retry-time")                            \
+    X(RETRY_AFTER, "retry_after_beyond_budget",                                                    \
+      "the server's Retry-After reached past what was left of --retry-time")                       \
+    X(THROTTLED, "throttled_beyond_budget", "throttled (429) until --retry-time was used up")      \
+    X(QUOTA, "daily_quota", "their user or device is over Amplitude's daily quota")                \
+    X(REFUSED, "request_refused", "the server refused the request without naming events (400)")    \
+    X(STOPPED, "run_stopped", "the run stopped on a configuration or write error")                 \
+    X(NOMEM, "out_of_memory", "out of memory")
+
+typedef enum {
+#define AL_FAIL_ENUM(name, key, text) AL_FAIL_##name,
+    AL_FAIL_CAUSES(AL_FAIL_ENUM)
+#undef AL_FAIL_ENUM
+        AL_FAIL_COUNT
+} al_fail_cause_t;
+
+/* @return the report key ("retry_budget") / the sentence for a cause;
+ * static storage. */
+const char *al_fail_cause_key(al_fail_cause_t c);
+const char *al_fail_cause_text(al_fail_cause_t c);
+
 typedef struct {
     /* read path */
     uint64_t lines_read;     /* every line seen, blank ones included */
@@ -35,6 +58,7 @@ typedef struct {
     uint64_t events_sent;
     uint64_t rejected_server;
     uint64_t failed;
+    uint64_t failed_by_cause[AL_FAIL_COUNT];
     uint64_t batches_sent;
     uint64_t requests;
     uint64_t retries;

@@ -132,6 +132,29 @@ wait $pid
 check "$(grep -q 'standard input cannot be resumed' e9s.txt && ! grep -q 'run the same command' e9s.txt; echo $?)" \
     "interrupted stdin run: $(tail -3 e9s.txt)"
 
+# 11. throttling counts against --retry-time, and a Retry-After beyond the
+# budget fails at once, saying why in the audit and the report
+start_mock throttle --eps-per-id 1 --eps-window 1
+t0=$(date +%s)
+"$bin" -q --endpoint "$url/batch" --state st11 --report r11.json --retry-time 3 \
+    --throttle-wait 1 small.ndjson 2>e11.txt
+rc=$?
+took=$(($(date +%s) - t0))
+check "$([ $rc -eq 5 ] && [ "$took" -lt 30 ] && grep -q '"throttled_beyond_budget": [1-9]' r11.json; echo $?)" \
+    "always throttled: exit $rc after $took s: $(grep -o '"failed_by_cause": {[^}]*}' r11.json)"
+start_mock retryafter --fail-rate 1 --fail-status 503 --retry-after 600
+t0=$(date +%s)
+"$bin" --endpoint "$url/batch" --state st11b --report r11b.json --audit a11b.ndjson \
+    --retry-time 20 small.ndjson 2>e11b.txt
+rc=$?
+took=$(($(date +%s) - t0))
+check "$([ $rc -eq 5 ] && [ "$took" -lt 10 ] && grep -q '"retry_after_beyond_budget": 3000' r11b.json; echo $?)" \
+    "Retry-After 600 s with a 20 s budget: exit $rc after $took s: $(cat e11b.txt)"
+check "$(grep -qE '"outcome":"failed","error":"Retry-After 600 s is beyond the (19|20) s left of --retry-time"' a11b.ndjson; echo $?)" \
+    "no reason in the audit: $(head -2 a11b.ndjson)"
+check "$(grep -q "the server's Retry-After reached past what was left of --retry-time: 3000" e11b.txt; echo $?)" \
+    "no cause in the summary: $(cat e11b.txt)"
+
 # 13. a server that echoes the key after padding: not a 4-byte piece of it
 # on stderr or stdout, whatever the offset
 secret=Zq8Xv3Kp9Wm2Rt7Yb4Nc6Hd1Lf5Gs
