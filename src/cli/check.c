@@ -279,8 +279,10 @@ static void check_inputs(checklist_t *cl)
         al_diag_t d;
         al_err_t err;
 
-        if (strcmp(path, "-") == 0) {
-            item(cl, MARK_SKIP, "input", "standard input: read when the run starts", NULL, 0);
+        if (al_input_is_stream(path)) {
+            snprintf(detail, sizeof(detail), "%s: a stream, read when the run starts",
+                     strcmp(path, "-") == 0 ? "standard input" : path);
+            item(cl, MARK_SKIP, "input", detail, NULL, 0);
             continue;
         }
         err = al_reader_open(&r, path, i, &ro, &d);
@@ -311,8 +313,9 @@ static void check_checkpoint(checklist_t *cl)
     al_err_t err;
 
     for (uint32_t i = 0; i < o->npaths; i++)
-        if (strcmp(o->paths[i], "-") == 0) {
-            item(cl, MARK_SKIP, "checkpoint", "none for standard input", NULL, 0);
+        if (al_input_is_stream(o->paths[i])) {
+            item(cl, MARK_SKIP, "checkpoint", "none for a stream (standard input, a pipe)", NULL,
+                 0);
             return;
         }
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);

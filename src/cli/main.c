@@ -61,7 +61,7 @@ typedef struct {
     al_mark_t *marks;
     atomic_int stop;
     al_state_lock_t *lock;  /* the state directory is ours while this is held */
-    int from_stdin;         /* an input is '-': nothing can be resumed */
+    int from_stream;        /* an input is '-' or a pipe: nothing can be resumed */
     uint64_t failed_total;  /* events in the failed file after the run, any run's */
     int check;              /* `ampload check`: the preflight checklist */
     int metrics_port;       /* --metrics-port: -1 = off, 0 = any free port */
@@ -1054,10 +1054,10 @@ static uint32_t percentile(const cli_t *c, double p)
 /* What to tell a user whose run stopped before the end. */
 static const char *resume_hint(const cli_t *c)
 {
-    return c->from_stdin ? "standard input cannot be resumed: the lines not resolved were "
-                           "read but not delivered; load what is left again, or load from a "
-                           "file to be able to resume"
-                         : "run the same command again to resume";
+    return c->from_stream ? "standard input or a pipe cannot be resumed: the lines not resolved "
+                            "were read but not delivered; load what is left again, or load "
+                            "from a file to be able to resume"
+                          : "run the same command again to resume";
 }
 
 /* The first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly (drain, checkpoint);
@@ -1133,9 +1133,8 @@ static int prepare_resume(cli_t *c)
     al_err_t err;
     uint64_t done_lines = 0;
 
-    for (uint32_t i = 0; i < c->pipe.npaths; i++)
-        if (strcmp(c->pipe.paths[i], "-") == 0)
-            return 0; /* standard input cannot be resumed: no checkpoint */
+    if (c->from_stream)
+        return 0; /* a stream cannot be resumed: no checkpoint */
     c->pipe.checkpoint_path = c->checkpoint_buf;
     if (c->restart) {
         unlink(c->checkpoint_buf);
@@ -1221,8 +1220,8 @@ int main(int argc, char **argv)
         }
     }
     for (uint32_t i = 0; i < c.pipe.npaths; i++)
-        if (strcmp(c.pipe.paths[i], "-") == 0)
-            c.from_stdin = 1;
+        if (al_input_is_stream(c.pipe.paths[i]))
+            c.from_stream = 1;
     env_key = getenv("AMPLITUDE_API_KEY");
     if (c.api_key_file != NULL) {
         struct stat kst;

@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 
 #include "json.h"
+#include "reader.h"
 #include "statedir.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths
         input_t *in = &ck->in[i];
         in->path = paths[i];
         in->mark = start != NULL ? start[i] : (al_mark_t){0, 1, 0};
-        in->resumable = strcmp(paths[i], "-") != 0;
+        in->resumable = !al_input_is_stream(paths[i]);
         if (in->resumable) {
             err = identity_of(paths[i], &in->id, diag);
             if (err != AL_ERR_OK) {
@@ -352,7 +353,7 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
             goto out;
         }
         if (!json_is_true(json_object_get(e, "resumable"))) {
-            err = mismatch(diag, paths[i], "standard input cannot be resumed");
+            err = mismatch(diag, paths[i], "a stream (standard input, a pipe) cannot be resumed");
             goto out;
         }
         err = identity_of(paths[i], &now, diag);

@@ -508,8 +508,8 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
     for (uint32_t i = 0; i < o->npaths; i++) {
         al_reader_t *r;
         al_err_t err;
-        if (strcmp(o->paths[i], "-") == 0)
-            continue; /* sniffing would consume standard input */
+        if (al_input_is_stream(o->paths[i]))
+            continue; /* sniffing would consume a stream's first bytes */
         err = al_reader_open(&r, o->paths[i], i, &ropts, diag);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;

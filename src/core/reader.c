@@ -169,6 +169,14 @@ static ssize_t read_full(int fd, unsigned char *dst, size_t cap)
     return (ssize_t)got;
 }
 
+int al_input_is_stream(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0)
+        return 1;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag)
 {
@@ -201,13 +209,16 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
     if (strcmp(path, "-") == 0) {
         r->fd = STDIN_FILENO;
     } else {
-        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (a run
+         * would hang there, deaf to SIGTERM); reads block again below */
+        r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (r->fd < 0) {
             int e = errno;
             err = fail(r, errno_to_err(e), e, diag);
             goto out;
         }
         r->own_fd = 1;
+        (void)fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
     }
     if (fstat(r->fd, &st) != 0) {
         int e = errno;
@@ -564,6 +575,14 @@ static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
         r->carry_len = n - c->len;
         memcpy(r->carry, buf + c->len, r->carry_len);
         r->pos += c->len;
+        return AL_ERR_OK;
+    }
+    if (!r->started && memchr(buf, '\0', n < BINARY_SNIFF ? n : BINARY_SNIFF) != NULL) {
+        /* binary data without a newline (/dev/zero, an image): hand the
+         * head over for the binary check rather than skip it for ever */
+        c->len = n;
+        r->carry_len = 0;
+        r->pos += n;
         return AL_ERR_OK;
     }
     /* A line longer than a chunk: keep its head, skip to its end. */

@@ -129,7 +129,7 @@ track $pid
 sleep 1
 kill -TERM $pid
 wait $pid
-check "$(grep -q 'standard input cannot be resumed' e9s.txt && ! grep -q 'run the same command' e9s.txt; echo $?)" \
+check "$(grep -q 'standard input or a pipe cannot be resumed' e9s.txt && ! grep -q 'run the same command' e9s.txt; echo $?)" \
     "interrupted stdin run: $(tail -3 e9s.txt)"
 
 # 11. throttling counts against --retry-time, and a Retry-After beyond the
@@ -154,6 +154,26 @@ check "$(grep -qE '"outcome":"failed","error":"Retry-After 600 s is beyond the (
     "no reason in the audit: $(head -2 a11b.ndjson)"
 check "$(grep -q "the server's Retry-After reached past what was left of --retry-time: 3000" e11b.txt; echo $?)" \
     "no cause in the summary: $(cat e11b.txt)"
+
+# 8. streams: <(cmd) and FIFOs are read like standard input (no sniffing
+# ahead, no checkpoint), a FIFO without a writer does not hang, /dev/zero
+# is not a text file
+timeout 20 "$bin" --dry-run --state st8a <(cat small.ndjson) 2>e8a.txt
+rc=$?
+check "$([ $rc -eq 0 ] && grep -q '3000 valid events' e8a.txt; echo $?)" "dry run of <(cmd): exit $rc: $(cat e8a.txt)"
+start_mock streams
+timeout 20 "$bin" -q --endpoint "$url/batch" --state st8b --report r8b.json <(cat small.ndjson) \
+    2>e8b.txt
+rc=$?
+check "$([ $rc -eq 0 ] && [ "$(field r8b.json events_sent)" = 3000 ] && [ ! -e st8b/checkpoint ]; echo $?)" \
+    "load of <(cmd): exit $rc: $(cat e8b.txt)"
+mkfifo fifo
+timeout 10 "$bin" --dry-run --state st8c fifo 2>e8c.txt
+rc=$?
+check "$([ $rc -eq 0 ] && grep -q 'fifo is empty' e8c.txt; echo $?)" "FIFO without a writer: exit $rc: $(cat e8c.txt)"
+timeout 10 "$bin" --dry-run --state st8d /dev/zero 2>e8d.txt
+rc=$?
+check "$([ $rc -eq 3 ] && grep -q '/dev/zero: not a text file' e8d.txt; echo $?)" "/dev/zero: exit $rc: $(cat e8d.txt)"
 
 # 13. a server that echoes the key after padding: not a 4-byte piece of it
 # on stderr or stdout, whatever the offset
