@@ -690,12 +690,12 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
     fprintf(fp, ",\n  \"inputs\": [");
     for (uint32_t i = 0; i < c->pipe.npaths; i++) {
         const char *path = c->pipe.paths[i];
-        char pesc[AL_JSON_ESCAPED_MAX(PATH_MAX) + 1];
+        char pesc[AL_JSON_NAME_MAX(PATH_MAX) + 1];
         size_t plen = strlen(path) < PATH_MAX ? strlen(path) : PATH_MAX;
-        pesc[al_json_escape(pesc, path, plen)] = '\0';
+        pesc[al_json_name(pesc, "file", path, plen)] = '\0';
         fprintf(fp,
-                "%s\n    {\"file\": \"%s\", \"format\": \"%s\", \"bytes_read\": %" PRIu64
-                ", \"lines\": %" PRIu64 ", \"error\": ",
+                "%s\n    {%s, \"format\": \"%s\", \"bytes_read\": %" PRIu64 ", \"lines\": %" PRIu64
+                ", \"error\": ",
                 i ? "," : "", pesc, inputs[i].format == AL_FORMAT_ZSTD ? "zstd" : "plain",
                 inputs[i].bytes_read, inputs[i].lines);
         if (inputs[i].err == AL_ERR_OK) {

@@ -221,12 +221,12 @@ static int write_checkpoint(FILE *fp, const al_ckpt_t *ck, const al_mark_t *mark
     for (uint32_t i = 0; i < ck->n; i++) {
         const input_t *in = &ck->in[i];
         size_t plen = strlen(in->path);
-        char *esc = malloc(AL_JSON_ESCAPED_MAX(plen) + 1);
+        char *esc = malloc(AL_JSON_NAME_MAX(plen) + 1);
         if (esc == NULL)
             return -1;
-        esc[al_json_escape(esc, in->path, plen)] = '\0';
+        esc[al_json_name(esc, "path", in->path, plen)] = '\0';
         fprintf(fp,
-                "%s\n {\"path\":\"%s\",\"resumable\":%s,\"size\":%" PRIu64 ",\"mtime_ns\":%" PRId64
+                "%s\n {%s,\"resumable\":%s,\"size\":%" PRIu64 ",\"mtime_ns\":%" PRId64
                 ",\"head\":\"%016" PRIx64 "\",\"tail\":\"%016" PRIx64 "\",\"offset\":%" PRIu64
                 ",\"line\":%" PRIu64 ",\"done\":%s}",
                 i ? "," : "", esc, in->resumable ? "true" : "false", in->id.size, in->id.mtime_ns,
@@ -298,6 +298,27 @@ void al_ckpt_free(al_ckpt_t *ck)
     free(ck);
 }
 
+/* @return 1 when obj's "key" (or "key_base64", for a name that is not
+ * UTF-8) names exactly name, as al_json_name wrote it. */
+static int name_is(json_t *obj, const char *key, const char *name)
+{
+    char k64[32];
+    const char *text = json_string_value(json_object_get(obj, key));
+    size_t n = strlen(name);
+    char *enc;
+    int same;
+    if (text != NULL)
+        return strcmp(text, name) == 0;
+    snprintf(k64, sizeof(k64), "%s_base64", key);
+    text = json_string_value(json_object_get(obj, k64));
+    if (text == NULL || (enc = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+        return 0;
+    enc[al_base64(enc, (const unsigned char *)name, n)] = '\0';
+    same = strcmp(text, enc) == 0;
+    free(enc);
+    return same;
+}
+
 static al_err_t mismatch(al_diag_t *diag, const char *path, const char *what)
 {
     al_diag_set(diag, path, 0);
@@ -345,10 +366,9 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
     }
     for (uint32_t i = 0; i < n; i++) {
         json_t *e = json_array_get(inputs, i);
-        const char *p = json_string_value(json_object_get(e, "path"));
         identity_t now;
         char what[200];
-        if (p == NULL || strcmp(p, paths[i]) != 0) {
+        if (!name_is(e, "path", paths[i])) {
             err = mismatch(diag, path, "it was written for another list of inputs");
             goto out;
         }
@@ -527,16 +547,13 @@ static al_err_t stage_rejects(staged_t *st, const char *const *paths, uint32_t n
     while ((len = getline(&line, &cap, in)) > 0) {
         json_error_t jerr;
         json_t *rec;
-        const char *file;
         long idx = -1;
         if (line[len - 1] != '\n')
             break; /* torn by a crash: its line was never resolved */
         rec = json_loadb(line, (size_t)len, 0, &jerr);
-        file = json_string_value(json_object_get(rec, "file"));
-        if (file != NULL)
-            for (uint32_t i = 0; i < n && idx < 0; i++)
-                if (strcmp(paths[i], file) == 0)
-                    idx = (long)i;
+        for (uint32_t i = 0; rec != NULL && i < n && idx < 0; i++)
+            if (name_is(rec, "file", paths[i]))
+                idx = (long)i;
         if (rec != NULL &&
             below_mark(marks, n, idx, (uint64_t)json_integer_value(json_object_get(rec, "offset"))))
             fwrite(line, 1, (size_t)len, out);

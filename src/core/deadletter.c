@@ -58,27 +58,6 @@ void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl)
     w->dl = dl;
 }
 
-static size_t base64(char *dst, const unsigned char *src, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
-        dst[o++] = tab[v >> 18];
-        dst[o++] = tab[(v >> 12) & 63];
-        dst[o++] = tab[(v >> 6) & 63];
-        dst[o++] = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)src[i] << 16 | (i + 1 < n ? (uint32_t)src[i + 1] << 8 : 0);
-        dst[o++] = tab[v >> 18];
-        dst[o++] = tab[(v >> 12) & 63];
-        dst[o++] = (i + 1 < n) ? tab[(v >> 6) & 63] : '=';
-        dst[o++] = '=';
-    }
-    return o;
-}
-
 static al_err_t append(al_dl_writer_t *w, al_diag_t *diag);
 
 static int grow(char **buf, size_t *cap, size_t len, size_t more)
@@ -132,13 +111,13 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
     flen = strlen(rec->file);
     rlen = strlen(rec->reason);
     utf8 = al_json_utf8_valid(rec->raw, rec->raw_len);
-    need = 160 + AL_JSON_ESCAPED_MAX(flen) + AL_JSON_ESCAPED_MAX(rlen) +
+    need = 160 + AL_JSON_NAME_MAX(flen) + AL_JSON_ESCAPED_MAX(rlen) +
            (utf8 ? AL_JSON_ESCAPED_MAX(rec->raw_len) : (rec->raw_len + 2) / 3 * 4);
     if (!reserve(w, need))
         return AL_ERR_NOMEM;
-    put(w, "{\"file\":\"", 9);
-    w->len += al_json_escape(w->buf + w->len, rec->file, flen);
-    k = snprintf(num, sizeof(num), "\",\"line\":%llu,\"offset\":%llu,\"reason\":\"",
+    put(w, "{", 1);
+    w->len += al_json_name(w->buf + w->len, "file", rec->file, flen);
+    k = snprintf(num, sizeof(num), ",\"line\":%llu,\"offset\":%llu,\"reason\":\"",
                  (unsigned long long)rec->line, (unsigned long long)rec->offset);
     put(w, num, (size_t)k);
     w->len += al_json_escape(w->buf + w->len, rec->reason, rlen);
@@ -154,7 +133,7 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
         w->len += al_json_escape(w->buf + w->len, rec->raw, rec->raw_len);
     } else {
         put(w, ",\"raw_base64\":\"", 15);
-        w->len += base64(w->buf + w->len, (const unsigned char *)rec->raw, rec->raw_len);
+        w->len += al_base64(w->buf + w->len, (const unsigned char *)rec->raw, rec->raw_len);
     }
     put(w, "\"}\n", 3);
     if (w->len >= FLUSH_AT) {

@@ -457,3 +457,43 @@ size_t al_json_unescape(char *dst, const char *src, size_t len)
     }
     return o;
 }
+
+size_t al_base64(char *dst, const unsigned char *src, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+        dst[o++] = tab[v >> 18];
+        dst[o++] = tab[(v >> 12) & 63];
+        dst[o++] = tab[(v >> 6) & 63];
+        dst[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)src[i] << 16 | (i + 1 < n ? (uint32_t)src[i + 1] << 8 : 0);
+        dst[o++] = tab[v >> 18];
+        dst[o++] = tab[(v >> 12) & 63];
+        dst[o++] = (i + 1 < n) ? tab[(v >> 6) & 63] : '=';
+        dst[o++] = '=';
+    }
+    return o;
+}
+
+size_t al_json_name(char *dst, const char *key, const char *name, size_t n)
+{
+    int utf8 = al_json_utf8_valid(name, n);
+    size_t o = 0, kl = strlen(key);
+    dst[o++] = '"';
+    memcpy(dst + o, key, kl);
+    o += kl;
+    if (!utf8) {
+        memcpy(dst + o, "_base64", 7);
+        o += 7;
+    }
+    memcpy(dst + o, "\":\"", 3);
+    o += 3;
+    o += utf8 ? al_json_escape(dst + o, name, n)
+              : al_base64(dst + o, (const unsigned char *)name, n);
+    dst[o++] = '"';
+    return o;
+}

@@ -99,4 +99,16 @@ size_t al_json_unescape(char *dst, const char *src, size_t len);
 /* @return the key text ("event_type") for k; static storage. */
 const char *al_json_key_name(al_json_key_t k);
 
+/* Writes src[0..n) as base64 (with padding) to dst, which must hold
+ * (n + 2) / 3 * 4 bytes. @return bytes written. */
+size_t al_base64(char *dst, const unsigned char *src, size_t n);
+
+/* Writes a file name as a JSON member, byte for byte: "key":"name" when it
+ * is valid UTF-8, else "key_base64":"..." (a JSON string cannot hold other
+ * bytes, and replacing them would make the name another file's).
+ * dst must hold AL_JSON_NAME_MAX(n) bytes (keys up to 16 bytes). @return
+ * bytes written (no NUL). */
+#define AL_JSON_NAME_MAX(n) (32 + AL_JSON_ESCAPED_MAX(n))
+size_t al_json_name(char *dst, const char *key, const char *name, size_t n);
+
 #endif

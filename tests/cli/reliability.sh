@@ -51,7 +51,13 @@ start_mock flaky --fail-rate 0.5 --fail-status 503 --latency-ms 30 --seed 3
     --chunk-bytes 65536 --concurrency 2 in.ndjson 2>/dev/null &
 pid=$!
 track $pid
-sleep 2.5
+# killed once the checkpoint has passed some failed events (they stay in the
+# failed file; the ones past the mark are rolled back and sent again)
+for _ in $(seq 300); do
+    [ -s st3/failed.ndjson ] && grep -q '"offset":[1-9]' st3/checkpoint 2>/dev/null && break
+    sleep 0.1
+done
+sleep 1.5
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 start_mock good
@@ -174,6 +180,27 @@ check "$([ $rc -eq 0 ] && grep -q 'fifo is empty' e8c.txt; echo $?)" "FIFO witho
 timeout 10 "$bin" --dry-run --state st8d /dev/zero 2>e8d.txt
 rc=$?
 check "$([ $rc -eq 3 ] && grep -q '/dev/zero: not a text file' e8d.txt; echo $?)" "/dev/zero: exit $rc: $(cat e8d.txt)"
+
+# 10. a file name that is not UTF-8 is kept byte for byte: a killed run
+# resumes, and the reject records name the file exactly
+name=$(printf 'ev\xff\xfe.ndjson')
+cp in.ndjson "$name"
+start_mock latin --latency-ms 20
+"$bin" -q --endpoint "$url/batch" --state st10 --batch-events 100 --chunk-bytes 65536 \
+    --concurrency 1 "$name" 2>/dev/null &
+pid=$!
+track $pid
+for _ in $(seq 100); do [ -s st10/checkpoint ] && break; sleep 0.1; done
+sleep 0.5
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+"$bin" --endpoint "$url/batch" --state st10 --report r10.json "$name" 2>e10.txt
+rc=$?
+want=$(printf '%s' "$name" | base64)
+check "$([ $rc -eq 0 ] && grep -q 'resuming from' e10.txt && grep -q '"resumed": true' r10.json; echo $?)" \
+    "a non-UTF-8 name did not resume: exit $rc: $(cat e10.txt)"
+check "$(grep -c "\"file_base64\":\"$want\"" st10/rejected.ndjson | grep -q '^[1-9]'; echo $?)" \
+    "reject records do not name the file byte for byte: $(head -c 300 st10/rejected.ndjson)"
 
 # 13. a server that echoes the key after padding: not a 4-byte piece of it
 # on stderr or stdout, whatever the offset
