@@ -57,6 +57,10 @@ typedef struct {
     al_batch_t *batch;
     al_track_t *track; /* the chunk being parsed, when checkpointing */
     int64_t untracked; /* its events batched but not yet added to the track */
+    /* for a SIGBUS in mid-line (the input shrank): where the line began and
+     * how much of the reject writer's buffer was whole records then */
+    uint64_t line_off;
+    size_t dl_mark;
 } parser_t;
 
 static int stop_requested(const run_t *run)
@@ -212,6 +216,7 @@ static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_
     rec.raw = p;
     rec.raw_len = len;
     rec.full_len = full_len;
+    w->dl_mark = w->dlw.len;
     err = al_dl_write(&w->dlw, &rec, &d);
     if (err != AL_ERR_OK) {
         run_fail(w->run, err, &d);
@@ -305,21 +310,63 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
         return reject(w, &why, c->data, c->len, c->long_line, c->file_id, line, c->offset);
     }
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl != NULL ? nl : end;
-        size_t len = (size_t)(le - p);
         uint64_t offset = c->offset + (uint64_t)(p - c->data);
+        const char *nl, *le;
+        size_t len;
 
+        w->line_off = offset; /* before the first touch of the line */
+        nl = memchr(p, '\n', (size_t)(end - p));
+        le = nl != NULL ? nl : end;
+        len = (size_t)(le - p);
         if (len > 0 && p[len - 1] == '\r')
             len--; /* CRLF line ending */
-        w->stats.lines_read++;
         err = take_line(w, c, p, len, line, offset);
+        w->stats.lines_read++; /* after: a line the input lost is not read */
         if (err != AL_ERR_OK)
             return err;
         line++;
         p = (nl != NULL) ? nl + 1 : end;
     }
     return AL_ERR_OK;
+}
+
+typedef struct {
+    parser_t *w;
+    const al_chunk_t *c;
+    al_err_t err;
+} parse_job_t;
+
+static void parse_job(void *arg)
+{
+    parse_job_t *j = arg;
+    j->err = parse_chunk(j->w, j->c);
+}
+
+/* Parses a chunk; a mapped one under the SIGBUS guard. When its file shrank
+ * under it, the line being read is dropped whole (a half-written reject
+ * record is cut off), the events batched before it stay counted on the
+ * chunk's track, and the chunk keeps its parse hold: the checkpoint never
+ * passes it, and the run stops with INPUT_CHANGED. */
+static al_err_t parse_guarded(parser_t *w, const al_chunk_t *c, al_diag_t *d)
+{
+    parse_job_t j = {w, c, AL_ERR_OK};
+    memset(d, 0, sizeof(*d));
+    if (c->map == NULL)
+        return parse_chunk(w, c);
+    w->dl_mark = w->dlw.len;
+    if (al_map_guarded(parse_job, &j) == 0)
+        return j.err;
+    w->dlw.len = w->dl_mark;
+    if (c->track != NULL) {
+        al_track_add(c->track, w->untracked);
+        w->untracked = 0;
+    }
+    w->track = NULL;
+    al_diag_set(d, w->run->opts->paths[c->file_id], 0);
+    d->offset = w->line_off;
+    d->has_offset = 1;
+    snprintf(d->detail, sizeof(d->detail), "it shrank while the line at this offset was read");
+    return AL_ERR_INPUT_CHANGED;
 }
 
 static void *parser_main(void *arg)
@@ -335,7 +382,7 @@ static void *parser_main(void *arg)
             uint64_t lines0 = w->stats.lines_read, rejected0 = w->stats.rejected_local;
             uint64_t skipped0 = w->stats.skipped;
             w->track = c->track;
-            err = parse_chunk(w, c);
+            err = parse_guarded(w, c, &d);
             if (run->opts->live != NULL) { /* once per chunk: off the per-line path */
                 atomic_fetch_add_explicit(&run->opts->live->lines_read,
                                           w->stats.lines_read - lines0, memory_order_relaxed);
@@ -348,7 +395,6 @@ static void *parser_main(void *arg)
                                           memory_order_relaxed);
             }
             if (err != AL_ERR_OK) {
-                memset(&d, 0, sizeof(d));
                 run_fail(run, err, &d);
             } else if (c->track != NULL) {
                 /* the chunk's own outcomes are durable; then its hold goes */

@@ -23,6 +23,13 @@
  *
  * Line numbers are counted here, in the one thread that sees the input in
  * order, with a vectorised newline count.
+ *
+ * A mapped file that shrinks while it is read (log rotation by
+ * copytruncate) turns every touch of a lost page into SIGBUS. Code that
+ * reads mapped chunks runs under al_map_guarded(): a process-wide SIGBUS
+ * handler jumps back to the guard of the faulting thread, and the reader or
+ * parser reports AL_ERR_INPUT_CHANGED instead of the process dying without
+ * a word. A SIGBUS outside any guard is not ours and still ends the process.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +38,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +55,44 @@
 #define SNIFF_BYTES  6
 #define BINARY_SNIFF 4096
 
+/* ---- SIGBUS guard ------------------------------------------------------ */
+
+static _Thread_local sigjmp_buf *guard_env;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    (void)uc;
+    if (guard_env != NULL)
+        siglongjmp(*guard_env, 1);
+    signal(sig, SIG_DFL); /* not ours: the access faults again, as without us */
+}
+
+static void guard_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+int al_map_guarded(void (*fn)(void *ctx), void *ctx)
+{
+    sigjmp_buf env, *prev = guard_env;
+    pthread_once(&guard_once, guard_install);
+    if (sigsetjmp(env, 1) != 0) {
+        guard_env = prev;
+        return 1;
+    }
+    guard_env = &env;
+    fn(ctx);
+    guard_env = prev;
+    return 0;
+}
+
 struct al_reader {
     int fd;
     int own_fd;
@@ -55,9 +103,10 @@ struct al_reader {
     uint64_t file_size; /* regular files only */
     size_t chunk_bytes;
     size_t page;
-    uint64_t pos;  /* offset of the next byte to hand out (decompressed for zstd) */
-    uint64_t line; /* number of the next line */
-    int started;   /* first chunk already returned */
+    uint64_t pos;         /* offset of the next byte to hand out (decompressed for zstd) */
+    uint64_t line;        /* number of the next line */
+    al_chunk_t *building; /* the chunk al_reader_next is making, for the guard */
+    int started;          /* first chunk already returned */
     int eof;
     al_err_t err; /* sticky: once set, every call returns it */
     al_diag_t err_diag;
@@ -610,7 +659,45 @@ static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
     return AL_ERR_OK;
 }
 
+static al_err_t reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag);
+
+typedef struct {
+    al_reader_t *r;
+    al_chunk_t **out;
+    al_diag_t *diag;
+    al_err_t err;
+} next_job_t;
+
+static void next_job(void *arg)
+{
+    next_job_t *j = arg;
+    j->err = reader_next(j->r, j->out, j->diag);
+}
+
 al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
+{
+    next_job_t j = {r, out, diag, AL_ERR_OK};
+    uint64_t at;
+    if (!r->use_mmap)
+        return reader_next(r, out, diag);
+    if (al_map_guarded(next_job, &j) == 0)
+        return j.err;
+    /* the file shrank under the mapping */
+    at = r->building != NULL ? r->building->offset : r->pos;
+    al_chunk_release(r->building);
+    r->building = NULL;
+    *out = NULL;
+    al_diag_set(diag, r->path, 0);
+    diag->offset = at;
+    diag->has_offset = 1;
+    snprintf(diag->detail, sizeof(diag->detail), "it was %llu bytes when the run began",
+             (unsigned long long)r->file_size);
+    r->err = AL_ERR_INPUT_CHANGED;
+    r->err_diag = *diag;
+    return r->err;
+}
+
+static al_err_t reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
 {
     al_chunk_t *c;
     al_err_t err;
@@ -632,6 +719,7 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return AL_ERR_NOMEM;
+    r->building = c;
     c->file_id = r->file_id;
     c->offset = r->pos;
     err = r->use_mmap ? next_mapped(r, c, diag) : next_streamed(r, c, diag);
@@ -644,8 +732,9 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
         r->src_prev = src > r->src_prev ? src : r->src_prev;
     }
     if (c->len == 0 && c->long_line == 0) {
+        r->building = NULL;
         al_chunk_release(c);
-        return al_reader_next(r, out, diag); /* end of input, or the pending error */
+        return reader_next(r, out, diag); /* end of input, or the pending error */
     }
     if (!r->started) {
         r->started = 1;
@@ -671,9 +760,11 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
     }
     c->first_line = r->line;
     r->line += c->lines;
+    r->building = NULL;
     *out = c;
     return AL_ERR_OK;
 fail:
+    r->building = NULL;
     al_chunk_release(c);
     r->err = err;
     r->err_diag = *diag;

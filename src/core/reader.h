@@ -66,6 +66,7 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
 /* Produces the next chunk, or *out = NULL at the end of input.
  * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED (diag has the compressed offset;
  * lines that decoded completely before the damage were already returned),
+ * INPUT_CHANGED (a mapped file shrank while it was read: diag has the offset),
  * BINARY_INPUT (NUL bytes at the start of the input), NOMEM.
  * After an error the reader only returns that error again.
  * @return AL_ERR_OK; the caller owns *out and must al_chunk_release() it. */
@@ -94,5 +95,13 @@ void al_chunk_release(al_chunk_t *c);
  * in order, is never sniffed ahead of the run, and cannot be resumed.
  * Thread-safety: any thread. */
 int al_input_is_stream(const char *path);
+
+/* Runs fn(ctx) so that a SIGBUS raised by touching a mapped chunk whose
+ * file shrank (al_chunk_t.map != NULL) ends fn early instead of the process.
+ * fn must leave its own state consistent at any point where it reads mapped
+ * bytes (or the caller repairs it). Nestable; the handler is installed once
+ * for the process. @return 0 when fn returned, 1 when the input vanished
+ * under it. Thread-safety: any thread. */
+int al_map_guarded(void (*fn)(void *ctx), void *ctx);
 
 #endif

@@ -161,6 +161,27 @@ check "$(grep -qE '"outcome":"failed","error":"Retry-After 600 s is beyond the (
 check "$(grep -q "the server's Retry-After reached past what was left of --retry-time: 3000" e11b.txt; echo $?)" \
     "no cause in the summary: $(cat e11b.txt)"
 
+# 7. an input cut short while it loads (copytruncate): exit 3 with a
+# message, no SIGBUS; the checkpoint stays valid and every line below its
+# mark was delivered
+"$gen" -n 100000 --seed 15 -o big.ndjson
+cp big.ndjson big.orig
+start_mock trunc --latency-ms 20 --record rec7.ndjson
+"$bin" --endpoint "$url/batch" --state st7 --report r7.json --rate 25000 \
+    --chunk-bytes 1048576 big.ndjson 2>e7.txt &
+pid=$!
+track $pid
+sleep 1.5
+truncate -s 3000000 big.ndjson
+wait $pid
+rc=$?
+mark=$(sed -n 's/.*"offset":\([0-9]*\).*/\1/p' st7/checkpoint)
+below=$(head -c "${mark:-0}" big.orig | wc -l)
+check "$([ $rc -eq 3 ] && grep -q 'big.ndjson: the input changed while being read' e7.txt && [ -s r7.json ]; echo $?)" \
+    "truncated input: exit $rc: $(tail -4 e7.txt)"
+check "$([ -n "$mark" ] && [ "$(wc -l <rec7.ndjson)" -ge "$below" ]; echo $?)" \
+    "after the truncation: mark ${mark:-none}, $below lines below it, $(wc -l <rec7.ndjson) recorded"
+
 # 8. streams: <(cmd) and FIFOs are read like standard input (no sniffing
 # ahead, no checkpoint), a FIFO without a writer does not hang, /dev/zero
 # is not a text file
