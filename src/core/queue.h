@@ -22,7 +22,9 @@ typedef struct {
     pthread_cond_t not_empty;
     pthread_cond_t not_full;
     void **items;
+    size_t *sizes; /* bytes each item weighs (al_queue_push_sized), else 0 */
     size_t cap, head, count;
+    size_t bytes, byte_cap; /* weight held, and its bound (SIZE_MAX: none) */
     int closed;
 } al_queue_t;
 
@@ -32,6 +34,14 @@ al_err_t al_queue_init(al_queue_t *q, size_t cap);
 /* Blocks while full. @return 1 when queued, 0 when the queue is closed (the
  * caller keeps the item). */
 int al_queue_push(al_queue_t *q, void *item);
+
+/* Like al_queue_push, for an item that weighs `bytes`: also blocks while the
+ * queue holds something and the weight would pass its byte bound, so a few
+ * huge items cannot hold as much memory as many small ones may. */
+int al_queue_push_sized(al_queue_t *q, void *item, size_t bytes);
+
+/* Bounds the weight the queue holds (see al_queue_push_sized). Before use. */
+void al_queue_set_byte_cap(al_queue_t *q, size_t byte_cap);
 
 /* Blocks while empty. @return the oldest item, or NULL once closed and empty. */
 void *al_queue_pop(al_queue_t *q);

@@ -47,10 +47,16 @@
 #include <strings.h>
 #include <time.h>
 
-#define RESP_CAP           (256u * 1024u)
-#define INPUT_QUEUE_CAP    8
-#define DEFERRED_BYTES_CAP (64u * 1024u * 1024u)
-#define POLL_MAX_MS        500
+#define RESP_CAP        (256u * 1024u)
+#define INPUT_QUEUE_CAP 8
+/* Bounds in bytes beside the bounds in requests, so memory stays near
+ * 100 MB whatever the event size: 2000 small events make a ~1 MB body, but
+ * 19 events of 1 MB make a 19.5 MB one (--batch-bytes). At least one
+ * request is always let through, however large. */
+#define INPUT_QUEUE_BYTES   (20u * 1024u * 1024u)
+#define IN_FLIGHT_BYTES_CAP (64u * 1024u * 1024u)
+#define DEFERRED_BYTES_CAP  (32u * 1024u * 1024u)
+#define POLL_MAX_MS         500
 
 typedef struct req {
     struct req *next;
@@ -95,6 +101,7 @@ struct al_sender {
     al_rng_t rng;
     list_t ready, deferred;
     uint32_t in_flight;
+    size_t flying_bytes;               /* their request bodies */
     req_t *flying[AL_MAX_CONCURRENCY]; /* the requests in flight, in no order */
     int input_done;
     CURL *idle[AL_MAX_CONCURRENCY * 2];
@@ -433,6 +440,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+static size_t wire_len_of(const req_t *r)
+{
+    size_t n;
+    al_batch_wire(r->batch, &n);
+    return n;
+}
+
 static int start_request(al_sender_t *s, req_t *r, uint64_t now)
 {
     CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
@@ -463,6 +477,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     r->start_ms = now;
     r->attempt++;
     s->flying[s->in_flight++] = r;
+    s->flying_bytes += wire_len;
     return 0;
 }
 
@@ -623,6 +638,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         }
     }
     s->in_flight--;
+    s->flying_bytes -= wire_len_of(r);
     s->st.requests++;
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
@@ -851,6 +867,10 @@ static void *sender_main(void *arg)
             r = hold_paused(s, r, now);
             if (r == NULL)
                 continue;
+            if (s->in_flight > 0 && s->flying_bytes + wire_len_of(r) > IN_FLIGHT_BYTES_CAP) {
+                list_push(&s->ready, r, 1); /* memory bound: wait for an answer */
+                break;
+            }
             wait = al_bucket_take(&s->bucket, r->batch->events, now);
             if (wait > 0) {
                 list_push(&s->ready, r, 1);
@@ -896,6 +916,7 @@ static void *sender_main(void *arg)
         req_t *r;
         while (s->in_flight > 0) {
             r = s->flying[--s->in_flight];
+            s->flying_bytes -= wire_len_of(r);
             curl_multi_remove_handle(s->multi, r->easy);
             if (fail)
                 fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
@@ -959,6 +980,8 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
                    s->o.rate_eps > AL_MAX_BATCH_EVENTS ? s->o.rate_eps : AL_MAX_BATCH_EVENTS, now);
     al_rng_seed(&s->rng, s->o.seed ? s->o.seed : now * 2654435761ULL);
     err = al_queue_init(&s->in, INPUT_QUEUE_CAP);
+    if (err == AL_ERR_OK)
+        al_queue_set_byte_cap(&s->in, INPUT_QUEUE_BYTES);
     if (err != AL_ERR_OK) {
         free(s);
         return err;
@@ -1004,7 +1027,7 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
     al_diag_t d;
     al_err_t err;
 
-    if (!atomic_load(&s->stopped) && al_queue_push(&s->in, b)) {
+    if (!atomic_load(&s->stopped) && al_queue_push_sized(&s->in, b, b->cap)) {
         curl_multi_wakeup(s->multi);
         return AL_ERR_OK;
     }
