@@ -47,6 +47,40 @@ START_TEST(blocks_the_producer_while_full)
 }
 END_TEST
 
+static void *heavy_producer(void *arg)
+{
+    (void)arg;
+    for (intptr_t i = 1; i <= 4; i++) {
+        if (!al_queue_push_sized(&bq, (void *)i, 60))
+            break;
+        pushed++;
+    }
+    return NULL;
+}
+
+/* Room for 8 items but 100 bytes: items of 60 bytes go one at a time, and
+ * an item heavier than the bound still passes into an empty queue. */
+START_TEST(blocks_the_producer_while_the_bytes_would_pass_the_bound)
+{
+    pthread_t t;
+    pushed = 0;
+    ck_assert_int_eq(al_queue_init(&bq, 8), AL_ERR_OK);
+    al_queue_set_byte_cap(&bq, 100);
+    pthread_create(&t, NULL, heavy_producer, NULL);
+    usleep(100 * 1000);
+    ck_assert_int_eq(pushed, 1);
+    for (intptr_t i = 1; i <= 4; i++)
+        ck_assert_ptr_eq(al_queue_pop(&bq), (void *)i);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(pushed, 4);
+    ck_assert_int_eq(al_queue_push_sized(&bq, (void *)5, 500), 1);
+    ck_assert_uint_eq(bq.bytes, 500);
+    ck_assert_ptr_eq(al_queue_pop(&bq), (void *)5);
+    ck_assert_uint_eq(bq.bytes, 0);
+    al_queue_destroy(&bq);
+}
+END_TEST
+
 START_TEST(close_drains_then_returns_null_and_refuses_pushes)
 {
     al_queue_t q;
@@ -85,6 +119,7 @@ static Suite *queue_suite(void)
     TCase *tc = tcase_create("queue");
     tcase_add_test(tc, delivers_items_in_order);
     tcase_add_test(tc, blocks_the_producer_while_full);
+    tcase_add_test(tc, blocks_the_producer_while_the_bytes_would_pass_the_bound);
     tcase_add_test(tc, close_drains_then_returns_null_and_refuses_pushes);
     tcase_add_test(tc, close_wakes_a_waiting_consumer);
     suite_add_tcase(s, tc);
