@@ -16,7 +16,8 @@
  * so every run leaves events in the failed file for the rollback to sort.
  *
  * AMPLOAD_TORTURE_KILLS sets the random campaign's kill count (default 6;
- * tests/crash/torture.sh runs it with more).
+ * tests/crash/torture.sh runs it alone with more, 20 by default), and
+ * AMPLOAD_TORTURE_SEED its seed.
  */
 #include "fixtures.h"
 #include "judge.h"
@@ -59,6 +60,7 @@ typedef struct {
     long kill_step;
     long kill_ms;
     const char *log; /* AMPLOAD_KILL_LOG, or NULL */
+    const char *at;  /* AMPLOAD_KILL_AT instead of every step in the state */
 } stop_t;
 
 /* Runs the loader on input into the mock at port with its state in state.
@@ -90,7 +92,10 @@ static int run_loader(int port, const char *input, const char *state, const stop
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/batch", port);
     snprintf(step, sizeof(step), "%ld", stop->kill_step);
-    snprintf(at, sizeof(at), "any:%s", state);
+    if (stop->at != NULL)
+        snprintf(at, sizeof(at), "%s", stop->at);
+    else
+        snprintf(at, sizeof(at), "any:%s", state);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -211,7 +216,7 @@ static void assert_accounted(const verdicts_t *v, const char *records, int rc, c
 /* Runs the same command until it ends (exit 0 or 5). @return that code. */
 static int run_to_the_end(int port, const char *in, const char *state)
 {
-    stop_t none = {0, 0, NULL};
+    stop_t none = {0, 0, NULL, NULL};
     int rc = -1;
     for (int i = 0; i < 6; i++) {
         rc = run_loader(port, in, state, &none);
@@ -258,7 +263,7 @@ START_TEST(a_kill_before_any_rollback_or_checkpoint_step_loses_nothing)
     const char *args[] = {"--record", rec0,           "--fail-rate", "0.2", "--fail-status",
                           "503",      "--latency-ms", "100",         NULL};
     const char *args2[] = {"--record", rec, "--fail-rate", "0.2", "--fail-status", "503", NULL};
-    stop_t first = {0, 1500, NULL}, listing = {0, 0, log};
+    stop_t first = {0, 1500, NULL, NULL}, listing = {0, 0, log, NULL};
     verdicts_t v;
     long steps;
     int port, mock, rc;
@@ -285,7 +290,7 @@ START_TEST(a_kill_before_any_rollback_or_checkpoint_step_loses_nothing)
     if (steps > 24)
         steps = 24; /* the rollback, the first saves: the rest repeat them */
     for (long k = 1; k <= steps; k++) {
-        stop_t at = {k, 0, NULL};
+        stop_t at = {k, 0, NULL, NULL};
         copy_tree(pre, state);
         mock = fx_mock_start(args2, &port);
         rc = run_loader(port, in, state, &at);
@@ -312,37 +317,51 @@ END_TEST
 START_TEST(a_campaign_of_random_kills_loses_nothing)
 {
     const char *env = getenv("AMPLOAD_TORTURE_KILLS");
-    long want = env != NULL ? atol(env) : 6, kills = 0, cycles = 0;
+    long want = env != NULL ? atol(env) : 6, kills = 0, cycles = 0, by_mode[3] = {0, 0, 0};
     char *in = fx_path(dir, "in.ndjson"), *state = fx_path(dir, "state");
     char *rec = fx_path(dir, "rec.ndjson");
     const char *args[] = {"--record",     rec, "--fail-rate", "0.2", "--fail-status", "503",
-                          "--latency-ms", "5", NULL};
+                          "--latency-ms", "40", NULL};
     verdicts_t v;
 
     fx_generate(in, 20000, 5, "--bad-rate 0.01 --blank-rate 0.001");
     judge_input(in, &v);
-    srand(20261123);
+    srand(getenv("AMPLOAD_TORTURE_SEED") != NULL ? (unsigned)atol(getenv("AMPLOAD_TORTURE_SEED"))
+                                                 : 20261123u);
     while (kills < want) {
         int port, mock = fx_mock_start(args, &port), rc = -1;
         char cmd[1100];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
         ck_assert_int_eq(system(cmd), 0);
         for (int k = 0; k < 4 && kills < want; k++) {
-            stop_t s = {0, 0, NULL};
-            if (rand() % 2)
-                s.kill_step = 1 + rand() % 40;
-            else
-                s.kill_ms = 20 + rand() % 1500;
+            stop_t s = {0, 0, NULL, NULL};
+            int mode = rand() % 4;
+            switch (mode) {
+            case 0: /* start-up, rollback, a checkpoint save */
+            case 1:
+                s.kill_step = 1 + rand() % 30;
+                break;
+            case 2: /* anywhere in time */
+                s.kill_ms = 20 + rand() % 500;
+                break;
+            default: /* while the final report is written */
+                s.kill_step = 1;
+                s.at = "fsync:report.json";
+                break;
+            }
             rc = run_loader(port, in, state, &s);
             kills += rc == 128 + SIGKILL;
+            by_mode[mode < 2 ? 0 : mode - 1] += rc == 128 + SIGKILL;
         }
         rc = run_to_the_end(port, in, state);
         fx_mock_stop(mock);
         assert_accounted(&v, rec, rc, state);
         cycles++;
     }
-    fprintf(stderr, "crash campaign: %ld kills in %ld cycles, every line accounted\n", kills,
-            cycles);
+    fprintf(stderr,
+            "crash campaign: %ld kills (%ld at a state-file step, %ld at a random time, %ld "
+            "writing the report) in %ld cycles, every line accounted\n",
+            kills, by_mode[0], by_mode[1], by_mode[2], cycles);
     judge_free(&v);
     free(in);
     free(state);
@@ -353,11 +372,13 @@ END_TEST
 static Suite *crash_suite(void)
 {
     Suite *s = suite_create("crash");
-    TCase *tc = tcase_create("crash");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, a_kill_before_any_rollback_or_checkpoint_step_loses_nothing);
-    tcase_add_test(tc, a_campaign_of_random_kills_loses_nothing);
-    suite_add_tcase(s, tc);
+    TCase *steps = tcase_create("steps"), *campaign = tcase_create("campaign");
+    tcase_add_checked_fixture(steps, setup, teardown);
+    tcase_add_checked_fixture(campaign, setup, teardown);
+    tcase_add_test(steps, a_kill_before_any_rollback_or_checkpoint_step_loses_nothing);
+    tcase_add_test(campaign, a_campaign_of_random_kills_loses_nothing);
+    suite_add_tcase(s, steps);
+    suite_add_tcase(s, campaign);
     return s;
 }
 

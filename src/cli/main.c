@@ -709,7 +709,9 @@ static int write_report(const cli_t *c, const al_stats_t *s, const al_input_t *i
         }
     }
     fprintf(fp, "\n  ]\n}\n");
-    rc = ferror(fp) ? -1 : 0;
+    /* durable like the state files: a report read after a crash of the
+     * machine is whole or absent */
+    rc = ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0 ? -1 : 0;
     if (fclose(fp) != 0 || rc != 0) {
         fprintf(stderr, "ampload: --report %s: write error\n", c->report_path);
         return -1;

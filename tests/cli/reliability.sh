@@ -223,6 +223,15 @@ check "$([ $rc -eq 0 ] && grep -q 'resuming from' e10.txt && grep -q '"resumed":
 check "$(grep -c "\"file_base64\":\"$want\"" st10/rejected.ndjson | grep -q '^[1-9]'; echo $?)" \
     "reject records do not name the file byte for byte: $(head -c 300 st10/rejected.ndjson)"
 
+# 18. integers beyond int64 in event properties: Amplitude takes them, so
+# the mock does too (and the loader sends them)
+printf '{"event_type":"e","user_id":"user-00001","event_properties":{"n":123456789012345678901234567890}}\n' >bigint.ndjson
+start_mock bigint --record rec18.ndjson
+"$bin" -q --endpoint "$url/batch" --state st18 --report r18.json bigint.ndjson 2>e18.txt
+rc=$?
+check "$([ $rc -eq 0 ] && [ "$(field r18.json events_sent)" = 1 ] && [ "$(wc -l <rec18.ndjson)" = 1 ]; echo $?)" \
+    "an integer beyond int64: exit $rc: $(cat e18.txt)"
+
 # 13. a server that echoes the key after padding: not a 4-byte piece of it
 # on stderr or stdout, whatever the offset
 secret=Zq8Xv3Kp9Wm2Rt7Yb4Nc6Hd1Lf5Gs
