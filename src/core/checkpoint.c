@@ -470,12 +470,25 @@ static al_err_t commit_staged(staged_t *st, int n, al_diag_t *diag)
     return AL_ERR_OK;
 }
 
+/* Once the marker exists: moves the staged files into place, then removes
+ * the marker, each step made durable before the next. */
+static al_err_t finish_committed(staged_t *st, const char *marker, al_diag_t *diag)
+{
+    al_err_t err = commit_staged(st, 3, diag);
+    if (err == AL_ERR_OK)
+        err = sync_dir(marker, diag);
+    if (err == AL_ERR_OK && unlink(marker) != 0) {
+        al_diag_set(diag, marker, errno);
+        err = AL_ERR_WRITE;
+    }
+    return err == AL_ERR_OK ? sync_dir(marker, diag) : err;
+}
+
 al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const char *failed_path,
                          const char *failed_index_path, al_diag_t *diag)
 {
     char marker[PATH_MAX + 16], mtmp[PATH_MAX + 24];
     staged_t st[3];
-    al_err_t err = AL_ERR_OK;
 
     memset(diag, 0, sizeof(*diag));
     staged_init(&st[0], reject_path);
@@ -483,16 +496,8 @@ al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const c
     staged_init(&st[2], failed_index_path);
     marker_path(marker, sizeof(marker), ckpt_path);
     snprintf(mtmp, sizeof(mtmp), "%s.tmp", marker);
-    if (access(marker, F_OK) == 0) {
-        err = commit_staged(st, 3, diag);
-        if (err == AL_ERR_OK)
-            err = sync_dir(ckpt_path, diag);
-        if (err == AL_ERR_OK && unlink(marker) != 0) {
-            al_diag_set(diag, marker, errno);
-            err = AL_ERR_WRITE;
-        }
-        return err == AL_ERR_OK ? sync_dir(ckpt_path, diag) : err;
-    }
+    if (access(marker, F_OK) == 0)
+        return finish_committed(st, marker, diag);
     /* no marker: whatever was staged was never complete */
     for (int i = 0; i < 3; i++)
         if (st[i].final != NULL)
@@ -672,13 +677,5 @@ al_err_t al_ckpt_rollback(const char *ckpt_path, const char *reject_path, const 
         return err;
     marker_path(marker, sizeof(marker), ckpt_path);
     err = write_marker(marker, diag);
-    if (err == AL_ERR_OK)
-        err = commit_staged(st, 3, diag);
-    if (err == AL_ERR_OK)
-        err = sync_dir(ckpt_path, diag);
-    if (err == AL_ERR_OK && unlink(marker) != 0) {
-        al_diag_set(diag, marker, errno);
-        err = AL_ERR_WRITE;
-    }
-    return err == AL_ERR_OK ? sync_dir(ckpt_path, diag) : err;
+    return err == AL_ERR_OK ? finish_committed(st, marker, diag) : err;
 }
