@@ -320,7 +320,7 @@ START_TEST(a_campaign_of_random_kills_loses_nothing)
     long want = env != NULL ? atol(env) : 6, kills = 0, cycles = 0, by_mode[3] = {0, 0, 0};
     char *in = fx_path(dir, "in.ndjson"), *state = fx_path(dir, "state");
     char *rec = fx_path(dir, "rec.ndjson");
-    const char *args[] = {"--record",     rec, "--fail-rate", "0.2", "--fail-status", "503",
+    const char *args[] = {"--record",     rec,  "--fail-rate", "0.2", "--fail-status", "503",
                           "--latency-ms", "40", NULL};
     verdicts_t v;
 
