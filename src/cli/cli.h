@@ -1,15 +1,34 @@
-/* cli.h - what the parts of the ampload command share: exit codes, and the
- * entry points of `ampload check` (check.c) and the metrics server
- * (metrics.c). Only src/cli prints or decides exit codes.
+/* cli.h - what the parts of the ampload command share.
+ *
+ * The command is split by concern, the way curl splits src/tool_*.c:
+ *   main.c      dispatch to a subcommand (ampload FILE... = ampload load)
+ *   options.c   the option table; argv and the environment parsed by it
+ *   help.c      --help and --version text
+ *   keys.c      the API key: key file or environment, checks, redaction
+ *   state.c     the state directory: default name, lock, resume decision
+ *   signals.c   SIGINT/SIGTERM/SIGHUP: drain, then stop at once
+ *   progress.c  the live progress line
+ *   reqlog.c    per-request debug and audit lines, latency percentiles
+ *   report.c    exit codes, error messages, summary table, JSON report
+ *   metrics.c   the /metrics and /status endpoint
+ *   cmd_load.c  `ampload load`: a run of the pipeline
+ *   cmd_check.c `ampload check`: the preflight checklist
+ *   dirs.c      mkdir -p and its undo
+ * Settings (cli_settings_t) are fixed once parsing is done; what changes
+ * during a run lives in the run's own struct (cmd_load.c's cli_run_t).
+ * Only src/cli prints or decides exit codes.
  */
 #ifndef AL_CLI_H
 #define AL_CLI_H
 
+#include "../core/pipeline.h"
 #include "../core/send.h"
 #include "../core/stats.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 enum {
     EXIT_OK = 0,
@@ -18,8 +37,72 @@ enum {
     EXIT_INPUT = 3,       /* an input could not be read, or broke while being read */
     EXIT_CONFIG = 4,      /* no API key, or the server refused key, region or URL */
     EXIT_FAILED = 5,      /* some events could not be delivered: see the failed file */
-    EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM; the same command resumes */
+    EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM/SIGHUP; the same command resumes */
 };
+
+/* What the command line and the environment asked for. Filled by
+ * cli_parse_options(), then read-only. */
+typedef struct {
+    al_pipeline_opts_t pipe; /* paths point into argv */
+    al_send_opts_t send;
+    int dry_run;
+    int quiet;
+    int progress;     /* -1 auto (a TTY), 0 off, 1 forced */
+    int verbose;      /* -v or AMPLITUDE_DEBUG=1: one line per request */
+    int restart;      /* --restart: ignore and replace the checkpoint */
+    int metrics_port; /* --metrics-port: -1 = off, 0 = any free port */
+    int check;        /* inputs are optional (`ampload check`) */
+    const char *state_dir;
+    const char *report_path;
+    const char *audit_path;
+    const char *api_key_file;
+    char shard[32]; /* --shard as "I/N", or "" */
+    char state_buf[PATH_MAX];
+} cli_settings_t;
+
+/* What cli_parse_options() found: go on, or print help / the version. */
+enum { CLI_PARSED = 0, CLI_HELP = -1, CLI_VERSION = -2 };
+
+/* Parses the environment (AMPLOAD_*, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG),
+ * then argv[1..argc) over it, into s; the remaining arguments are the
+ * inputs (at least one unless inputs_optional). Never exits.
+ * @return CLI_PARSED, CLI_HELP, CLI_VERSION, or an exit code after printing
+ * the error. */
+int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optional);
+
+/* --help and --version. */
+void cli_help(FILE *out);
+void cli_version(FILE *out);
+
+/* Reads the API key named by the settings (--api-key-file, else
+ * AMPLITUDE_API_KEY) into s->pipe.batch.api_key, makes it the secret every
+ * message is redacted of, and turns core dumps off once there is one.
+ * @return 0 or an exit code after a message. */
+int cli_load_key(cli_settings_t *s);
+
+/* @return the secret every message must be redacted of ("" if none). */
+const char *cli_secret(void);
+
+/* @return a monotonic clock in seconds. */
+static inline double cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- report.c ------------------------------------------------------------ */
+
+/* @return the documented exit code for err. */
+int cli_exit_code(al_err_t err);
+
+/* Prints "ampload: <message>" and its hint, the secret redacted. */
+void cli_print_error(al_err_t err, const al_diag_t *d);
+
+/* @return the number of complete lines in path (0 when it does not exist). */
+uint64_t cli_count_lines(const char *path);
+
+/* ---- dirs.c ------------------------------------------------------------- */
 
 /* mkdir -p with mode 0700. *created (may be NULL) gets how many directories
  * this call made: always the last ones of the path. @return 0 or -1 with errno. */
@@ -28,25 +111,16 @@ int cli_make_dirs(const char *path, int *created);
 /* Removes the last `created` directories of path again (if still empty). */
 void cli_remove_created_dirs(const char *path, int created);
 
-/* What `ampload check` looks at. */
-typedef struct {
-    const al_send_opts_t *send; /* endpoint, timeouts, TLS settings */
-    const char *api_key;        /* "" = none configured */
-    const char *const *paths;   /* inputs; may be empty */
-    uint32_t npaths;
-    const char *state_dir; /* NULL: not checked */
-    const char *shard;     /* --shard as "I/N", or NULL: whose checkpoint */
-    int gzip_level;        /* --gzip: the test request goes compressed too */
-    int color;             /* ANSI colours for the marks */
-    FILE *out;
-} cli_check_opts_t;
+/* ---- the subcommands ------------------------------------------------------ */
 
-/* Runs the preflight checks, prints one line per check with a hint under
- * each failure, and a last line with the count.
- * @return EXIT_OK when every check passed; else the exit code of the first
- * failure: EXIT_CONFIG (endpoint, TLS, key), EXIT_INPUT (an input),
- * EXIT_USAGE (the checkpoint does not match), EXIT_INTERNAL (state directory). */
-int cli_check(const cli_check_opts_t *o);
+/* `ampload load [options] FILE...` (and `ampload [options] FILE...`).
+ * argv[0] is the program name. @return the exit code. */
+int cmd_load(int argc, char **argv);
+
+/* `ampload check [options] [FILE...]`. @return the exit code. */
+int cmd_check(int argc, char **argv);
+
+/* ---- metrics.c ------------------------------------------------------------ */
 
 /* What the metrics endpoint shows besides the live counters. */
 typedef struct {
@@ -54,7 +128,7 @@ typedef struct {
     const char *endpoint; /* the URL events go to */
     const char *state_dir;
     int sending; /* 0 in a dry run */
-    double t0;   /* CLOCK_MONOTONIC seconds at the start of the run */
+    double t0;   /* cli_now_s() at the start of the run */
 } cli_metrics_opts_t;
 
 typedef struct cli_metrics cli_metrics_t;

@@ -49,6 +49,9 @@ expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
 AMPLOAD_SIMD=avx512 expect 2 "AMPLOAD_SIMD: 'avx512' is not available" -- --dry-run good.ndjson
 AMPLOAD_SIMD=scalar expect 0 "2000 valid events" -- --dry-run good.ndjson
+# `ampload load` is `ampload`; a file named like a subcommand needs ./
+expect 0 "2000 valid events" -- load --dry-run good.ndjson
+expect 2 "unknown option '--bogus'" -- load --dry-run --bogus good.ndjson
 # --version names the scanner variant in use, and AMPLOAD_SIMD changes it
 if "$bin" --version | grep -qE "JSON scanner: (avx2|sse2|scalar)\)" &&
     AMPLOAD_SIMD=scalar "$bin" --version | grep -q "JSON scanner: scalar)"; then

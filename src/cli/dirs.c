@@ -1,4 +1,5 @@
-/* util.c - small helpers the parts of the ampload command share. */
+/* dirs.c - mkdir -p with mode 0700, and its undo for `ampload check`, which
+ * leaves no directory behind that it made only to test. */
 #include "cli.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* check.c - `ampload check`: a preflight checklist before a long backfill.
+/* cmd_check.c - `ampload check`: a preflight checklist before a long backfill.
  *
  * One request goes to the endpoint: a body with the configured key and one
  * event that has no user_id or device_id. Amplitude checks the key first, so
@@ -35,6 +35,19 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* What `ampload check` looks at. */
+typedef struct {
+    const al_send_opts_t *send; /* endpoint, timeouts, TLS settings */
+    const char *api_key;        /* "" = none configured */
+    const char *const *paths;   /* inputs; may be empty */
+    uint32_t npaths;
+    const char *state_dir; /* NULL: not checked */
+    const char *shard;     /* --shard as "I/N", or NULL: whose checkpoint */
+    int gzip_level;        /* --gzip: the test request goes compressed too */
+    int color;             /* ANSI colours for the marks */
+    FILE *out;
+} cli_check_opts_t;
 
 typedef enum { MARK_PASS, MARK_FAIL, MARK_SKIP } mark_t;
 
@@ -403,7 +416,12 @@ static void check_state(checklist_t *cl)
     cli_remove_created_dirs(cl->o->state_dir, created);
 }
 
-int cli_check(const cli_check_opts_t *o)
+/* Runs the checks, one line each with a hint under each failure, and a last
+ * line with the count. @return EXIT_OK when every check passed; else the
+ * exit code of the first failure: EXIT_CONFIG (endpoint, TLS, key),
+ * EXIT_INPUT (an input), EXIT_USAGE (the checkpoint does not match, or the
+ * state directory is in use), EXIT_INTERNAL (state directory). */
+static int run_checks(const cli_check_opts_t *o)
 {
     checklist_t cl = {.o = o, .rc = EXIT_OK};
     fprintf(o->out, "ampload check: %s\n", o->send->url);
@@ -417,4 +435,38 @@ int cli_check(const cli_check_opts_t *o)
                 cl.failed + cl.passed);
     fflush(o->out);
     return cl.rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    static cli_settings_t set;
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    cli_check_opts_t co;
+    int rc;
+
+    rc = cli_parse_options(&set, argc, argv, 1);
+    if (rc == CLI_HELP || rc == CLI_VERSION) {
+        (rc == CLI_HELP ? cli_help : cli_version)(stdout);
+        return EXIT_OK;
+    }
+    if (rc != 0)
+        return rc;
+    rc = cli_load_key(&set);
+    if (rc != 0)
+        return rc;
+    if (set.send.insecure && !set.quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
+    co = (cli_check_opts_t){
+        .send = &set.send,
+        .api_key = set.pipe.batch.api_key,
+        .paths = set.pipe.paths,
+        .npaths = set.pipe.npaths,
+        .state_dir = set.state_dir,
+        .shard = set.shard[0] ? set.shard : NULL,
+        .gzip_level = set.pipe.batch.gzip_level,
+        .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
+                 !(term != NULL && strcmp(term, "dumb") == 0),
+        .out = stdout,
+    };
+    return run_checks(&co);
 }

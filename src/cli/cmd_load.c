@@ -1,0 +1,200 @@
+/* cmd_load.c - `ampload load` (and plain `ampload FILE...`): one run of the
+ * pipeline, from the settings to the exit code.
+ *
+ * The steps, in order: the key; the state directory taken (paths checked,
+ * lock, recovery); the resume decision; signals, metrics and the progress
+ * line; the run; then the error messages, the failed file's total, the
+ * summary and the report. Nothing in the state directory is touched before
+ * the lock is held.
+ */
+#include "progress.h"
+#include "run.h"
+
+#include "../core/reader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Opens the audit file, decides the resume, starts the signal thread: what
+ * a run that sends needs besides a dry run. @return 0 or an exit code. */
+static int prepare_sending(cli_run_t *r, FILE **audit)
+{
+    const cli_settings_t *s = r->set;
+    r->pipe.send = &r->send;
+    r->pipe.failed_path = r->failed_buf;
+    r->pipe.failed_index_path = r->index_buf;
+    r->pipe.stop = &r->stop;
+    r->send.stop = &r->stop;
+    r->send.on_request = cli_reqlog_on_request;
+    r->send.on_request_ctx = &r->log;
+    r->log.verbose = s->verbose;
+    r->log.url = r->send.url;
+    if (s->audit_path != NULL) {
+        *audit = al_fopen_private(s->audit_path, 0);
+        if (*audit == NULL) {
+            fprintf(stderr, "ampload: --audit %s: %s\n", s->audit_path, strerror(errno));
+            return EXIT_USAGE;
+        }
+        r->log.audit = *audit;
+    }
+    return cli_prepare_resume(r);
+}
+
+/* Serves --metrics-port for the run. @return 0 or an exit code. */
+static int start_metrics(cli_run_t *r, cli_metrics_t **out)
+{
+    const cli_settings_t *s = r->set;
+    cli_metrics_opts_t mo = {.live = &r->live,
+                             .endpoint = s->dry_run ? "" : r->send.url,
+                             .state_dir = s->state_dir,
+                             .sending = !s->dry_run,
+                             .t0 = cli_now_s()};
+    *out = NULL;
+    if (s->metrics_port < 0)
+        return 0;
+    *out = cli_metrics_start((unsigned)s->metrics_port, &mo);
+    if (*out == NULL)
+        return EXIT_USAGE;
+    if (!s->quiet || s->metrics_port == 0)
+        fprintf(stderr, "ampload: metrics on http://127.0.0.1:%u/metrics and /status\n",
+                cli_metrics_port(*out));
+    return 0;
+}
+
+/* The messages of a finished run. @return its exit code. */
+static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_stats_t *stats,
+                  const al_input_t *inputs, double elapsed)
+{
+    const cli_settings_t *s = r->set;
+    int rc = EXIT_OK;
+
+    if (err == AL_ERR_INTERRUPTED) {
+        fprintf(stderr, "ampload: interrupted\n  hint: %s\n", cli_resume_hint(r));
+        rc = cli_exit_code(err);
+    } else if (err != AL_ERR_OK) {
+        cli_print_error(err, diag);
+        rc = cli_exit_code(err);
+    }
+    for (uint32_t i = 0; i < r->pipe.npaths; i++) {
+        if (inputs[i].err != AL_ERR_OK && !(err != AL_ERR_OK && inputs[i].err == err)) {
+            cli_print_error(inputs[i].err, &inputs[i].diag);
+            if (rc == EXIT_OK)
+                rc = cli_exit_code(inputs[i].err);
+        } else if (err == AL_ERR_OK && inputs[i].bytes_read == 0 && !s->quiet) {
+            fprintf(stderr, "ampload: warning: %s is empty\n", r->pipe.paths[i]);
+        }
+    }
+    /* what the failed file holds now: this run's events and any left there
+     * by earlier runs of this state directory (below the checkpoint) */
+    r->failed_total = s->dry_run ? 0 : cli_count_lines(r->failed_buf);
+    if (rc == EXIT_OK && r->failed_total > 0)
+        rc = EXIT_FAILED;
+    /* Counts are worth showing whenever the run got as far as reading. */
+    if (!s->quiet && stats->lines_read > 0)
+        cli_print_summary(r, stats, elapsed);
+    else
+        cli_print_failed(r, stats);
+    if (s->report_path != NULL && (err == AL_ERR_OK || stats->lines_read > 0) &&
+        cli_write_report(r, stats, inputs, elapsed) != 0 && rc == EXIT_OK)
+        rc = EXIT_INTERNAL;
+    return rc;
+}
+
+/* Runs the pipeline with the progress line and metrics around it. */
+static int run(cli_run_t *r, FILE *audit)
+{
+    const cli_settings_t *s = r->set;
+    al_input_t *inputs = calloc(r->pipe.npaths, sizeof(*inputs));
+    cli_metrics_t *metrics = NULL;
+    cli_progress_t progress;
+    al_stats_t stats;
+    al_diag_t diag;
+    al_err_t err;
+    double t0, elapsed;
+    int show_progress, rc;
+
+    if (inputs == NULL) {
+        fprintf(stderr, "ampload: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    rc = start_metrics(r, &metrics);
+    if (rc != 0) {
+        free(inputs);
+        return rc;
+    }
+    /* the live line on a terminal (or forced); otherwise a plain status line
+     * every 10 s, for logs of long runs in cron or Kubernetes */
+    show_progress = !s->dry_run && !s->quiet;
+    if (show_progress &&
+        cli_progress_start(&progress, &r->live,
+                           !(s->progress == 1 || (s->progress == -1 && isatty(2)))) != 0)
+        show_progress = 0;
+    t0 = cli_now_s();
+    r->log.t0 = t0;
+    err = al_pipeline_run(&r->pipe, inputs, &stats, &diag);
+    elapsed = cli_now_s() - t0;
+    cli_metrics_finish(metrics, err == AL_ERR_INTERRUPTED ? "interrupted"
+                                : err != AL_ERR_OK        ? "failed"
+                                                          : "done");
+    if (audit != NULL && fclose(audit) != 0)
+        fprintf(stderr, "ampload: --audit %s: write error\n", s->audit_path);
+    r->log.audit = NULL;
+    cli_reqlog_finish(&r->log);
+    if (show_progress)
+        cli_progress_stop(&progress);
+    rc = finish(r, err, &diag, &stats, inputs, elapsed);
+    cli_metrics_stop(metrics);
+    free(inputs);
+    return rc;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    static cli_settings_t set; /* large; paths and names in it outlive every thread */
+    static cli_run_t r;        /* and its live counters too */
+    FILE *audit = NULL;
+    int rc;
+
+    rc = cli_parse_options(&set, argc, argv, 0);
+    if (rc == CLI_HELP || rc == CLI_VERSION) {
+        (rc == CLI_HELP ? cli_help : cli_version)(stdout);
+        return EXIT_OK;
+    }
+    if (rc != 0)
+        return rc;
+    rc = cli_load_key(&set);
+    if (rc != 0)
+        return rc;
+    if (set.send.insecure && !set.quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
+    if (!set.dry_run && set.pipe.batch.api_key[0] == '\0') {
+        fprintf(stderr, "ampload: no API key\n"
+                        "  hint: set AMPLITUDE_API_KEY, or put the key in a file for "
+                        "--api-key-file (or use --dry-run to only validate)\n");
+        return EXIT_CONFIG;
+    }
+    r.set = &set;
+    r.pipe = set.pipe;
+    r.send = set.send;
+    for (uint32_t i = 0; i < r.pipe.npaths; i++)
+        if (al_input_is_stream(r.pipe.paths[i]))
+            r.from_stream = 1;
+    rc = cli_take_state_dir(&r);
+    if (rc != 0)
+        return rc;
+    r.pipe.reject_path = r.reject_buf;
+    r.pipe.live = &r.live;
+    if (!set.dry_run) {
+        rc = prepare_sending(&r, &audit);
+        if (rc != 0)
+            return rc;
+        cli_signals_start(&r);
+    }
+    rc = run(&r, audit);
+    free(r.marks);
+    cli_reqlog_free(&r.log);
+    al_state_unlock(r.lock);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* progress.c - the live progress line: events sent, rates, the window of
+ * requests in flight, retries, 429s, failed events and an ETA from the
+ * input bytes whose lines are resolved. */
+#include "progress.h"
+
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void human_duration(double secs, char *buf, size_t cap)
+{
+    unsigned long t = secs < 0 ? 0 : (unsigned long)secs;
+    if (t >= 3600)
+        snprintf(buf, cap, "%luh%02lum", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, cap, "%lum%02lus", t / 60, t % 60);
+    else
+        snprintf(buf, cap, "%lus", t);
+}
+
+static void draw(cli_progress_t *p)
+{
+    al_live_t *l = p->live;
+    double el = cli_now_s() - p->t0;
+    uint64_t sent = atomic_load_explicit(&l->events_sent, memory_order_relaxed);
+    uint64_t bytes = atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
+    uint64_t done = al_live_done_bytes(l, 1);
+    uint64_t total = atomic_load_explicit(&l->total_bytes, memory_order_relaxed);
+    char eta[32] = "?";
+
+    if (total > 0 && done > 0 && el > 0.5)
+        human_duration((double)(total > done ? total - done : 0) / ((double)done / el), eta,
+                       sizeof(eta));
+    fprintf(stderr,
+            "%ssent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
+            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s%s",
+            p->plain ? "ampload: " : "\r\033[K", sent, el > 0 ? (double)sent / el : 0.0,
+            el > 0 ? (double)bytes / el / 1e6 : 0.0,
+            (unsigned)atomic_load_explicit(&l->in_flight, memory_order_relaxed),
+            (unsigned)atomic_load_explicit(&l->window, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->retries, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->http_429, memory_order_relaxed),
+            (uint64_t)atomic_load_explicit(&l->failed, memory_order_relaxed), eta,
+            p->plain ? "\n" : "");
+    fflush(stderr);
+}
+
+static void *progress_main(void *arg)
+{
+    cli_progress_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (p->plain) {
+            ts.tv_sec += 10;
+        } else {
+            ts.tv_nsec += 250 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        if (!p->stop)
+            draw(p);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (!p->plain) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+    return NULL;
+}
+
+int cli_progress_start(cli_progress_t *p, al_live_t *live, int plain)
+{
+    memset(p, 0, sizeof(*p));
+    p->live = live;
+    p->plain = plain;
+    p->t0 = cli_now_s();
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (pthread_create(&p->tid, NULL, progress_main, p) != 0)
+        return -1;
+    return 0;
+}
+
+void cli_progress_stop(cli_progress_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->tid, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+}

@@ -1,0 +1,65 @@
+/* run.h - the state of one `ampload load` run, apart from its settings.
+ *
+ * The settings (cli_settings_t) say what was asked; this says what is
+ * happening: the state directory's files and lock, the live counters, the
+ * stop flag the signal thread sets, the request log.
+ *
+ * Thread-safety: `live` and `stop` are shared with the pipeline's threads
+ * (atomics); `log` belongs to the sender thread during the run; the rest to
+ * the main thread.
+ */
+#ifndef AL_CLI_RUN_H
+#define AL_CLI_RUN_H
+
+#include "../core/checkpoint.h"
+#include "../core/statedir.h"
+#include "cli.h"
+#include "reqlog.h"
+
+#include <stdatomic.h>
+
+typedef struct {
+    const cli_settings_t *set;
+    al_pipeline_opts_t pipe; /* the settings' copy, with this run's files */
+    al_send_opts_t send;
+    al_live_t live;
+    atomic_int stop;
+    al_state_lock_t *lock; /* the state directory is ours while this is held */
+    al_mark_t *marks;      /* where a resumed run starts, or NULL */
+    int resumed;
+    int from_stream;       /* an input is '-' or a pipe: nothing can be resumed */
+    uint64_t failed_total; /* events in the failed file after the run, any run's */
+    char reject_buf[PATH_MAX + 32];
+    char failed_buf[PATH_MAX + 32];
+    char index_buf[PATH_MAX + 32];
+    char checkpoint_buf[PATH_MAX + 32];
+    cli_reqlog_t log;
+} cli_run_t;
+
+/* state.c: before anything in the state directory is touched - refuses
+ * inputs given twice or that the run would overwrite, creates the directory,
+ * takes its lock (held until the process ends) and finishes or discards a
+ * rollback a crash interrupted. Fills the file names. @return 0 or an exit
+ * code after a message. */
+int cli_take_state_dir(cli_run_t *r);
+
+/* state.c: decides between a fresh start and a resume, and rolls the reject
+ * and failed files back to the checkpoint. @return 0 or an exit code. */
+int cli_prepare_resume(cli_run_t *r);
+
+/* signals.c: from now on SIGINT, SIGTERM and SIGHUP are taken by a thread
+ * of their own: the first sets r->stop (drain, checkpoint), the second ends
+ * the process at once. Call before starting any other thread. */
+void cli_signals_start(cli_run_t *r);
+
+/* report.c: what to tell a user whose run stopped before the end. */
+const char *cli_resume_hint(const cli_run_t *r);
+
+/* report.c: the summary table (stderr), undelivered events (even with -q),
+ * and the JSON report (--report). cli_write_report @return 0 or -1. */
+void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed);
+void cli_print_failed(const cli_run_t *r, const al_stats_t *s);
+int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *inputs,
+                     double elapsed);
+
+#endif

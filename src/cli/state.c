@@ -1,0 +1,135 @@
+/* state.c - the state directory: its default name, taking it before anything
+ * in it is touched, and the decision between a fresh start and a resume.
+ *
+ * Order matters: inputs given twice or that the run would overwrite are
+ * refused first (nothing touched), then the directory is locked, then a
+ * rollback a crash interrupted is finished or discarded, and only then is
+ * the checkpoint read and the reject and failed files rolled back to it.
+ */
+#include "state.h"
+
+#include "../core/pipeline.h"
+#include "run.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_default_state_dir(cli_settings_t *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the absolute input paths */
+    const char *first = s->pipe.paths[0];
+    const char *base = strrchr(first, '/') ? strrchr(first, '/') + 1 : first;
+    char name[64];
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < s->pipe.npaths; i++) {
+        char abs[PATH_MAX];
+        const char *p = s->pipe.paths[i];
+        if (strcmp(p, "-") != 0 && realpath(p, abs) != NULL)
+            p = abs;
+        for (; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xFF) * 1099511628211ULL;
+    }
+    if (strcmp(first, "-") == 0)
+        base = "stdin";
+    for (; *base && n < 40; base++)
+        name[n++] = (isalnum((unsigned char)*base) || *base == '.' || *base == '_' || *base == '-')
+                        ? *base
+                        : '_';
+    name[n] = '\0';
+    snprintf(s->state_buf, sizeof(s->state_buf), ".ampload/%s-%08" PRIx32, name,
+             (uint32_t)(h ^ (h >> 32)));
+    if (s->pipe.shard_count > 1)
+        snprintf(s->state_buf + strlen(s->state_buf), sizeof(s->state_buf) - strlen(s->state_buf),
+                 "-shard-%" PRIu32 "-of-%" PRIu32, s->pipe.shard_index, s->pipe.shard_count);
+    s->state_dir = s->state_buf;
+}
+
+int cli_take_state_dir(cli_run_t *r)
+{
+    const cli_settings_t *s = r->set;
+    char lock_path[PATH_MAX + 32];
+    const char *outputs[7];
+    al_diag_t d;
+    al_err_t err;
+
+    snprintf(r->reject_buf, sizeof(r->reject_buf), "%s/rejected.ndjson", s->state_dir);
+    snprintf(r->failed_buf, sizeof(r->failed_buf), "%s/failed.ndjson", s->state_dir);
+    snprintf(r->index_buf, sizeof(r->index_buf), "%s/failed.index", s->state_dir);
+    snprintf(r->checkpoint_buf, sizeof(r->checkpoint_buf), "%s/checkpoint", s->state_dir);
+    snprintf(lock_path, sizeof(lock_path), "%s/lock", s->state_dir);
+    outputs[0] = r->reject_buf;
+    outputs[1] = r->failed_buf;
+    outputs[2] = r->index_buf;
+    outputs[3] = r->checkpoint_buf;
+    outputs[4] = lock_path;
+    outputs[5] = s->report_path;
+    outputs[6] = s->audit_path;
+    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, 7, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return cli_exit_code(err);
+    }
+    if (cli_make_dirs(s->state_dir, NULL) != 0) {
+        fprintf(stderr, "ampload: cannot create state directory %s: %s\n", s->state_dir,
+                strerror(errno));
+        fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
+        return EXIT_INTERNAL;
+    }
+    err = al_state_lock(s->state_dir, &r->lock, &d);
+    if (err == AL_ERR_OK)
+        err = al_ckpt_recover(r->checkpoint_buf, r->reject_buf, r->failed_buf, r->index_buf, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return cli_exit_code(err);
+    }
+    return 0;
+}
+
+int cli_prepare_resume(cli_run_t *r)
+{
+    const cli_settings_t *s = r->set;
+    al_diag_t d;
+    al_err_t err;
+    uint64_t done_lines = 0;
+
+    if (r->from_stream)
+        return 0; /* a stream cannot be resumed: no checkpoint */
+    r->pipe.checkpoint_path = r->checkpoint_buf;
+    if (s->restart) {
+        unlink(r->checkpoint_buf);
+        return 0;
+    }
+    r->marks = calloc(r->pipe.npaths, sizeof(*r->marks));
+    if (r->marks == NULL)
+        return EXIT_INTERNAL;
+    err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths, r->pipe.npaths,
+                       s->shard[0] ? s->shard : NULL, r->marks, &d);
+    if (err == AL_ERR_NOT_FOUND)
+        return 0;
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        fprintf(stderr, "  (checkpoint: %s)\n", r->checkpoint_buf);
+        return cli_exit_code(err);
+    }
+    err = al_ckpt_rollback(r->checkpoint_buf, r->reject_buf, r->failed_buf, r->index_buf,
+                           r->pipe.paths, r->pipe.npaths, r->marks, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return EXIT_INTERNAL;
+    }
+    for (uint32_t i = 0; i < r->pipe.npaths; i++)
+        done_lines += r->marks[i].line - 1;
+    r->pipe.start = r->marks;
+    r->pipe.resume_files = 1;
+    r->resumed = 1;
+    if (!s->quiet)
+        fprintf(stderr, "ampload: resuming from %s: %" PRIu64 " lines already done\n",
+                r->checkpoint_buf, done_lines);
+    return 0;
+}
