@@ -21,6 +21,7 @@
 
 #include "../core/batch.h"
 #include "../core/checkpoint.h"
+#include "../core/http.h"
 #include "../core/json.h"
 #include "../core/reader.h"
 #include "../core/response.h"
@@ -123,14 +124,12 @@ static void check_endpoint(checklist_t *cl)
     if (req != NULL && al_batch_add(req, event, sizeof(event) - 1, NULL) == AL_ERR_OK)
         al_batch_finish(req);
     e = curl_easy_init();
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    if (headers != NULL && req != NULL && req->gz_len > 0)
-        headers = curl_slist_append(headers, "Content-Encoding: gzip");
+    headers = al_http_headers(req != NULL && req->gz_len > 0);
     if (e == NULL || req == NULL || !req->finished || headers == NULL) {
         item(cl, MARK_FAIL, "endpoint", "cannot set up the HTTP client", "", EXIT_INTERNAL);
         goto out;
     }
-    al_send_easy_setup(e, &so);
+    al_http_easy_setup(e, &so);
     wire = al_batch_wire(req, &wire_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
@@ -142,7 +141,7 @@ static void check_endpoint(checklist_t *cl)
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &secs);
 
-    if (rc != CURLE_OK && al_send_tls_error(rc)) {
+    if (rc != CURLE_OK && al_http_tls_error(rc)) {
         snprintf(detail, sizeof(detail), "%s: the connection was made", so.url);
         item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
         snprintf(detail, sizeof(detail), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -204,8 +203,7 @@ static void check_endpoint(checklist_t *cl)
     else
         item(cl, MARK_PASS, "TLS", "certificate verified", NULL, 0);
 
-    unread = req->gz_len > 0 && (status == 415 || (status == 400 && resp.kind != AL_RESP_DROP &&
-                                                   strncmp(resp.error, "Invalid JSON", 12) == 0));
+    unread = al_response_not_inflated(&resp, req->gz_len > 0);
     if (o->api_key[0] == '\0') {
         item(cl, MARK_FAIL, "API key", "none configured",
              "set AMPLITUDE_API_KEY, or put the key in a file for --api-key-file", EXIT_CONFIG);
@@ -215,8 +213,7 @@ static void check_endpoint(checklist_t *cl)
         al_redact(detail, sizeof(detail), o->api_key);
         item(cl, MARK_FAIL, "API key", detail,
              "a key of another region (--region eu?), or a firewall in the way", EXIT_CONFIG);
-    } else if (status == 400 && (strncmp(resp.error, "Invalid API key", 15) == 0 ||
-                                 strcmp(resp.missing_field, "api_key") == 0)) {
+    } else if (al_response_key_refused(&resp)) {
         snprintf(detail, sizeof(detail), "refused: %s%s%s", resp.error,
                  resp.missing_field[0] ? ", missing field " : "", resp.missing_field);
         al_redact(detail, sizeof(detail), o->api_key);

@@ -169,7 +169,7 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
         if (r->kind == AL_RESP_CONFIG)
             describe_bogus_ack(r, doc, body, body != NULL ? len : 0, secret);
     } else if (status == 400) {
-        if (r->missing_field[0] != '\0' || strncmp(r->error, "Invalid API key", 15) == 0) {
+        if (r->missing_field[0] != '\0' || al_response_key_refused(r)) {
             r->kind = AL_RESP_CONFIG;
         } else if (doc != NULL) {
             size_t k;
@@ -215,6 +215,18 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
     }
     json_decref(doc);
     return err;
+}
+
+int al_response_key_refused(const al_response_t *r)
+{
+    return r->status == 400 && (strncmp(r->error, "Invalid API key", 15) == 0 ||
+                                strcmp(r->missing_field, "api_key") == 0);
+}
+
+int al_response_not_inflated(const al_response_t *r, int gzipped)
+{
+    return gzipped && (r->status == 415 || (r->status == 400 && r->kind != AL_RESP_DROP &&
+                                            strncmp(r->error, "Invalid JSON", 12) == 0));
 }
 
 static int listed(const uint64_t *ids, size_t n, uint64_t h)

@@ -79,6 +79,15 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
  * @return how many events it marked. */
 uint32_t al_response_mark_quota(al_response_t *r, const al_batch_t *b);
 
+/* @return 1 when r says the API key was refused or missing: a 400 with
+ * error "Invalid API key..." or missing_field "api_key". */
+int al_response_key_refused(const al_response_t *r);
+
+/* @return 1 when r says the server did not read a gzip body (gzipped set):
+ * 415, or a 400 "Invalid JSON..." that names no event - the JSON ampload
+ * sends is valid, so the server did not inflate it. */
+int al_response_not_inflated(const al_response_t *r, int gzipped);
+
 /* Frees the id lists. */
 void al_response_free(al_response_t *r);
 

@@ -34,6 +34,7 @@
 
 #include "aimd.h"
 #include "checkpoint.h"
+#include "http.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "response.h"
@@ -137,39 +138,6 @@ void al_send_opts_init(al_send_opts_t *o)
     o->connect_timeout_ms = 10000;
     o->request_timeout_ms = 120000;
     o->drain_ms = 30000;
-}
-
-void al_send_easy_setup(CURL *e, const al_send_opts_t *o)
-{
-    curl_easy_setopt(e, CURLOPT_URL, o->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
-    if (o->ca_file != NULL)
-        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
-}
-
-int al_send_tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 /* ---- small lists -------------------------------------------------------- */
@@ -466,7 +434,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    al_send_easy_setup(e, &s->o);
+    al_http_easy_setup(e, &s->o);
     if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
         r->easy = NULL;
         curl_easy_cleanup(e);
@@ -643,7 +611,7 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
     if (res != CURLE_OK) {
-        int fatal = al_send_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL ||
+        int fatal = al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL ||
                     res == CURLE_URL_MALFORMAT;
         if (fatal) {
             char why[200];
@@ -675,9 +643,8 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         retry_or_fail(s, r, status, res, now); /* out of memory reading the lists */
         return;
     }
-    if (b->gz_len > 0 && status == 400 && rp->kind == AL_RESP_UNDELIVERABLE &&
-        strncmp(rp->error, "Invalid JSON", 12) == 0)
-        rp->kind = AL_RESP_CONFIG; /* the JSON is valid: the server did not inflate it */
+    if (al_response_not_inflated(rp, b->gz_len > 0))
+        rp->kind = AL_RESP_CONFIG; /* retrying cannot mend it */
     quota = rp->kind == AL_RESP_THROTTLED ? al_response_mark_quota(rp, b) : 0;
     /* a retry reports its own attempt, with the decision the budget allows */
     if (rp->kind != AL_RESP_RETRY &&
@@ -987,14 +954,8 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         return err;
     }
     s->multi = curl_multi_init();
-    s->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (s->headers != NULL)
-        s->headers = curl_slist_append(s->headers, "Expect:");
-    s->gz_headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (s->gz_headers != NULL)
-        s->gz_headers = curl_slist_append(s->gz_headers, "Content-Encoding: gzip");
-    if (s->gz_headers != NULL)
-        s->gz_headers = curl_slist_append(s->gz_headers, "Expect:");
+    s->headers = al_http_headers(0);
+    s->gz_headers = al_http_headers(1);
     if (s->multi == NULL || s->headers == NULL || s->gz_headers == NULL) {
         err = AL_ERR_HTTP_CLIENT;
         goto fail;

@@ -23,7 +23,6 @@
 #include "error.h"
 #include "stats.h"
 
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -69,16 +68,6 @@ typedef struct {
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;
-
-/* Sets what every request to the endpoint shares on an easy handle: URL,
- * timeouts, HTTP version, TLS verification and CA file, keep-alive, user
- * agent. The sender and `ampload check` both use it. */
-void al_send_easy_setup(CURL *e, const al_send_opts_t *o);
-
-/* @return 1 when a transfer failed on TLS (handshake, certificate, CA file):
- * a configuration error that retrying cannot mend. The sender stops on it;
- * `ampload check` reports it as the TLS check. */
-int al_send_tls_error(CURLcode rc);
 
 /* Fills opts with the documented defaults. */
 void al_send_opts_init(al_send_opts_t *opts);
