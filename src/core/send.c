@@ -120,6 +120,15 @@ struct al_sender {
     al_diag_t diag;
 };
 
+/* Counts n on the sender's own counter (merged into the report) and on the
+ * live one the progress line reads. */
+#define COUNT(s, stat, live_field, n)                                                              \
+    do {                                                                                           \
+        (s)->st.stat += (n);                                                                       \
+        if ((s)->live != NULL)                                                                     \
+            atomic_fetch_add_explicit(&(s)->live->live_field, (n), memory_order_relaxed);          \
+    } while (0)
+
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -166,6 +175,24 @@ static req_t *list_pop(list_t *l)
     l->head = r->next;
     if (l->head == NULL)
         l->tail = NULL;
+    l->n--;
+    l->bytes -= r->batch->len;
+    r->next = NULL;
+    return r;
+}
+
+/* Takes the request *link points at out of l. @return it. */
+static req_t *list_unlink(list_t *l, req_t **link)
+{
+    req_t *r = *link, *prev = NULL;
+    *link = r->next;
+    if (l->tail == r) {
+        /* the previous node, found from the head: removals at the tail are
+         * rare (the list is in no order of due times) */
+        for (req_t *t = l->head; t != NULL; t = t->next)
+            prev = t;
+        l->tail = prev;
+    }
     l->n--;
     l->bytes -= r->batch->len;
     r->next = NULL;
@@ -272,10 +299,8 @@ static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *mark
         return; /* not durable: not resolved */
     }
     resolve_tracks(b, marks != NULL ? marked_as : NULL, marks, mark);
-    s->st.failed += n;
+    COUNT(s, failed, failed, n);
     s->st.failed_by_cause[cause] += n;
-    if (s->live != NULL)
-        atomic_fetch_add_explicit(&s->live->failed, n, memory_order_relaxed);
 }
 
 static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const char *reason)
@@ -292,9 +317,7 @@ static void reject_event(al_sender_t *s, const al_batch_t *b, uint32_t i, const 
     al_diag_t d;
     if (al_dl_write(&s->rejw, &rec, &d) != AL_ERR_OK)
         write_fatal(s, &d);
-    s->st.rejected_server++;
-    if (s->live != NULL)
-        atomic_fetch_add_explicit(&s->live->rejected, 1, memory_order_relaxed);
+    COUNT(s, rejected_server, rejected, 1);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -510,9 +533,7 @@ static void retry_or_fail(al_sender_t *s, req_t *r, long status, CURLcode res, u
         return;
     }
     report_attempt(s, r, status, res, now, "retry", NULL);
-    s->st.retries++;
-    if (s->live != NULL)
-        atomic_fetch_add_explicit(&s->live->retries, 1, memory_order_relaxed);
+    COUNT(s, retries, retries, 1);
     r->due_ms = now + delay;
     list_push(&s->deferred, r, 0);
 }
@@ -586,15 +607,119 @@ static req_t *hold_paused(al_sender_t *s, req_t *r, uint64_t now)
     return list_pop(&s->ready);
 }
 
-static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+/* ---- answers: one handler per kind ---------------------------------------- */
+
+static void on_ok(al_sender_t *s, req_t *r, uint64_t latency, uint64_t now)
+{
+    al_batch_t *b = r->batch;
+    al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
+    resolve_tracks(b, NULL, NULL, 0);
+    COUNT(s, events_sent, events_sent, b->events);
+    s->st.batches_sent++;
+    req_free(s, r);
+}
+
+/* 400 naming events: those go to the reject file, the rest again at once. */
+static void on_drop(al_sender_t *s, req_t *r)
 {
     al_response_t *rp = &s->resp;
     al_batch_t *b = r->batch;
-    long status = 0;
-    uint64_t latency = now - r->start_ms;
-    uint32_t quota;
-    size_t wire;
+    al_diag_t d;
+    for (uint32_t i = 0; i < b->events; i++)
+        if (rp->mark[i] != AL_MARK_NONE)
+            reject_event(s, b, i, rp->reasons[rp->mark[i] - 1]);
+    if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
+        resolve_tracks(b, marked_any, rp->mark, 0);
+    else
+        write_fatal(s, &d);
+    requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
+    req_free(s, r);
+}
 
+/* A configuration error: delivery stops, r fails with the rest. */
+static void on_config(al_sender_t *s, req_t *r, long status)
+{
+    const al_response_t *rp = &s->resp;
+    char why[512]; /* cut to al_diag_t.detail by set_fatal */
+    if (status >= 200 && status < 300)
+        snprintf(why, sizeof(why),
+                 "%.160s; nothing says the events were ingested (a captive portal or a proxy? "
+                 "check --endpoint)",
+                 rp->error);
+    else
+        snprintf(why, sizeof(why), "HTTP %ld%s%.128s%s%.32s%s", status, rp->error[0] ? ": " : "",
+                 rp->error, rp->missing_field[0] ? ", missing_field " : "", rp->missing_field,
+                 al_response_not_inflated(rp, r->batch->gz_len > 0)
+                     ? " (a gzip body: if the server does not take Content-Encoding: gzip, run "
+                       "without --gzip)"
+                     : "");
+    set_fatal(s, AL_ERR_CONFIG, why);
+    list_push(&s->ready, r, 1); /* failed with the rest by the drain */
+}
+
+/* 413: halves, or a single event rejected. */
+static void on_too_large(al_sender_t *s, req_t *r)
+{
+    al_response_t *rp = &s->resp;
+    al_batch_t *b = r->batch;
+    if (b->events == 1) {
+        al_diag_t d;
+        reject_event(s, b, 0, "server: payload too large (413) even alone");
+        if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
+            resolve_tracks(b, NULL, NULL, 0);
+        else
+            write_fatal(s, &d);
+    } else {
+        for (uint32_t i = 0; i < b->events; i++)
+            rp->mark[i] = i < b->events / 2 ? 1 : 2;
+        requeue_marked(s, r, rp->mark, 2, 0);
+        requeue_marked(s, r, rp->mark, 1, 0);
+    }
+    req_free(s, r);
+}
+
+/* 429 with lists: quota events fail, throttled ones and their ids wait
+ * (within the retry budget), the rest go again at once. */
+static void on_throttled(al_sender_t *s, req_t *r, uint64_t now)
+{
+    al_response_t *rp = &s->resp;
+    al_batch_t *b = r->batch;
+    uint64_t until = now + s->o.throttle_wait_ms;
+    for (size_t i = 0; i < rp->nthrottled; i++)
+        pause_id(s, rp->throttled_ids[i], until);
+    fail_events(s, b, rp->mark, AL_MARK_QUOTA, AL_FAIL_QUOTA);
+    /* throttled events count against the budget too: a server that
+     * throttles them for ever must not keep the run going for ever */
+    if (until - r->first_ms > s->o.retry_time_ms)
+        fail_events(s, b, rp->mark, AL_MARK_THROTTLED, AL_FAIL_THROTTLED);
+    else
+        requeue_marked(s, r, rp->mark, AL_MARK_THROTTLED, until);
+    requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
+    req_free(s, r);
+}
+
+/* No answer: a TLS or URL failure stops delivery; anything else retries. */
+static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    if (al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
+        char why[200];
+        report_attempt(s, r, 0, res, now, "config", NULL);
+        snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
+        set_fatal(s, AL_ERR_CONFIG, why);
+        list_push(&s->ready, r, 1); /* failed with the rest by the drain */
+        return;
+    }
+    if (res == CURLE_OPERATION_TIMEDOUT)
+        al_aimd_congestion(&s->aimd, now);
+    retry_or_fail(s, r, 0, res, now);
+}
+
+/* Takes a finished transfer out of the window and counts it. @return its
+ * HTTP status (0 without an answer). */
+static long land(al_sender_t *s, req_t *r, CURLcode res)
+{
+    long status = 0;
+    size_t wire = wire_len_of(r);
     curl_multi_remove_handle(s->multi, r->easy);
     if (res == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -606,38 +731,30 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         }
     }
     s->in_flight--;
-    s->flying_bytes -= wire_len_of(r);
-    s->st.requests++;
-    if (s->live != NULL)
-        atomic_fetch_add_explicit(&s->live->requests, 1, memory_order_relaxed);
-    if (res != CURLE_OK) {
-        int fatal = al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL ||
-                    res == CURLE_URL_MALFORMAT;
-        if (fatal) {
-            char why[200];
-            report_attempt(s, r, 0, res, now, "config", NULL);
-            snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
-            set_fatal(s, AL_ERR_CONFIG, why);
-            list_push(&s->ready, r, 1); /* failed with the rest by the drain */
-            return;
-        }
-        if (res == CURLE_OPERATION_TIMEDOUT)
-            al_aimd_congestion(&s->aimd, now);
-        retry_or_fail(s, r, 0, res, now);
-        return;
-    }
-    al_batch_wire(b, &wire);
-    s->st.bytes_sent += wire;
+    s->flying_bytes -= wire;
+    COUNT(s, requests, requests, 1);
+    if (res != CURLE_OK)
+        return 0;
+    COUNT(s, bytes_sent, bytes_sent, wire);
     if (status == 429)
-        s->st.http_429++;
+        COUNT(s, http_429, http_429, 1);
     if (status >= 500)
-        s->st.http_5xx++;
-    if (s->live != NULL) {
-        atomic_fetch_add_explicit(&s->live->bytes_sent, wire, memory_order_relaxed);
-        if (status == 429)
-            atomic_fetch_add_explicit(&s->live->http_429, 1, memory_order_relaxed);
-        if (status >= 500)
-            atomic_fetch_add_explicit(&s->live->http_5xx, 1, memory_order_relaxed);
+        COUNT(s, http_5xx, http_5xx, 1);
+    return status;
+}
+
+/* Applies the verdict on a finished transfer (response.c's rules). */
+static void on_done(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    al_response_t *rp = &s->resp;
+    al_batch_t *b = r->batch;
+    uint64_t latency = now - r->start_ms;
+    long status = land(s, r, res);
+    int bare_429;
+
+    if (res != CURLE_OK) {
+        on_no_answer(s, r, res, now);
+        return;
     }
     if (al_response_parse(rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
         retry_or_fail(s, r, status, res, now); /* out of memory reading the lists */
@@ -645,138 +762,178 @@ static void resolve(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     }
     if (al_response_not_inflated(rp, b->gz_len > 0))
         rp->kind = AL_RESP_CONFIG; /* retrying cannot mend it */
-    quota = rp->kind == AL_RESP_THROTTLED ? al_response_mark_quota(rp, b) : 0;
+    bare_429 =
+        rp->kind == AL_RESP_THROTTLED && al_response_mark_quota(rp, b) == 0 && rp->throttled == 0;
+    if (rp->kind == AL_RESP_THROTTLED || (rp->kind == AL_RESP_RETRY && status == 503))
+        al_aimd_congestion(&s->aimd, now);
     /* a retry reports its own attempt, with the decision the budget allows */
-    if (rp->kind != AL_RESP_RETRY &&
-        !(rp->kind == AL_RESP_THROTTLED && quota == 0 && rp->throttled == 0))
-        report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind), NULL);
+    if (rp->kind == AL_RESP_RETRY || bare_429) {
+        retry_or_fail(s, r, status, res, now);
+        al_response_free(rp);
+        return;
+    }
+    report_attempt(s, r, status, res, now, al_resp_kind_name(rp->kind), NULL);
     switch (rp->kind) {
     case AL_RESP_OK:
-        al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
-        resolve_tracks(b, NULL, NULL, 0);
-        s->st.events_sent += b->events;
-        s->st.batches_sent++;
-        if (s->live != NULL)
-            atomic_fetch_add_explicit(&s->live->events_sent, b->events, memory_order_relaxed);
-        req_free(s, r);
+        on_ok(s, r, latency, now);
         break;
-    case AL_RESP_DROP: {
-        al_diag_t d;
-        for (uint32_t i = 0; i < b->events; i++)
-            if (rp->mark[i] != AL_MARK_NONE)
-                reject_event(s, b, i, rp->reasons[rp->mark[i] - 1]);
-        if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
-            resolve_tracks(b, marked_any, rp->mark, 0);
-        else
-            write_fatal(s, &d);
-        requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
-        req_free(s, r);
+    case AL_RESP_DROP:
+        on_drop(s, r);
         break;
-    }
     case AL_RESP_UNDELIVERABLE:
         fail_events(s, b, NULL, 0, AL_FAIL_REFUSED);
         req_free(s, r);
         break;
-    case AL_RESP_CONFIG: {
-        char why[512]; /* cut to al_diag_t.detail by set_fatal */
-        if (status >= 200 && status < 300)
-            snprintf(why, sizeof(why),
-                     "%.160s; nothing says the events were ingested (a "
-                     "captive portal or a proxy? check --endpoint)",
-                     rp->error);
-        else
-            snprintf(why, sizeof(why), "HTTP %ld%s%.128s%s%.32s%s", status,
-                     rp->error[0] ? ": " : "", rp->error,
-                     rp->missing_field[0] ? ", missing_field " : "", rp->missing_field,
-                     b->gz_len > 0 && (status == 400 || status == 415)
-                         ? " (a gzip body: if the server does not take Content-Encoding: "
-                           "gzip, run without --gzip)"
-                         : "");
-        set_fatal(s, AL_ERR_CONFIG, why);
-        list_push(&s->ready, r, 1); /* failed with the rest by the drain */
+    case AL_RESP_CONFIG:
+        on_config(s, r, status);
         break;
-    }
     case AL_RESP_TOO_LARGE:
-        if (b->events == 1) {
-            al_diag_t d;
-            reject_event(s, b, 0, "server: payload too large (413) even alone");
-            if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
-                resolve_tracks(b, NULL, NULL, 0);
-            else
-                write_fatal(s, &d);
-            req_free(s, r);
-        } else {
-            for (uint32_t i = 0; i < b->events; i++)
-                rp->mark[i] = i < b->events / 2 ? 1 : 2;
-            requeue_marked(s, r, rp->mark, 2, 0);
-            requeue_marked(s, r, rp->mark, 1, 0);
-            req_free(s, r);
-        }
+        on_too_large(s, r);
         break;
-    case AL_RESP_THROTTLED: {
-        uint64_t until = now + s->o.throttle_wait_ms;
-        al_aimd_congestion(&s->aimd, now);
-        if (quota == 0 && rp->throttled == 0) {
-            retry_or_fail(s, r, status, res, now); /* a bare 429: back off as a whole */
-            break;
-        }
-        for (size_t i = 0; i < rp->nthrottled; i++)
-            pause_id(s, rp->throttled_ids[i], until);
-        fail_events(s, b, rp->mark, AL_MARK_QUOTA, AL_FAIL_QUOTA);
-        /* throttled events count against the budget too: a server that
-         * throttles them for ever must not keep the run going for ever */
-        if (until - r->first_ms > s->o.retry_time_ms)
-            fail_events(s, b, rp->mark, AL_MARK_THROTTLED, AL_FAIL_THROTTLED);
-        else
-            requeue_marked(s, r, rp->mark, AL_MARK_THROTTLED, until);
-        requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
-        req_free(s, r);
+    case AL_RESP_THROTTLED:
+        on_throttled(s, r, now);
         break;
-    }
     case AL_RESP_RETRY:
-        if (status == 503)
-            al_aimd_congestion(&s->aimd, now);
-        retry_or_fail(s, r, status, res, now);
-        break;
+        break; /* handled above */
     }
     al_response_free(rp);
 }
 
-/* After a fatal error: everything still held becomes failed. */
-static void drain_after_stop(al_sender_t *s)
+/* Ends every request still held: in flight, ready, deferred, and the
+ * batches still queued. After a fatal error (fail set) their events go to
+ * the failed file; after an interruption they are left unresolved, for a
+ * resume to send. */
+static void drain(al_sender_t *s, int fail)
 {
     req_t *r;
     void *item;
 
     al_queue_close(&s->in);
+    while (s->in_flight > 0) {
+        r = s->flying[--s->in_flight];
+        s->flying_bytes -= wire_len_of(r);
+        curl_multi_remove_handle(s->multi, r->easy);
+        if (fail)
+            fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
+        req_free(s, r);
+    }
     for (;;) {
         r = list_pop(&s->ready);
         if (r == NULL)
             r = list_pop(&s->deferred);
         if (r == NULL)
             break;
-        fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
+        if (fail)
+            fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
         req_free(s, r);
     }
     while (al_queue_try_pop(&s->in, &item) == 1) {
-        fail_events(s, item, NULL, 0, AL_FAIL_STOPPED);
+        if (fail)
+            fail_events(s, item, NULL, 0, AL_FAIL_STOPPED);
         al_batch_free(item);
     }
+}
+
+/* Moves the deferred requests that are due to ready; *wake gets the next
+ * due time of the others. */
+static void release_due(al_sender_t *s, uint64_t now, uint64_t *wake)
+{
+    for (req_t **link = &s->deferred.head; *link != NULL;) {
+        req_t *r = *link;
+        if (r->due_ms <= now) {
+            list_push(&s->ready, list_unlink(&s->deferred, link), 0);
+        } else {
+            if (r->due_ms < *wake)
+                *wake = r->due_ms;
+            link = &r->next;
+        }
+    }
+}
+
+/* @return the next request to start: a ready one, else a new batch from
+ * the input queue (only while deferred requests hold less than their byte
+ * bound), or NULL. */
+static req_t *next_request(al_sender_t *s)
+{
+    req_t *r = list_pop(&s->ready);
+    while (r == NULL) {
+        void *item;
+        int rc;
+        if (s->deferred.bytes > DEFERRED_BYTES_CAP)
+            return NULL;
+        rc = al_queue_try_pop(&s->in, &item);
+        if (rc == -1)
+            s->input_done = 1;
+        if (rc != 1)
+            return NULL;
+        r = req_new(s, item, NULL);
+        if (r == NULL) {
+            fail_events(s, item, NULL, 0, AL_FAIL_NOMEM);
+            al_batch_free(item);
+        }
+    }
+    return r;
+}
+
+/* Starts what the window, the byte bound and the rate allow; *wake gets
+ * when the rate allows more. */
+static void start_ready(al_sender_t *s, uint64_t now, uint64_t *wake)
+{
+    while (s->in_flight < al_aimd_window(&s->aimd)) {
+        uint64_t wait;
+        req_t *r = next_request(s);
+        if (r == NULL)
+            break;
+        r = hold_paused(s, r, now);
+        if (r == NULL)
+            continue;
+        if (s->in_flight > 0 && s->flying_bytes + wire_len_of(r) > IN_FLIGHT_BYTES_CAP) {
+            list_push(&s->ready, r, 1); /* memory bound: wait for an answer */
+            break;
+        }
+        wait = al_bucket_take(&s->bucket, r->batch->events, now);
+        if (wait > 0) {
+            list_push(&s->ready, r, 1);
+            if (now + wait < *wake)
+                *wake = now + wait;
+            break;
+        }
+        if (start_request(s, r, now) != 0) {
+            fail_events(s, r->batch, NULL, 0, AL_FAIL_NOMEM);
+            req_free(s, r);
+        }
+    }
+    if (s->live != NULL) {
+        atomic_store_explicit(&s->live->in_flight, s->in_flight, memory_order_relaxed);
+        atomic_store_explicit(&s->live->window, al_aimd_window(&s->aimd), memory_order_relaxed);
+    }
+}
+
+/* Lets curl work and applies the verdicts. @return how many completed. */
+static int work(al_sender_t *s)
+{
+    CURLMsg *msg;
+    int running, left, completed = 0;
+    curl_multi_perform(s->multi, &running);
+    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+        req_t *r;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        on_done(s, r, msg->data.result, mono_ms());
+        completed++;
+    }
+    return completed;
 }
 
 static void *sender_main(void *arg)
 {
     al_sender_t *s = arg;
-    al_diag_t d;
-
     uint64_t stop_at = 0;
+    al_diag_t d;
 
     for (;;) {
         uint64_t now = mono_ms(), wake = now + POLL_MAX_MS;
-        CURLMsg *msg;
-        int running, left, completed;
-        req_t *r, **link;
-
         if (atomic_load(&s->stopped))
             break;
         if (s->o.stop != NULL && atomic_load(s->o.stop)) {
@@ -789,118 +946,21 @@ static void *sender_main(void *arg)
                 s->interrupted = 1;
                 break;
             }
-            goto work;
-        }
-        /* due deferred requests become ready */
-        for (link = &s->deferred.head; *link != NULL;) {
-            r = *link;
-            if (r->due_ms <= now) {
-                *link = r->next;
-                if (s->deferred.tail == r) {
-                    s->deferred.tail = NULL;
-                    for (req_t *t = s->deferred.head; t != NULL; t = t->next)
-                        s->deferred.tail = t;
-                }
-                s->deferred.n--;
-                s->deferred.bytes -= r->batch->len;
-                list_push(&s->ready, r, 0);
-            } else {
-                if (r->due_ms < wake)
-                    wake = r->due_ms;
-                link = &r->next;
-            }
-        }
-        /* start what the window and the rate allow */
-        while (s->in_flight < al_aimd_window(&s->aimd)) {
-            uint64_t wait;
-            r = list_pop(&s->ready);
-            if (r == NULL) {
-                void *item;
-                int rc;
-                if (s->deferred.bytes > DEFERRED_BYTES_CAP)
-                    break;
-                rc = al_queue_try_pop(&s->in, &item);
-                if (rc == -1)
-                    s->input_done = 1;
-                if (rc != 1)
-                    break;
-                r = req_new(s, item, NULL);
-                if (r == NULL) {
-                    fail_events(s, item, NULL, 0, AL_FAIL_NOMEM);
-                    al_batch_free(item);
-                    continue;
-                }
-            }
-            r = hold_paused(s, r, now);
-            if (r == NULL)
-                continue;
-            if (s->in_flight > 0 && s->flying_bytes + wire_len_of(r) > IN_FLIGHT_BYTES_CAP) {
-                list_push(&s->ready, r, 1); /* memory bound: wait for an answer */
+        } else {
+            release_due(s, now, &wake);
+            start_ready(s, now, &wake);
+            if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
                 break;
-            }
-            wait = al_bucket_take(&s->bucket, r->batch->events, now);
-            if (wait > 0) {
-                list_push(&s->ready, r, 1);
-                if (now + wait < wake)
-                    wake = now + wait;
-                break;
-            }
-            if (start_request(s, r, now) != 0) {
-                fail_events(s, r->batch, NULL, 0, AL_FAIL_NOMEM);
-                req_free(s, r);
-            }
         }
-        if (s->live != NULL) {
-            atomic_store_explicit(&s->live->in_flight, s->in_flight, memory_order_relaxed);
-            atomic_store_explicit(&s->live->window, al_aimd_window(&s->aimd), memory_order_relaxed);
-        }
-        if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
-            break;
-    work:
-        curl_multi_perform(s->multi, &running);
-        completed = 0;
-        while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-            resolve(s, r, msg->data.result, mono_ms());
-            completed++;
-        }
-        if (atomic_load(&s->stopped))
-            break;
-        if (completed > 0)
+        if (work(s) > 0 || atomic_load(&s->stopped))
             continue; /* room in the window: start queued work before sleeping */
         now = mono_ms();
         if (s->ready.n > 0 && s->in_flight < al_aimd_window(&s->aimd) && wake > now + 1)
             wake = now + 1; /* ready work waits only for the rate limiter */
         curl_multi_poll(s->multi, NULL, 0, (int)(wake > now ? wake - now : 0), NULL);
     }
-    if (atomic_load(&s->stopped) || s->interrupted) {
-        /* After a fatal error the events still held fail; after an
-         * interruption they are left unresolved, for a resume to send. */
-        int fail = !s->interrupted;
-        void *item;
-        req_t *r;
-        while (s->in_flight > 0) {
-            r = s->flying[--s->in_flight];
-            s->flying_bytes -= wire_len_of(r);
-            curl_multi_remove_handle(s->multi, r->easy);
-            if (fail)
-                fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
-            req_free(s, r);
-        }
-        if (fail) {
-            drain_after_stop(s);
-        } else {
-            for (r = list_pop(&s->ready); r != NULL; r = list_pop(&s->ready))
-                req_free(s, r);
-            for (r = list_pop(&s->deferred); r != NULL; r = list_pop(&s->deferred))
-                req_free(s, r);
-            al_queue_close(&s->in);
-            while (al_queue_try_pop(&s->in, &item) == 1)
-                al_batch_free(item);
-        }
-    }
+    if (atomic_load(&s->stopped) || s->interrupted)
+        drain(s, !s->interrupted);
     if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
         write_fatal(s, &d);
     if (al_dl_writer_flush(&s->failw, &d) != AL_ERR_OK)
