@@ -8,6 +8,8 @@
  */
 #include "validate.h"
 
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,87 +65,33 @@ const char *al_reason_key(al_reason_code_t code)
     return (code < AL_REASON_COUNT) ? reason_keys[code] : "unknown";
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (unsigned char)(c | 0x20);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-static unsigned long hex4(const unsigned char *s)
-{
-    unsigned long v = 0;
-    for (int k = 0; k < 4; k++)
-        v = (v << 4) | (unsigned long)hexval(s[k]);
-    return v;
-}
-
 /* Counts the characters of a scanned (hence well-formed) JSON string body and
- * copies its first bytes, decoded and ASCII-lowercased, into low[0..cap).
+ * copies it, decoded and ASCII-lowercased, into low[0..cap) when it fits.
  * @return the number of Unicode code points. */
 static uint64_t id_chars(const unsigned char *s, size_t len, char *low, size_t cap, size_t *lowlen)
 {
+    char buf[1024], *heap = NULL;
+    const unsigned char *text = s;
     uint64_t chars = 0;
-    size_t o = 0;
+    size_t n = len;
 
-    if (memchr(s, '\\', len) == NULL) {
-        /* Plain text: characters are the bytes that do not continue one, and
-         * only text as short as a placeholder needs lowercasing. */
-        for (size_t i = 0; i < len; i++)
-            chars += ((s[i] & 0xC0) != 0x80);
-        if (len <= cap) {
-            for (size_t i = 0; i < len; i++)
-                low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] | 0x20) : (char)s[i];
-            o = len;
+    if (memchr(s, '\\', len) != NULL) {
+        /* escapes: decode first (UTF-8 is never longer than its escapes) */
+        char *dst = len <= sizeof(buf) ? buf : (heap = malloc(len));
+        if (dst != NULL) {
+            n = al_json_unescape(dst, (const char *)s, len);
+            text = (const unsigned char *)dst;
         }
-        *lowlen = o;
-        return chars;
     }
-    for (size_t i = 0; i < len;) {
-        unsigned char c = s[i];
-        if (c == '\\') {
-            unsigned long cp;
-            char ch = 0;
-            switch (s[i + 1]) {
-            case 'u':
-                cp = hex4(s + i + 2);
-                i += 6;
-                if (cp >= 0xD800 && cp <= 0xDBFF)
-                    i += 6; /* the scanner guaranteed the low half follows */
-                ch = (cp < 0x80) ? (char)cp : (char)0x80;
-                break;
-            case 'b':
-                ch = '\b', i += 2;
-                break;
-            case 'f':
-                ch = '\f', i += 2;
-                break;
-            case 'n':
-                ch = '\n', i += 2;
-                break;
-            case 'r':
-                ch = '\r', i += 2;
-                break;
-            case 't':
-                ch = '\t', i += 2;
-                break;
-            default: /* " \ / */
-                ch = (char)s[i + 1], i += 2;
-                break;
-            }
-            chars++;
-            if (o < cap)
-                low[o++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch | 0x20) : ch;
-            continue;
-        }
-        if ((c & 0xC0) != 0x80)
-            chars++;
-        if (o < cap)
-            low[o++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : (char)c;
-        i++;
+    for (size_t i = 0; i < n; i++)
+        chars += ((text[i] & 0xC0) != 0x80); /* bytes that do not continue one */
+    *lowlen = 0;
+    if (n <= cap) { /* only text as short as a placeholder needs lowercasing */
+        for (size_t i = 0; i < n; i++)
+            low[i] = (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] | 0x20) : (char)text[i];
+        *lowlen = n;
     }
-    *lowlen = o;
+    free(heap);
     return chars;
 }
 
