@@ -298,27 +298,6 @@ void al_ckpt_free(al_ckpt_t *ck)
     free(ck);
 }
 
-/* @return 1 when obj's "key" (or "key_base64", for a name that is not
- * UTF-8) names exactly name, as al_json_name wrote it. */
-static int name_is(json_t *obj, const char *key, const char *name)
-{
-    char k64[32];
-    const char *text = json_string_value(json_object_get(obj, key));
-    size_t n = strlen(name);
-    char *enc;
-    int same;
-    if (text != NULL)
-        return strcmp(text, name) == 0;
-    snprintf(k64, sizeof(k64), "%s_base64", key);
-    text = json_string_value(json_object_get(obj, k64));
-    if (text == NULL || (enc = malloc((n + 2) / 3 * 4 + 1)) == NULL)
-        return 0;
-    enc[al_base64(enc, (const unsigned char *)name, n)] = '\0';
-    same = strcmp(text, enc) == 0;
-    free(enc);
-    return same;
-}
-
 static al_err_t mismatch(al_diag_t *diag, const char *path, const char *what)
 {
     al_diag_set(diag, path, 0);
@@ -368,7 +347,7 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
         json_t *e = json_array_get(inputs, i);
         identity_t now;
         char what[200];
-        if (!name_is(e, "path", paths[i])) {
+        if (!al_dl_name_is(e, "path", paths[i])) {
             err = mismatch(diag, path, "it was written for another list of inputs");
             goto out;
         }
@@ -506,11 +485,18 @@ al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const c
     return AL_ERR_OK;
 }
 
-static int below_mark(const al_mark_t *marks, uint32_t n, long idx, uint64_t offset)
+typedef struct {
+    const al_mark_t *marks;
+    uint32_t n;
+} marks_t;
+
+/* An al_dl_keep_fn: keeps the records of lines below the marks. */
+static int keep_below(void *ctx, long input, uint64_t offset)
 {
-    if (idx < 0 || (uint64_t)idx >= n)
+    const marks_t *m = ctx;
+    if (input < 0 || (uint64_t)input >= m->n)
         return 1; /* not one of ours: keep */
-    return marks[idx].done || offset < marks[idx].offset;
+    return m->marks[input].done || offset < m->marks[input].offset;
 }
 
 /* Flushes, syncs and closes a staged stream. */
@@ -533,10 +519,8 @@ static al_err_t close_staged(FILE *fp, const char *path, al_diag_t *diag)
 static al_err_t stage_rejects(staged_t *st, const char *const *paths, uint32_t n,
                               const al_mark_t *marks, al_diag_t *diag)
 {
+    marks_t m = {marks, n};
     FILE *in, *out;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
 
     in = fopen(st->final, "r");
     if (in == NULL) {
@@ -549,22 +533,7 @@ static al_err_t stage_rejects(staged_t *st, const char *const *paths, uint32_t n
         fclose(in);
         return AL_ERR_WRITE;
     }
-    while ((len = getline(&line, &cap, in)) > 0) {
-        json_error_t jerr;
-        json_t *rec;
-        long idx = -1;
-        if (line[len - 1] != '\n')
-            break; /* torn by a crash: its line was never resolved */
-        rec = json_loadb(line, (size_t)len, 0, &jerr);
-        for (uint32_t i = 0; rec != NULL && i < n && idx < 0; i++)
-            if (name_is(rec, "file", paths[i]))
-                idx = (long)i;
-        if (rec != NULL &&
-            below_mark(marks, n, idx, (uint64_t)json_integer_value(json_object_get(rec, "offset"))))
-            fwrite(line, 1, (size_t)len, out);
-        json_decref(rec);
-    }
-    free(line);
+    al_dl_filter_rejects(in, out, paths, n, keep_below, (void *)&m);
     fclose(in);
     return close_staged(out, st->tmp, diag);
 }
@@ -573,10 +542,8 @@ static al_err_t stage_rejects(staged_t *st, const char *const *paths, uint32_t n
 static al_err_t stage_failed(staged_t *ev_st, staged_t *ix_st, uint32_t n, const al_mark_t *marks,
                              al_diag_t *diag)
 {
+    marks_t m = {marks, n};
     FILE *ev, *ix, *evo = NULL, *ixo = NULL;
-    char *eline = NULL, *iline = NULL;
-    size_t ecap = 0, icap = 0;
-    ssize_t elen, ilen;
     al_err_t err = AL_ERR_OK;
 
     ev = fopen(ev_st->final, "r");
@@ -603,27 +570,14 @@ static al_err_t stage_failed(staged_t *ev_st, staged_t *ix_st, uint32_t n, const
         err = AL_ERR_WRITE;
         goto out;
     }
-    /* The two files advance together; a pair torn by a crash ends both. */
-    while (ix != NULL && (elen = getline(&eline, &ecap, ev)) > 0 &&
-           (ilen = getline(&iline, &icap, ix)) > 0) {
-        unsigned long fid;
-        unsigned long long off, ln;
-        if (eline[elen - 1] != '\n' || iline[ilen - 1] != '\n' ||
-            sscanf(iline, "%lu %llu %llu", &fid, &off, &ln) != 3)
-            break;
-        if (below_mark(marks, n, (long)fid, off)) {
-            fwrite(eline, 1, (size_t)elen, evo);
-            fwrite(iline, 1, (size_t)ilen, ixo);
-        }
-    }
+    if (ix != NULL)
+        al_dl_filter_failed(ev, ix, evo, ixo, keep_below, (void *)&m);
     err = close_staged(evo, ev_st->tmp, diag);
     evo = NULL;
     if (err == AL_ERR_OK)
         err = close_staged(ixo, ix_st->tmp, diag);
     ixo = NULL;
 out:
-    free(eline);
-    free(iline);
     fclose(ev);
     if (ix != NULL)
         fclose(ix);

@@ -12,6 +12,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,4 +236,70 @@ al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag)
     pthread_mutex_destroy(&dl->lock);
     free(dl);
     return err;
+}
+
+/* ---- reading the files back (rollback) ------------------------------------ */
+
+int al_dl_name_is(const struct json_t *obj, const char *key, const char *name)
+{
+    char k64[32];
+    const char *text = json_string_value(json_object_get(obj, key));
+    size_t n = strlen(name);
+    char *enc;
+    int same;
+    if (text != NULL)
+        return strcmp(text, name) == 0;
+    snprintf(k64, sizeof(k64), "%s_base64", key);
+    text = json_string_value(json_object_get(obj, k64));
+    if (text == NULL || (enc = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+        return 0;
+    enc[al_base64(enc, (const unsigned char *)name, n)] = '\0';
+    same = strcmp(text, enc) == 0;
+    free(enc);
+    return same;
+}
+
+void al_dl_filter_rejects(FILE *in, FILE *out, const char *const *inputs, uint32_t n,
+                          al_dl_keep_fn keep, void *ctx)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        json_error_t jerr;
+        json_t *rec;
+        long idx = -1;
+        if (line[len - 1] != '\n')
+            break; /* torn by a crash: its line was never resolved */
+        rec = json_loadb(line, (size_t)len, 0, &jerr);
+        for (uint32_t i = 0; rec != NULL && i < n && idx < 0; i++)
+            if (al_dl_name_is(rec, "file", inputs[i]))
+                idx = (long)i;
+        if (rec != NULL &&
+            keep(ctx, idx, (uint64_t)json_integer_value(json_object_get(rec, "offset"))))
+            fwrite(line, 1, (size_t)len, out);
+        json_decref(rec);
+    }
+    free(line);
+}
+
+void al_dl_filter_failed(FILE *ev, FILE *ix, FILE *evo, FILE *ixo, al_dl_keep_fn keep, void *ctx)
+{
+    char *eline = NULL, *iline = NULL;
+    size_t ecap = 0, icap = 0;
+    ssize_t elen, ilen;
+    /* The two files advance together; a pair torn by a crash ends both. */
+    while ((elen = getline(&eline, &ecap, ev)) > 0 && (ilen = getline(&iline, &icap, ix)) > 0) {
+        unsigned long fid;
+        unsigned long long off, ln;
+        if (eline[elen - 1] != '\n' || iline[ilen - 1] != '\n' ||
+            sscanf(iline, "%lu %llu %llu", &fid, &off, &ln) != 3)
+            break;
+        if (keep(ctx, (long)fid, off)) {
+            fwrite(eline, 1, (size_t)elen, evo);
+            fwrite(iline, 1, (size_t)ilen, ixo);
+        }
+    }
+    free(eline);
+    free(iline);
 }

@@ -87,4 +87,27 @@ al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag);
 /* Flushes the file to disk and closes it. @return AL_ERR_OK or WRITE. NULL ok. */
 al_err_t al_deadletter_close(al_deadletter_t *dl, al_diag_t *diag);
 
+/* ---- reading the files back, for a rollback ------------------------------ */
+
+struct json_t;
+
+/* @return 1 when a record's "key" (or "key_base64", for a name that is not
+ * UTF-8) names exactly name, as al_json_name wrote it. */
+int al_dl_name_is(const struct json_t *obj, const char *key, const char *name);
+
+/* Which records a rollback keeps: those of the line at byte `offset` of
+ * input number `input` (-1: not one of this run's inputs) for which it
+ * returns 1. */
+typedef int (*al_dl_keep_fn)(void *ctx, long input, uint64_t offset);
+
+/* Copies to out the reject records of in that keep() keeps; inputs names
+ * this run's inputs (matched byte for byte). A record torn by a crash ends
+ * the copy: its line was never resolved. Write errors show in ferror(out). */
+void al_dl_filter_rejects(FILE *in, FILE *out, const char *const *inputs, uint32_t n,
+                          al_dl_keep_fn keep, void *ctx);
+
+/* The same for the failed file ev and its origins index ix, read as pairs
+ * (a pair torn by a crash ends both), into evo and ixo. */
+void al_dl_filter_failed(FILE *ev, FILE *ix, FILE *evo, FILE *ixo, al_dl_keep_fn keep, void *ctx);
+
 #endif
