@@ -21,6 +21,7 @@
 #ifndef AL_CLI_H
 #define AL_CLI_H
 
+#include "../core/clock.h"
 #include "../core/pipeline.h"
 #include "../core/send.h"
 #include "../core/stats.h"
@@ -83,14 +84,6 @@ int cli_load_key(cli_settings_t *s);
 /* @return the secret every message must be redacted of ("" if none). */
 const char *cli_secret(void);
 
-/* @return a monotonic clock in seconds. */
-static inline double cli_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- report.c ------------------------------------------------------------ */
 
 /* @return the documented exit code for err. */
@@ -128,7 +121,7 @@ typedef struct {
     const char *endpoint; /* the URL events go to */
     const char *state_dir;
     int sending; /* 0 in a dry run */
-    double t0;   /* cli_now_s() at the start of the run */
+    double t0;   /* al_mono_s() at the start of the run */
 } cli_metrics_opts_t;
 
 typedef struct cli_metrics cli_metrics_t;

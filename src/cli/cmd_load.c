@@ -50,7 +50,7 @@ static int start_metrics(cli_run_t *r, cli_metrics_t **out)
                              .endpoint = s->dry_run ? "" : r->send.url,
                              .state_dir = s->state_dir,
                              .sending = !s->dry_run,
-                             .t0 = cli_now_s()};
+                             .t0 = al_mono_s()};
     *out = NULL;
     if (s->metrics_port < 0)
         return 0;
@@ -131,10 +131,10 @@ static int run(cli_run_t *r, FILE *audit)
         cli_progress_start(&progress, &r->live,
                            !(s->progress == 1 || (s->progress == -1 && isatty(2)))) != 0)
         show_progress = 0;
-    t0 = cli_now_s();
+    t0 = al_mono_s();
     r->log.t0 = t0;
     err = al_pipeline_run(&r->pipe, inputs, &stats, &diag);
-    elapsed = cli_now_s() - t0;
+    elapsed = al_mono_s() - t0;
     cli_metrics_finish(metrics, err == AL_ERR_INTERRUPTED ? "interrupted"
                                 : err != AL_ERR_OK        ? "failed"
                                                           : "done");

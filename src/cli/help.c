@@ -9,10 +9,6 @@
 #include <jansson.h>
 #include <zstd.h>
 
-#ifndef AMPLOAD_VERSION
-#define AMPLOAD_VERSION "0.1.0"
-#endif
-
 static const char usage_text[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"

@@ -13,6 +13,8 @@
 #endif
 #include "cli.h"
 
+#include "../core/clock.h"
+
 #include "../core/json.h"
 
 #include <arpa/inet.h>
@@ -24,10 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef AMPLOAD_VERSION
-#define AMPLOAD_VERSION "0.1.0"
-#endif
 
 struct cli_metrics {
     struct MHD_Daemon *d;
@@ -42,13 +40,6 @@ typedef struct {
     uint32_t in_flight, window;
     double elapsed;
 } snapshot_t;
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void snapshot(const cli_metrics_t *m, snapshot_t *s)
 {
@@ -69,7 +60,7 @@ static void snapshot(const cli_metrics_t *m, snapshot_t *s)
     s->in_flight = LOAD(in_flight);
     s->window = LOAD(window);
 #undef LOAD
-    s->elapsed = mono_s() - m->o.t0;
+    s->elapsed = al_mono_s() - m->o.t0;
 }
 
 /* Appends to a growing string; on allocation failure the text is dropped. */

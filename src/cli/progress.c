@@ -24,7 +24,7 @@ static void human_duration(double secs, char *buf, size_t cap)
 static void draw(cli_progress_t *p)
 {
     al_live_t *l = p->live;
-    double el = cli_now_s() - p->t0;
+    double el = al_mono_s() - p->t0;
     uint64_t sent = atomic_load_explicit(&l->events_sent, memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
     uint64_t done = al_live_done_bytes(l, 1);
@@ -81,7 +81,7 @@ int cli_progress_start(cli_progress_t *p, al_live_t *live, int plain)
     memset(p, 0, sizeof(*p));
     p->live = live;
     p->plain = plain;
-    p->t0 = cli_now_s();
+    p->t0 = al_mono_s();
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     if (pthread_create(&p->tid, NULL, progress_main, p) != 0)

@@ -15,7 +15,7 @@
 void cli_reqlog_on_request(void *ctx, const al_request_info_t *in)
 {
     cli_reqlog_t *l = ctx;
-    double now = cli_now_s();
+    double now = al_mono_s();
     if (l->verbose)
         fprintf(stderr,
                 "ampload: POST %s batch %" PRIu64 " attempt %u: %u events, %" PRIu64

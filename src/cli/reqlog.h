@@ -19,7 +19,7 @@ typedef struct {
     int verbose;     /* one stderr line per request */
     FILE *audit;     /* one JSON line per request, or NULL */
     const char *url; /* named in the debug line */
-    double t0;       /* cli_now_s() at the start */
+    double t0;       /* al_mono_s() at the start */
     /* filled by the sender thread */
     uint32_t *latencies;
     size_t nlat, lat_cap;

@@ -32,7 +32,6 @@ al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_forma
                             int append, const char *index_path, al_diag_t *diag)
 {
     al_deadletter_t *dl = calloc(1, sizeof(*dl));
-    (void)diag;
     *out = NULL;
     if (dl == NULL)
         return AL_ERR_NOMEM;

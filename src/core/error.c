@@ -105,3 +105,41 @@ void al_redact(char *s, size_t cap, const char *secret)
     al_redact_copy(s, cap, copy, len, secret);
     free(copy);
 }
+
+void al_first_err_init(al_first_err_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+}
+
+void al_first_err_destroy(al_first_err_t *f)
+{
+    pthread_mutex_destroy(&f->lock);
+}
+
+int al_first_err_set(al_first_err_t *f, al_err_t err, const al_diag_t *diag)
+{
+    int first;
+    pthread_mutex_lock(&f->lock);
+    first = f->err == AL_ERR_OK;
+    if (first) {
+        f->err = err;
+        if (diag != NULL)
+            f->diag = *diag;
+        else
+            memset(&f->diag, 0, sizeof(f->diag));
+    }
+    pthread_mutex_unlock(&f->lock);
+    return first;
+}
+
+al_err_t al_first_err_get(al_first_err_t *f, al_diag_t *diag)
+{
+    al_err_t err;
+    pthread_mutex_lock(&f->lock);
+    err = f->err;
+    if (err != AL_ERR_OK && diag != NULL)
+        *diag = f->diag;
+    pthread_mutex_unlock(&f->lock);
+    return err;
+}

@@ -11,6 +11,7 @@
 #ifndef AL_ERROR_H
 #define AL_ERROR_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,28 @@ void al_diag_set(al_diag_t *d, const char *path, int sys_errno);
 /* Formats "PATH: message (detail, errno text) at byte N" into buf.
  * @return buf. Never writes more than cap bytes, always NUL-terminates. */
 char *al_diag_format(al_err_t err, const al_diag_t *d, char *buf, size_t cap);
+
+/* The first failure of a stage run by several threads. Later ones are
+ * dropped: they are most often consequences of the first (a closed queue, a
+ * stopped sender), and the user needs the cause.
+ * Thread-safety: set and get from any thread; init and destroy on the
+ * owner, with no other user. */
+typedef struct {
+    pthread_mutex_t lock;
+    al_err_t err;
+    al_diag_t diag;
+} al_first_err_t;
+
+void al_first_err_init(al_first_err_t *f);
+void al_first_err_destroy(al_first_err_t *f);
+
+/* Records err and its diag (may be NULL) unless a failure is recorded.
+ * @return 1 when this call recorded it. */
+int al_first_err_set(al_first_err_t *f, al_err_t err, const al_diag_t *diag);
+
+/* @return the recorded failure (AL_ERR_OK if none); its diag goes to *diag
+ * when diag is not NULL and there is one. */
+al_err_t al_first_err_get(al_first_err_t *f, al_diag_t *diag);
 
 /* Replaces every copy of secret in s (NUL-terminated, buffer of cap bytes)
  * by "[redacted]", whatever the secret's length; NULL or "" does nothing.

@@ -14,7 +14,7 @@ void al_http_easy_setup(CURL *e, const al_send_opts_t *o)
     if (o->ca_file != NULL)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION_STRING);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION);
 }
 
 int al_http_tls_error(CURLcode rc)

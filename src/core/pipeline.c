@@ -42,10 +42,8 @@ typedef struct {
     atomic_int reader_interrupted;
     al_input_t *inputs;
     size_t chunk_bytes;
-    atomic_int failed; /* a fatal error was recorded */
-    pthread_mutex_t err_lock;
-    al_err_t err;
-    al_diag_t diag;
+    atomic_int failed;    /* a fatal error was recorded */
+    al_first_err_t first; /* what stopped the run */
     al_stats_t reader_stats;
 } run_t;
 
@@ -70,13 +68,7 @@ static int stop_requested(const run_t *run)
 
 static void run_fail(run_t *run, al_err_t err, const al_diag_t *diag)
 {
-    pthread_mutex_lock(&run->err_lock);
-    if (run->err == AL_ERR_OK) {
-        run->err = err;
-        if (diag != NULL)
-            run->diag = *diag;
-    }
-    pthread_mutex_unlock(&run->err_lock);
+    al_first_err_set(&run->first, err, diag);
     atomic_store(&run->failed, 1);
     al_queue_close(&run->chunks);
 }
@@ -592,7 +584,7 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     memset(inputs, 0, sizeof(*inputs) * o->npaths);
     run.opts = o;
     run.inputs = inputs;
-    pthread_mutex_init(&run.err_lock, NULL);
+    al_first_err_init(&run.first);
     pthread_mutex_init(&run.ck_lock, NULL);
     pthread_cond_init(&run.ck_cond, NULL);
 
@@ -683,9 +675,7 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     for (uint32_t i = 0; i < o->threads; i++)
         al_batch_free(workers[i].batch);
     al_stats_merge(stats, &run.reader_stats);
-    err = run.err;
-    if (err != AL_ERR_OK)
-        *diag = run.diag;
+    err = al_first_err_get(&run.first, diag);
     free(workers);
 out_queue:
     al_queue_destroy(&run.chunks);
@@ -701,6 +691,6 @@ out_dl:
 out_nothing:
     pthread_cond_destroy(&run.ck_cond);
     pthread_mutex_destroy(&run.ck_lock);
-    pthread_mutex_destroy(&run.err_lock);
+    al_first_err_destroy(&run.first);
     return err;
 }

@@ -655,7 +655,6 @@ static al_err_t next_streamed(al_reader_t *r, al_chunk_t *c, al_diag_t *diag)
             break;
         }
     }
-    (void)diag;
     return AL_ERR_OK;
 }
 

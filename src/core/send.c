@@ -34,6 +34,7 @@
 
 #include "aimd.h"
 #include "checkpoint.h"
+#include "clock.h"
 #include "http.h"
 #include "queue.h"
 #include "ratelimit.h"
@@ -91,7 +92,7 @@ struct al_sender {
     struct curl_slist *gz_headers; /* the same, with Content-Encoding: gzip */
     pthread_t tid;
     int started;
-    al_deadletter_t *rejects, *failed;
+    al_deadletter_t *failed;
     al_dl_writer_t rejw, failw;
     const char *const *paths;
     al_live_t *live;
@@ -115,9 +116,7 @@ struct al_sender {
     /* shared */
     atomic_int stopped;          /* a fatal error: no more submissions */
     atomic_ullong submit_failed; /* events failed by al_sender_submit after a stop */
-    pthread_mutex_t err_lock;
-    al_err_t err;
-    al_diag_t diag;
+    al_first_err_t first;        /* what stopped delivery */
 };
 
 /* Counts n on the sender's own counter (merged into the report) and on the
@@ -128,13 +127,6 @@ struct al_sender {
         if ((s)->live != NULL)                                                                     \
             atomic_fetch_add_explicit(&(s)->live->live_field, (n), memory_order_relaxed);          \
     } while (0)
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void al_send_opts_init(al_send_opts_t *o)
 {
@@ -205,15 +197,10 @@ static req_t *list_unlink(list_t *l, req_t **link)
  * endpoint is named). The first failure wins. */
 static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
 {
-    pthread_mutex_lock(&s->err_lock);
-    if (s->err == AL_ERR_OK) {
-        s->err = err;
-        memset(&s->diag, 0, sizeof(s->diag));
-        snprintf(s->diag.path, sizeof(s->diag.path), "%s", s->o.url);
-        snprintf(s->diag.detail, sizeof(s->diag.detail), "%.*s", (int)sizeof(s->diag.detail) - 1,
-                 detail);
-    }
-    pthread_mutex_unlock(&s->err_lock);
+    al_diag_t d;
+    al_diag_set(&d, s->o.url, 0);
+    snprintf(d.detail, sizeof(d.detail), "%.*s", (int)sizeof(d.detail) - 1, detail);
+    al_first_err_set(&s->first, err, &d);
     atomic_store(&s->stopped, 1);
 }
 
@@ -221,12 +208,7 @@ static void set_fatal(al_sender_t *s, al_err_t err, const char *detail)
  * the file and errno (a full disk is not the endpoint's fault). */
 static void write_fatal(al_sender_t *s, const al_diag_t *d)
 {
-    pthread_mutex_lock(&s->err_lock);
-    if (s->err == AL_ERR_OK) {
-        s->err = AL_ERR_WRITE;
-        s->diag = *d;
-    }
-    pthread_mutex_unlock(&s->err_lock);
+    al_first_err_set(&s->first, AL_ERR_WRITE, d);
     atomic_store(&s->stopped, 1);
 }
 
@@ -920,7 +902,7 @@ static int work(al_sender_t *s)
         if (msg->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        on_done(s, r, msg->data.result, mono_ms());
+        on_done(s, r, msg->data.result, al_mono_ms());
         completed++;
     }
     return completed;
@@ -933,7 +915,7 @@ static void *sender_main(void *arg)
     al_diag_t d;
 
     for (;;) {
-        uint64_t now = mono_ms(), wake = now + POLL_MAX_MS;
+        uint64_t now = al_mono_ms(), wake = now + POLL_MAX_MS;
         if (atomic_load(&s->stopped))
             break;
         if (s->o.stop != NULL && atomic_load(s->o.stop)) {
@@ -954,7 +936,7 @@ static void *sender_main(void *arg)
         }
         if (work(s) > 0 || atomic_load(&s->stopped))
             continue; /* room in the window: start queued work before sleeping */
-        now = mono_ms();
+        now = al_mono_ms();
         if (s->ready.n > 0 && s->in_flight < al_aimd_window(&s->aimd) && wake > now + 1)
             wake = now + 1; /* ready work waits only for the rate limiter */
         curl_multi_poll(s->multi, NULL, 0, (int)(wake > now ? wake - now : 0), NULL);
@@ -982,7 +964,7 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
                          al_diag_t *diag)
 {
     al_sender_t *s = calloc(1, sizeof(*s));
-    uint64_t now = mono_ms();
+    uint64_t now = al_mono_ms();
     al_err_t err = AL_ERR_OK;
 
     *out = NULL;
@@ -995,11 +977,10 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         s->o.concurrency = 1;
     if (s->o.concurrency > AL_MAX_CONCURRENCY)
         s->o.concurrency = AL_MAX_CONCURRENCY;
-    s->rejects = rejects;
     s->failed = failed;
     s->paths = paths;
     s->live = live;
-    pthread_mutex_init(&s->err_lock, NULL);
+    al_first_err_init(&s->first);
     al_dl_writer_init(&s->rejw, rejects);
     al_dl_writer_init(&s->failw, failed);
     al_aimd_init(&s->aimd, s->o.concurrency, s->o.adaptive);
@@ -1036,7 +1017,7 @@ fail:
     if (s->multi != NULL)
         curl_multi_cleanup(s->multi);
     al_queue_destroy(&s->in);
-    pthread_mutex_destroy(&s->err_lock);
+    al_first_err_destroy(&s->first);
     free(s);
     return err;
 }
@@ -1067,9 +1048,9 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);
     al_batch_free(b);
-    pthread_mutex_lock(&s->err_lock);
-    err = s->err != AL_ERR_OK ? s->err : AL_ERR_CONFIG;
-    pthread_mutex_unlock(&s->err_lock);
+    err = al_first_err_get(&s->first, NULL);
+    if (err == AL_ERR_OK)
+        err = AL_ERR_CONFIG;
     return err;
 }
 
@@ -1094,12 +1075,10 @@ al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
     curl_slist_free_all(s->gz_headers);
     curl_multi_cleanup(s->multi);
     al_queue_destroy(&s->in);
-    err = s->err;
-    if (err != AL_ERR_OK)
-        *diag = s->diag;
-    else if (s->interrupted)
+    err = al_first_err_get(&s->first, diag);
+    if (err == AL_ERR_OK && s->interrupted)
         err = AL_ERR_INTERRUPTED;
-    pthread_mutex_destroy(&s->err_lock);
+    al_first_err_destroy(&s->first);
     free(s);
     return err;
 }

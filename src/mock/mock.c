@@ -706,7 +706,14 @@ static char *slurp(const char *path)
     return NULL;
 }
 
-int main(int argc, char **argv)
+typedef struct {
+    unsigned port, exit_after;
+    char *tls_cert, *tls_key; /* PEM text, or NULL */
+} args_t;
+
+/* Reads the command line into m and a. @return -1 to go on, or the exit
+ * code (help printed, or a bad option). */
+static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
 {
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -734,103 +741,90 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    mock_t m;
-    unsigned port = 0, exit_after = 0;
-    char *tls_cert = NULL, *tls_key = NULL;
-    struct sockaddr_in addr;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    sigset_t sigs;
-    int opt, sig;
+    int opt;
 
-    memset(&m, 0, sizeof(m));
-    pthread_mutex_init(&m.lock, NULL);
-    m.max_body = 20000000;
-    m.eps_window = 30;
-    m.echo_key_pad = -1;
-    m.rng = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'p':
-            port = (unsigned)num_arg("--port", optarg, 0, 65535);
+            a->port = (unsigned)num_arg("--port", optarg, 0, 65535);
             break;
         case 'k':
-            m.api_key = optarg;
+            m->api_key = optarg;
             break;
         case 'b':
-            m.max_body = (size_t)num_arg("--max-body", optarg, 1, 1e12);
+            m->max_body = (size_t)num_arg("--max-body", optarg, 1, 1e12);
             break;
         case 'e':
-            m.eps_per_id = num_arg("--eps-per-id", optarg, 0, 1e9);
+            m->eps_per_id = num_arg("--eps-per-id", optarg, 0, 1e9);
             break;
         case 'w':
-            m.eps_window = (unsigned)num_arg("--eps-window", optarg, 1, 86400);
+            m->eps_window = (unsigned)num_arg("--eps-window", optarg, 1, 86400);
             break;
         case 'q':
-            m.daily_quota = (uint64_t)num_arg("--daily-quota", optarg, 0, 1e15);
+            m->daily_quota = (uint64_t)num_arg("--daily-quota", optarg, 0, 1e15);
             break;
         case 'f':
-            m.fail_rate = num_arg("--fail-rate", optarg, 0, 1);
+            m->fail_rate = num_arg("--fail-rate", optarg, 0, 1);
             break;
         case 'c':
-            m.fail_status = (int)num_arg("--fail-status", optarg, 400, 599);
+            m->fail_status = (int)num_arg("--fail-status", optarg, 400, 599);
             break;
         case 'd':
-            m.drop_rate = num_arg("--drop-rate", optarg, 0, 1);
+            m->drop_rate = num_arg("--drop-rate", optarg, 0, 1);
             break;
         case 'l':
-            m.latency_ms = (unsigned)num_arg("--latency-ms", optarg, 0, 600000);
+            m->latency_ms = (unsigned)num_arg("--latency-ms", optarg, 0, 600000);
             break;
         case 'a':
-            m.retry_after = (unsigned)num_arg("--retry-after", optarg, 0, 86400);
+            m->retry_after = (unsigned)num_arg("--retry-after", optarg, 0, 86400);
             break;
         case 't':
-            m.reject_event_type = optarg;
+            m->reject_event_type = optarg;
             break;
         case 'F':
-            m.first_invalid_only = 1;
+            m->first_invalid_only = 1;
             break;
         case 'G':
-            m.no_gzip = 1;
+            m->no_gzip = 1;
             break;
         case 'B':
             if (strcmp(optarg, "html") == 0)
-                m.bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
-                              "of use to continue</body></html>\n";
+                m->bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
+                               "of use to continue</body></html>\n";
             else if (strcmp(optarg, "empty") == 0)
-                m.bogus_200 = "";
+                m->bogus_200 = "";
             else if (strcmp(optarg, "code400") == 0)
-                m.bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
+                m->bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
             else {
                 fprintf(stderr, "ampload-mock: --bogus-200: use html, empty or code400\n");
                 return 2;
             }
             break;
         case 'E':
-            m.echo_key_pad = (int)num_arg("--echo-key", optarg, 0, 1000);
+            m->echo_key_pad = (int)num_arg("--echo-key", optarg, 0, 1000);
             break;
         case 'r':
-            m.record = fopen(optarg, "w");
-            if (m.record == NULL) {
+            m->record = fopen(optarg, "w");
+            if (m->record == NULL) {
                 fprintf(stderr, "ampload-mock: --record %s: %s\n", optarg, strerror(errno));
                 return 1;
             }
             break;
         case 's':
-            m.sink = 1;
+            m->sink = 1;
             break;
         case 'S':
-            m.rng = (uint64_t)num_arg("--seed", optarg, 0, 1e18) * 0x9E3779B97F4A7C15ULL + 1;
+            m->rng = (uint64_t)num_arg("--seed", optarg, 0, 1e18) * 0x9E3779B97F4A7C15ULL + 1;
             break;
         case 'x':
-            exit_after = (unsigned)num_arg("--exit-after", optarg, 0, 1e7);
+            a->exit_after = (unsigned)num_arg("--exit-after", optarg, 0, 1e7);
             break;
         case 'C':
-            if ((tls_cert = slurp(optarg)) == NULL)
+            if ((a->tls_cert = slurp(optarg)) == NULL)
                 return 1;
             break;
         case 'K':
-            if ((tls_key = slurp(optarg)) == NULL)
+            if ((a->tls_key = slurp(optarg)) == NULL)
                 return 1;
             break;
         case 'h':
@@ -841,6 +835,52 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if ((a->tls_cert == NULL) != (a->tls_key == NULL)) {
+        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    return -1;
+}
+
+/* Listens on 127.0.0.1:port, over TLS when a certificate is given.
+ * @return the daemon, or NULL. */
+static struct MHD_Daemon *start_daemon(mock_t *m, const args_t *a)
+{
+    struct sockaddr_in addr;
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert},
+                                   {MHD_OPTION_END, 0, NULL}};
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)a->port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                (a->tls_cert != NULL ? MHD_USE_TLS : 0),
+                            0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_ARRAY,
+                            a->tls_cert != NULL ? tls : tls + 2, MHD_OPTION_END);
+}
+
+int main(int argc, char **argv)
+{
+    mock_t m;
+    args_t args = {0, 0, NULL, NULL};
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    sigset_t sigs;
+    int rc, sig;
+
+    memset(&m, 0, sizeof(m));
+    pthread_mutex_init(&m.lock, NULL);
+    m.max_body = 20000000;
+    m.eps_window = 30;
+    m.echo_key_pad = -1;
+    m.rng = 1;
+    rc = parse_args(argc, argv, &m, &args);
+    if (rc >= 0)
+        return rc;
     /* Signals are taken synchronously by the main thread below. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -849,43 +889,23 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if ((tls_cert == NULL) != (tls_key == NULL)) {
-        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
-        return 2;
-    }
-    if (tls_cert != NULL)
-        d = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
-            NULL, on_request, &m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, &m, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_HTTPS_MEM_KEY,
-            tls_key, MHD_OPTION_HTTPS_MEM_CERT, tls_cert, MHD_OPTION_END);
-    else
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                             NULL, NULL, on_request, &m, MHD_OPTION_SOCK_ADDR,
-                             (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                             &m, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+    d = start_daemon(&m, &args);
     if (d == NULL) {
-        fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", port);
+        fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", args.port);
         return 1;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("ampload-mock listening on %s://127.0.0.1:%u\n", tls_cert ? "https" : "http",
+    printf("ampload-mock listening on %s://127.0.0.1:%u\n", args.tls_cert ? "https" : "http",
            (unsigned)info->port);
     fflush(stdout);
-    if (exit_after > 0)
-        alarm(exit_after);
+    if (args.exit_after > 0)
+        alarm(args.exit_after);
     sigwait(&sigs, &sig);
     MHD_stop_daemon(d);
     if (m.record != NULL)
         fclose(m.record);
-    free(tls_cert);
-    free(tls_key);
+    free(args.tls_cert);
+    free(args.tls_key);
     free(m.seen_insert_ids.s);
     free(m.rate.s);
     free(m.daily.s);
