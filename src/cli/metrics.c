@@ -35,31 +35,15 @@ struct cli_metrics {
 };
 
 typedef struct {
-    uint64_t lines_read, bytes_read, done_bytes, total_bytes, events_sent, bytes_sent, requests,
-        retries, http_429, http_5xx, rejected, failed;
-    uint32_t in_flight, window;
+    al_live_view_t c; /* the live counters */
+    uint64_t done_bytes;
     double elapsed;
 } snapshot_t;
 
 static void snapshot(const cli_metrics_t *m, snapshot_t *s)
 {
-    al_live_t *l = m->o.live;
-#define LOAD(f) atomic_load_explicit(&l->f, memory_order_relaxed)
-    s->lines_read = LOAD(lines_read);
-    s->bytes_read = LOAD(bytes_read);
-    s->total_bytes = LOAD(total_bytes);
-    s->done_bytes = al_live_done_bytes(l, m->o.sending);
-    s->events_sent = LOAD(events_sent);
-    s->bytes_sent = LOAD(bytes_sent);
-    s->requests = LOAD(requests);
-    s->retries = LOAD(retries);
-    s->http_429 = LOAD(http_429);
-    s->http_5xx = LOAD(http_5xx);
-    s->rejected = LOAD(rejected);
-    s->failed = LOAD(failed);
-    s->in_flight = LOAD(in_flight);
-    s->window = LOAD(window);
-#undef LOAD
+    al_live_read(m->o.live, &s->c);
+    s->done_bytes = al_live_done_bytes(m->o.live, m->o.sending);
     s->elapsed = al_mono_s() - m->o.t0;
 }
 
@@ -135,33 +119,33 @@ static void render_metrics(const cli_metrics_t *m, text_t *t)
            strcmp(state, "running") == 0 ? 1 : 0);
     metric(t, "ampload_elapsed_seconds", "gauge", "Seconds since the run started.", s.elapsed);
     metric(t, "ampload_input_lines_total", "counter", "Input lines read by this run.",
-           (double)s.lines_read);
+           (double)s.c.lines_read);
     metric(t, "ampload_input_bytes_total", "counter",
-           "Input bytes read (decompressed for zstd input).", (double)s.bytes_read);
+           "Input bytes read (decompressed for zstd input).", (double)s.c.bytes_read);
     metric(t, "ampload_input_size_bytes", "gauge",
-           "Size on disk of what this run reads (0 for pipes).", (double)s.total_bytes);
+           "Size on disk of what this run reads (0 for pipes).", (double)s.c.total_bytes);
     metric(t, "ampload_input_done_bytes", "gauge",
            "Estimated bytes on disk whose lines are resolved; progress = done / size.",
            (double)s.done_bytes);
     metric(t, "ampload_events_sent_total", "counter", "Events acknowledged by the server.",
-           (double)s.events_sent);
+           (double)s.c.events_sent);
     metric(t, "ampload_events_rejected_total", "counter",
-           "Lines written to the reject file (by the loader or the server).", (double)s.rejected);
+           "Lines written to the reject file (by the loader or the server).", (double)s.c.rejected);
     metric(t, "ampload_events_failed_total", "counter",
-           "Events written to the failed file (re-drivable).", (double)s.failed);
-    metric(t, "ampload_requests_total", "counter", "HTTP requests made.", (double)s.requests);
+           "Events written to the failed file (re-drivable).", (double)s.c.failed);
+    metric(t, "ampload_requests_total", "counter", "HTTP requests made.", (double)s.c.requests);
     metric(t, "ampload_request_bytes_total", "counter", "Request body bytes answered.",
-           (double)s.bytes_sent);
+           (double)s.c.bytes_sent);
     metric(t, "ampload_retries_total", "counter", "Requests scheduled again after a failure.",
-           (double)s.retries);
+           (double)s.c.retries);
     metric(t, "ampload_http_429_total", "counter", "Responses with status 429.",
-           (double)s.http_429);
+           (double)s.c.http_429);
     metric(t, "ampload_http_5xx_total", "counter", "Responses with a 5xx status.",
-           (double)s.http_5xx);
+           (double)s.c.http_5xx);
     metric(t, "ampload_requests_in_flight", "gauge", "Requests waiting for an answer.",
-           (double)s.in_flight);
+           (double)s.c.in_flight);
     metric(t, "ampload_concurrency_window", "gauge",
-           "Requests the adaptive window allows in flight.", (double)s.window);
+           "Requests the adaptive window allows in flight.", (double)s.c.window);
 }
 
 static void render_status(const cli_metrics_t *m, text_t *t)
@@ -175,20 +159,21 @@ static void render_status(const cli_metrics_t *m, text_t *t)
     snapshot(m, &s);
     url[al_json_escape(url, m->o.endpoint, ul < 600 ? ul : 600)] = '\0';
     dir[al_json_escape(dir, m->o.state_dir, dl < 4096 ? dl : 4096)] = '\0';
-    eps = s.elapsed > 0 ? (double)s.events_sent / s.elapsed : 0;
-    if (s.total_bytes > 0) {
-        progress = (double)s.done_bytes / (double)s.total_bytes;
+    eps = s.elapsed > 0 ? (double)s.c.events_sent / s.elapsed : 0;
+    if (s.c.total_bytes > 0) {
+        progress = (double)s.done_bytes / (double)s.c.total_bytes;
         if (progress > 1)
             progress = 1;
         if (s.done_bytes > 0 && s.elapsed > 0.5)
-            eta = (double)(s.total_bytes > s.done_bytes ? s.total_bytes - s.done_bytes : 0) /
+            eta = (double)(s.c.total_bytes > s.done_bytes ? s.c.total_bytes - s.done_bytes : 0) /
                   ((double)s.done_bytes / s.elapsed);
     }
     put(t,
         "{\"state\":\"%s\",\"version\":\"%s\",\"endpoint\":\"%s\",\"state_dir\":\"%s\","
         "\"elapsed_s\":%.3f,\"lines_read\":%" PRIu64 ",\"bytes_read\":%" PRIu64
         ",\"total_bytes\":%" PRIu64 ",",
-        state, AMPLOAD_VERSION, url, dir, s.elapsed, s.lines_read, s.bytes_read, s.total_bytes);
+        state, AMPLOAD_VERSION, url, dir, s.elapsed, s.c.lines_read, s.c.bytes_read,
+        s.c.total_bytes);
     if (progress >= 0)
         put(t, "\"progress\":%.4f,", progress);
     else
@@ -201,8 +186,8 @@ static void render_status(const cli_metrics_t *m, text_t *t)
         "\"events_sent\":%" PRIu64 ",\"events_per_second\":%.1f,\"rejected\":%" PRIu64
         ",\"failed\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"retries\":%" PRIu64
         ",\"http_429\":%" PRIu64 ",\"http_5xx\":%" PRIu64 ",\"in_flight\":%u,\"window\":%u}\n",
-        s.events_sent, eps, s.rejected, s.failed, s.requests, s.retries, s.http_429, s.http_5xx,
-        s.in_flight, s.window);
+        s.c.events_sent, eps, s.c.rejected, s.c.failed, s.c.requests, s.c.retries, s.c.http_429,
+        s.c.http_5xx, s.c.in_flight, s.c.window);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *type,

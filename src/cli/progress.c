@@ -23,28 +23,23 @@ static void human_duration(double secs, char *buf, size_t cap)
 
 static void draw(cli_progress_t *p)
 {
-    al_live_t *l = p->live;
     double el = al_mono_s() - p->t0;
-    uint64_t sent = atomic_load_explicit(&l->events_sent, memory_order_relaxed);
-    uint64_t bytes = atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
-    uint64_t done = al_live_done_bytes(l, 1);
-    uint64_t total = atomic_load_explicit(&l->total_bytes, memory_order_relaxed);
+    uint64_t done = al_live_done_bytes(p->live, 1);
+    al_live_view_t v;
     char eta[32] = "?";
 
-    if (total > 0 && done > 0 && el > 0.5)
-        human_duration((double)(total > done ? total - done : 0) / ((double)done / el), eta,
-                       sizeof(eta));
+    al_live_read(p->live, &v);
+    if (v.total_bytes > 0 && done > 0 && el > 0.5)
+        human_duration((double)(v.total_bytes > done ? v.total_bytes - done : 0) /
+                           ((double)done / el),
+                       eta, sizeof(eta));
     fprintf(stderr,
             "%ssent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
             "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s%s",
-            p->plain ? "ampload: " : "\r\033[K", sent, el > 0 ? (double)sent / el : 0.0,
-            el > 0 ? (double)bytes / el / 1e6 : 0.0,
-            (unsigned)atomic_load_explicit(&l->in_flight, memory_order_relaxed),
-            (unsigned)atomic_load_explicit(&l->window, memory_order_relaxed),
-            (uint64_t)atomic_load_explicit(&l->retries, memory_order_relaxed),
-            (uint64_t)atomic_load_explicit(&l->http_429, memory_order_relaxed),
-            (uint64_t)atomic_load_explicit(&l->failed, memory_order_relaxed), eta,
-            p->plain ? "\n" : "");
+            p->plain ? "ampload: " : "\r\033[K", v.events_sent,
+            el > 0 ? (double)v.events_sent / el : 0.0,
+            el > 0 ? (double)v.bytes_sent / el / 1e6 : 0.0, (unsigned)v.in_flight,
+            (unsigned)v.window, v.retries, v.http_429, v.failed, eta, p->plain ? "\n" : "");
     fflush(stderr);
 }
 

@@ -170,6 +170,40 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
     cli_print_failed(r, s);
 }
 
+/* The report's counts: every counter of the run (stats.h's list), the
+ * rates, refusals by reason and failures by cause. */
+static void write_counts(FILE *fp, const al_stats_t *s, int dry_run, double elapsed)
+{
+    double el = elapsed > 0 ? elapsed : 1e-9;
+    uint64_t done = dry_run ? s->events_valid : s->events_sent;
+    int first = 1;
+
+    fprintf(fp, "{\n  \"dry_run\": %s", dry_run ? "true" : "false");
+#define AL_STATS_JSON(name) fprintf(fp, ",\n  \"" #name "\": %" PRIu64, s->name);
+    AL_STATS_COUNTERS(AL_STATS_JSON)
+#undef AL_STATS_JSON
+    fprintf(fp, ",\n  \"elapsed_s\": %.3f,\n  \"events_per_s\": %.0f,\n  \"mb_per_s\": %.1f",
+            elapsed, (double)done / el, (double)s->bytes_read / el / 1e6);
+    fprintf(fp, ",\n  \"rejected_by_reason\": {");
+    for (int i = 1; i < AL_REASON_COUNT; i++) {
+        if (s->rejected_by_reason[i] == 0)
+            continue;
+        fprintf(fp, "%s\"%s\": %" PRIu64, first ? "" : ", ", al_reason_key((al_reason_code_t)i),
+                s->rejected_by_reason[i]);
+        first = 0;
+    }
+    fprintf(fp, "},\n  \"failed_by_cause\": {");
+    first = 1;
+    for (int i = 0; i < AL_FAIL_COUNT; i++) {
+        if (s->failed_by_cause[i] == 0)
+            continue;
+        fprintf(fp, "%s\"%s\": %" PRIu64, first ? "" : ", ", al_fail_cause_key((al_fail_cause_t)i),
+                s->failed_by_cause[i]);
+        first = 0;
+    }
+    fprintf(fp, "}");
+}
+
 /* "key": "escaped text" (the text cut to PATH_MAX + 32 bytes). */
 static void put_string(FILE *fp, const char *key, const char *text)
 {
@@ -210,7 +244,6 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
                      double elapsed)
 {
     const cli_settings_t *set = r->set;
-    al_report_info_t info = {.elapsed_s = elapsed, .dry_run = set->dry_run};
     FILE *fp = al_fopen_private(set->report_path, 0);
     int rc;
 
@@ -218,7 +251,7 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
         fprintf(stderr, "ampload: --report %s: %s\n", set->report_path, strerror(errno));
         return -1;
     }
-    al_stats_write_json(fp, s, &info, 1);
+    write_counts(fp, s, set->dry_run, elapsed);
     put_string(fp, "state_dir", set->state_dir);
     if (s->rejected_local + s->rejected_server > 0)
         put_string(fp, "reject_file", r->reject_buf);

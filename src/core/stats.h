@@ -43,50 +43,88 @@ typedef enum {
 const char *al_fail_cause_key(al_fail_cause_t c);
 const char *al_fail_cause_text(al_fail_cause_t c);
 
+/* The run's counters, one list for the struct, the merge and the report
+ * (in the report's key order). Their meanings:
+ *   lines_read      every line seen, blank ones included
+ *   events_sent     events acknowledged by the server
+ *   rejected_local  lines written to the reject file by the loader
+ *   rejected_server events the server refused (reject file)
+ *   failed          events written to the failed file
+ *   skipped         blank lines, lines done before a resume, other shards'
+ *   skipped_shard   of skipped, the lines other shards own (--shard)
+ *   events_valid    lines that passed validation and went into a batch
+ *   batches_built / batches_sent   request bodies built / acknowledged
+ *   requests, retries, http_429, http_5xx   attempts and their answers
+ *   bytes_read      (decompressed) input bytes
+ *   batch_bytes     sum of the request body sizes built
+ *   bytes_sent      request bytes as they went over the wire, answered */
+#define AL_STATS_COUNTERS(X)                                                                       \
+    X(lines_read)                                                                                  \
+    X(events_sent)                                                                                 \
+    X(rejected_local)                                                                              \
+    X(rejected_server)                                                                             \
+    X(failed)                                                                                      \
+    X(skipped)                                                                                     \
+    X(skipped_shard)                                                                               \
+    X(events_valid)                                                                                \
+    X(batches_built)                                                                               \
+    X(batches_sent)                                                                                \
+    X(requests)                                                                                    \
+    X(retries)                                                                                     \
+    X(http_429)                                                                                    \
+    X(http_5xx)                                                                                    \
+    X(bytes_read)                                                                                  \
+    X(batch_bytes)                                                                                 \
+    X(bytes_sent)
+
 typedef struct {
-    /* read path */
-    uint64_t lines_read;     /* every line seen, blank ones included */
-    uint64_t bytes_read;     /* (decompressed) input bytes */
-    uint64_t skipped;        /* blank lines, and lines of other shards */
-    uint64_t skipped_shard;  /* of which lines other shards own (--shard) */
-    uint64_t events_valid;   /* lines that passed validation and went into a batch */
-    uint64_t rejected_local; /* lines written to the reject file by the loader */
+#define AL_STATS_FIELD(name) uint64_t name;
+    AL_STATS_COUNTERS(AL_STATS_FIELD)
+#undef AL_STATS_FIELD
     uint64_t rejected_by_reason[AL_REASON_COUNT];
-    uint64_t batches_built;
-    uint64_t batch_bytes; /* sum of request body sizes built */
-    /* delivery */
-    uint64_t events_sent;
-    uint64_t rejected_server;
-    uint64_t failed;
     uint64_t failed_by_cause[AL_FAIL_COUNT];
-    uint64_t batches_sent;
-    uint64_t requests;
-    uint64_t retries;
-    uint64_t http_429;
-    uint64_t http_5xx;
-    uint64_t bytes_sent;
 } al_stats_t;
 
-/* Live view of a running load, for the progress line. Written by the stage
- * that does the work with relaxed atomic stores, read by anyone; never used
- * for the final report, which merges the per-thread al_stats_t instead. */
+/* Live view of a running load, for the progress line and the metrics.
+ * Written by the stage that does the work with relaxed atomic adds, read by
+ * anyone; never used for the final report, which merges the per-thread
+ * al_stats_t instead. Writers: bytes_read (reader), total_bytes (sizes known
+ * up front), lines_read, skipped, src_parsed (parsers, once per chunk:
+ * input bytes as stored, of parsed chunks), rejected (parsers and sender),
+ * the rest (sender). */
+#define AL_LIVE_COUNTERS(X)                                                                        \
+    X(bytes_read)                                                                                  \
+    X(total_bytes)                                                                                 \
+    X(lines_read)                                                                                  \
+    X(skipped)                                                                                     \
+    X(src_parsed)                                                                                  \
+    X(rejected)                                                                                    \
+    X(events_sent)                                                                                 \
+    X(bytes_sent)                                                                                  \
+    X(requests)                                                                                    \
+    X(retries)                                                                                     \
+    X(http_429)                                                                                    \
+    X(http_5xx)                                                                                    \
+    X(failed)
+
 typedef struct {
-    _Atomic uint64_t bytes_read;  /* reader */
-    _Atomic uint64_t total_bytes; /* sum of the input sizes known up front */
-    _Atomic uint64_t lines_read;  /* parsers, once per chunk */
-    _Atomic uint64_t skipped;     /* parsers: blank lines */
-    _Atomic uint64_t src_parsed;  /* parsers: input bytes as stored, of parsed chunks */
-    _Atomic uint64_t rejected;    /* parsers (per chunk) and sender (per event) */
-    _Atomic uint64_t events_sent; /* sender, from here on */
-    _Atomic uint64_t bytes_sent;
-    _Atomic uint64_t requests;
-    _Atomic uint64_t retries;
-    _Atomic uint64_t http_429;
-    _Atomic uint64_t http_5xx;
-    _Atomic uint64_t failed;
+#define AL_LIVE_FIELD(name) _Atomic uint64_t name;
+    AL_LIVE_COUNTERS(AL_LIVE_FIELD)
+#undef AL_LIVE_FIELD
     _Atomic uint32_t in_flight;
     _Atomic uint32_t window;
 } al_live_t;
+
+/* A plain copy of the live counters. */
+typedef struct {
+#define AL_LIVE_PLAIN(name) uint64_t name;
+    AL_LIVE_COUNTERS(AL_LIVE_PLAIN)
+#undef AL_LIVE_PLAIN
+    uint32_t in_flight, window;
+} al_live_view_t;
+
+/* Copies every live counter with relaxed loads. Any thread. */
+void al_live_read(al_live_t *l, al_live_view_t *v);
 
 /* Estimated input bytes (as stored: compressed for zstd, counted like
  * total_bytes) whose lines are resolved - acknowledged, rejected, failed or
@@ -96,16 +134,5 @@ uint64_t al_live_done_bytes(al_live_t *l, int sending);
 
 /* Adds every counter of src to dst. */
 void al_stats_merge(al_stats_t *dst, const al_stats_t *src);
-
-/* Extra facts for the report that are not counters. */
-typedef struct {
-    double elapsed_s;
-    int dry_run;
-} al_report_info_t;
-
-/* Writes the report as one JSON object (keys documented in the README) to fp,
- * without the closing brace when `open_end` is set so the caller can append
- * its own members. @return 0, or -1 on a write error. */
-int al_stats_write_json(FILE *fp, const al_stats_t *s, const al_report_info_t *info, int open_end);
 
 #endif
