@@ -94,93 +94,107 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-static void check_endpoint(checklist_t *cl)
+/* The test request and its answer. */
+typedef struct {
+    long status;
+    double secs;
+    int gzipped; /* the body went compressed (--gzip) */
+    body_t body;
+    char errbuf[CURL_ERROR_SIZE];
+} probe_t;
+
+/* Sends what a run would send, with one event that lacks both ids.
+ * @return curl's result, or CURLE_FAILED_INIT when the request cannot be
+ * built. */
+static CURLcode send_probe(const cli_check_opts_t *o, const al_send_opts_t *so, probe_t *p)
 {
-    const cli_check_opts_t *o = cl->o;
-    al_send_opts_t so = *o->send;
-    int https = strncmp(so.url, "https://", 8) == 0;
-    char detail[CURL_ERROR_SIZE + 600], errbuf[CURL_ERROR_SIZE] = "";
     static const char event[] = "{\"event_type\":\"ampload check\"}";
+    struct curl_slist *headers = NULL;
     al_batch_opts_t bo;
-    al_batch_t *req = NULL;
+    al_batch_t *req;
     const void *wire;
     size_t wire_len;
-    int unread = 0; /* a gzip body the server did not inflate */
-    struct curl_slist *headers = NULL;
-    body_t body = {.len = 0};
-    al_response_t resp;
-    long status = 0;
-    double secs = 0;
-    CURLcode rc;
-    CURL *e;
+    CURLcode rc = CURLE_FAILED_INIT;
+    CURL *e = NULL;
 
-    if (so.request_timeout_ms > 30000)
-        so.request_timeout_ms = 30000; /* a preflight should not hang for minutes */
-    /* the body a run would send, with one event that lacks both ids */
     al_batch_opts_init(&bo);
     snprintf(bo.api_key, sizeof(bo.api_key), "%s", o->api_key);
     bo.gzip_level = o->gzip_level;
     req = al_batch_new(&bo);
     if (req != NULL && al_batch_add(req, event, sizeof(event) - 1, NULL) == AL_ERR_OK)
         al_batch_finish(req);
-    e = curl_easy_init();
-    headers = al_http_headers(req != NULL && req->gz_len > 0);
-    if (e == NULL || req == NULL || !req->finished || headers == NULL) {
-        item(cl, MARK_FAIL, "endpoint", "cannot set up the HTTP client", "", EXIT_INTERNAL);
+    if (req == NULL || !req->finished)
         goto out;
-    }
-    al_http_easy_setup(e, &so);
+    p->gzipped = req->gz_len > 0;
+    e = curl_easy_init();
+    headers = al_http_headers(p->gzipped);
+    if (e == NULL || headers == NULL)
+        goto out;
+    al_http_easy_setup(e, so);
     wire = al_batch_wire(req, &wire_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &p->body);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
     rc = curl_easy_perform(e);
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &secs);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &p->status);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &p->secs);
+out:
+    curl_slist_free_all(headers);
+    if (e != NULL)
+        curl_easy_cleanup(e);
+    al_batch_free(req);
+    return rc;
+}
 
-    if (rc != CURLE_OK && al_http_tls_error(rc)) {
-        snprintf(detail, sizeof(detail), "%s: the connection was made", so.url);
+/* No answer: a TLS failure or a connection that was not made. */
+static void check_no_answer(checklist_t *cl, const al_send_opts_t *so, CURLcode rc,
+                            const probe_t *p)
+{
+    char detail[CURL_ERROR_SIZE + 600];
+    const char *why = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
+    if (al_http_tls_error(rc)) {
+        snprintf(detail, sizeof(detail), "%s: the connection was made", so->url);
         item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
-        snprintf(detail, sizeof(detail), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        item(cl, MARK_FAIL, "TLS", detail,
-             so.ca_file != NULL
+        item(cl, MARK_FAIL, "TLS", why,
+             so->ca_file != NULL
                  ? "the certificate is not signed by a CA in --ca-file"
                  : "a proxy or test server with its own CA: pass its certificate with --ca-file "
                    "(--insecure skips verification, for test servers only)",
              EXIT_CONFIG);
         item(cl, MARK_SKIP, "API key", "not checked: no answer over a trusted connection", NULL, 0);
-        goto out;
+        return;
     }
-    if (rc != CURLE_OK) {
-        snprintf(detail, sizeof(detail), "%s: %s", so.url,
-                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        item(cl, MARK_FAIL, "endpoint", detail,
-             rc == CURLE_COULDNT_RESOLVE_HOST
-                 ? "check the host name in --endpoint or AMPLITUDE_BASE_URL, and DNS"
-                 : "check --endpoint / --region, that the server runs, and any proxy or "
-                   "firewall on the way",
-             EXIT_CONFIG);
-        item(cl, MARK_SKIP, "TLS", "not checked", NULL, 0);
-        item(cl, MARK_SKIP, "API key", "not checked", NULL, 0);
-        goto out;
-    }
+    snprintf(detail, sizeof(detail), "%s: %s", so->url, why);
+    item(cl, MARK_FAIL, "endpoint", detail,
+         rc == CURLE_COULDNT_RESOLVE_HOST
+             ? "check the host name in --endpoint or AMPLITUDE_BASE_URL, and DNS"
+             : "check --endpoint / --region, that the server runs, and any proxy or firewall on "
+               "the way",
+         EXIT_CONFIG);
+    item(cl, MARK_SKIP, "TLS", "not checked", NULL, 0);
+    item(cl, MARK_SKIP, "API key", "not checked", NULL, 0);
+}
 
-    if (al_response_parse(&resp, status, body.buf, body.len, 1, o->api_key) != AL_ERR_OK) {
-        item(cl, MARK_FAIL, "endpoint", "out of memory", "", EXIT_INTERNAL);
-        goto out;
-    }
+/* The endpoint and TLS lines for an answer. @return 0 when the answer is
+ * not one of Amplitude's /batch (the key is then not checked). */
+static int check_answer(checklist_t *cl, const al_send_opts_t *so, const probe_t *p,
+                        const al_response_t *resp)
+{
+    char detail[CURL_ERROR_SIZE + 600];
+    long status = p->status;
+    int https = strncmp(so->url, "https://", 8) == 0;
     if (status == 404 || status < 200 || (status >= 300 && status < 400) || status >= 500 ||
-        status == 408 || (status < 300 && resp.kind != AL_RESP_OK)) {
+        status == 408 || (status < 300 && resp->kind != AL_RESP_OK)) {
         int bogus = status >= 200 && status < 300;
         if (bogus)
-            snprintf(detail, sizeof(detail), "%s: %s", so.url, resp.error);
+            snprintf(detail, sizeof(detail), "%s: %s", so->url, resp->error);
         else
-            snprintf(detail, sizeof(detail), "%s answered HTTP %ld%s%s", so.url, status,
-                     resp.error[0] ? ": " : "", resp.error);
-        al_redact(detail, sizeof(detail), o->api_key);
+            snprintf(detail, sizeof(detail), "%s answered HTTP %ld%s%s", so->url, status,
+                     resp->error[0] ? ": " : "", resp->error);
+        al_redact(detail, sizeof(detail), cl->o->api_key);
         item(cl, MARK_FAIL, "endpoint", detail,
              status == 404 ? "no /batch API at this URL: check --endpoint"
              : bogus       ? "not Amplitude's answer: a captive portal, a proxy or another service "
@@ -190,75 +204,114 @@ static void check_endpoint(checklist_t *cl)
              EXIT_CONFIG);
         item(cl, MARK_SKIP, "TLS", https ? "not checked" : "not used (http:// endpoint)", NULL, 0);
         item(cl, MARK_SKIP, "API key", "not checked", NULL, 0);
-        al_response_free(&resp);
-        goto out;
+        return 0;
     }
-    snprintf(detail, sizeof(detail), "%s answered HTTP %ld in %.1f ms", so.url, status,
-             secs * 1000);
+    snprintf(detail, sizeof(detail), "%s answered HTTP %ld in %.1f ms", so->url, status,
+             p->secs * 1000);
     item(cl, MARK_PASS, "endpoint", detail, NULL, 0);
     if (!https)
         item(cl, MARK_SKIP, "TLS", "not used (http:// endpoint)", NULL, 0);
-    else if (so.insecure)
+    else if (so->insecure)
         item(cl, MARK_SKIP, "TLS", "not verified (--insecure)", NULL, 0);
     else
         item(cl, MARK_PASS, "TLS", "certificate verified", NULL, 0);
+    return 1;
+}
 
-    unread = al_response_not_inflated(&resp, req->gz_len > 0);
-    if (o->api_key[0] == '\0') {
+/* The API key line: Amplitude checks the key before the events. */
+static void check_key(checklist_t *cl, long status, const al_response_t *resp, int unread)
+{
+    const char *key = cl->o->api_key;
+    char detail[CURL_ERROR_SIZE + 600];
+    if (key[0] == '\0') {
         item(cl, MARK_FAIL, "API key", "none configured",
              "set AMPLITUDE_API_KEY, or put the key in a file for --api-key-file", EXIT_CONFIG);
     } else if (status == 401 || status == 403) {
-        snprintf(detail, sizeof(detail), "refused: HTTP %ld%s%s", status, resp.error[0] ? " " : "",
-                 resp.error);
-        al_redact(detail, sizeof(detail), o->api_key);
+        snprintf(detail, sizeof(detail), "refused: HTTP %ld%s%s", status, resp->error[0] ? " " : "",
+                 resp->error);
+        al_redact(detail, sizeof(detail), key);
         item(cl, MARK_FAIL, "API key", detail,
              "a key of another region (--region eu?), or a firewall in the way", EXIT_CONFIG);
-    } else if (al_response_key_refused(&resp)) {
-        snprintf(detail, sizeof(detail), "refused: %s%s%s", resp.error,
-                 resp.missing_field[0] ? ", missing field " : "", resp.missing_field);
-        al_redact(detail, sizeof(detail), o->api_key);
+    } else if (al_response_key_refused(resp)) {
+        snprintf(detail, sizeof(detail), "refused: %s%s%s", resp->error,
+                 resp->missing_field[0] ? ", missing field " : "", resp->missing_field);
+        al_redact(detail, sizeof(detail), key);
         item(cl, MARK_FAIL, "API key", detail,
              "check the key (the project's API key, not the secret key) and its region",
              EXIT_CONFIG);
     } else if (unread) {
         item(cl, MARK_SKIP, "API key", "not checked: the server did not read the request", NULL, 0);
-    } else if (resp.kind == AL_RESP_DROP) {
+    } else if (resp->kind == AL_RESP_DROP) {
         item(cl, MARK_PASS, "API key",
              "accepted (the test event was refused for its missing user_id, as intended)", NULL, 0);
     } else if (status == 400) {
         /* the key is checked first: any other refusal comes after it */
         snprintf(detail, sizeof(detail), "accepted (the test request was refused for: %s)",
-                 resp.error[0] ? resp.error : "no reason given");
-        al_redact(detail, sizeof(detail), o->api_key);
+                 resp->error[0] ? resp->error : "no reason given");
+        al_redact(detail, sizeof(detail), key);
         item(cl, MARK_PASS, "API key", detail, NULL, 0);
     } else if (status >= 400 && status != 429) {
         snprintf(detail, sizeof(detail), "not confirmed: HTTP %ld%s%s", status,
-                 resp.error[0] ? " " : "", resp.error);
-        al_redact(detail, sizeof(detail), o->api_key);
+                 resp->error[0] ? " " : "", resp->error);
+        al_redact(detail, sizeof(detail), key);
         item(cl, MARK_FAIL, "API key", detail,
              "the URL does not answer like Amplitude's /batch API: check --endpoint", EXIT_CONFIG);
     } else {
         snprintf(detail, sizeof(detail), "accepted (HTTP %ld)", status);
         item(cl, MARK_PASS, "API key", detail, NULL, 0);
     }
+}
+
+/* The gzip line, with --gzip: did the server read the compressed body? */
+static void check_gzip(checklist_t *cl, long status, const al_response_t *resp, int unread)
+{
+    char detail[CURL_ERROR_SIZE + 600];
     if (unread) {
         snprintf(detail, sizeof(detail),
                  "the server did not read the compressed request: HTTP %ld%s%s", status,
-                 resp.error[0] ? " " : "", resp.error);
+                 resp->error[0] ? " " : "", resp->error);
         item(cl, MARK_FAIL, "gzip", detail,
              "this endpoint does not take Content-Encoding: gzip: run without --gzip", EXIT_CONFIG);
-    } else if (req->gz_len > 0 && resp.kind == AL_RESP_DROP) {
+    } else if (resp->kind == AL_RESP_DROP) {
         item(cl, MARK_PASS, "gzip", "the server read the compressed request", NULL, 0);
-    } else if (req->gz_len > 0) {
+    } else {
         snprintf(detail, sizeof(detail), "not confirmed by the answer (HTTP %ld)", status);
         item(cl, MARK_SKIP, "gzip", detail, NULL, 0);
     }
+}
+
+static void check_endpoint(checklist_t *cl)
+{
+    const cli_check_opts_t *o = cl->o;
+    al_send_opts_t so = *o->send;
+    probe_t p;
+    al_response_t resp;
+    CURLcode rc;
+    int unread;
+
+    memset(&p, 0, sizeof(p));
+    if (so.request_timeout_ms > 30000)
+        so.request_timeout_ms = 30000; /* a preflight should not hang for minutes */
+    rc = send_probe(o, &so, &p);
+    if (rc == CURLE_FAILED_INIT) {
+        item(cl, MARK_FAIL, "endpoint", "cannot set up the HTTP client", "", EXIT_INTERNAL);
+        return;
+    }
+    if (rc != CURLE_OK) {
+        check_no_answer(cl, &so, rc, &p);
+        return;
+    }
+    if (al_response_parse(&resp, p.status, p.body.buf, p.body.len, 1, o->api_key) != AL_ERR_OK) {
+        item(cl, MARK_FAIL, "endpoint", "out of memory", "", EXIT_INTERNAL);
+        return;
+    }
+    if (check_answer(cl, &so, &p, &resp)) {
+        unread = al_response_not_inflated(&resp, p.gzipped);
+        check_key(cl, p.status, &resp, unread);
+        if (p.gzipped)
+            check_gzip(cl, p.status, &resp, unread);
+    }
     al_response_free(&resp);
-out:
-    curl_slist_free_all(headers);
-    if (e != NULL)
-        curl_easy_cleanup(e);
-    al_batch_free(req);
 }
 
 static void human_bytes(uint64_t n, char *buf, size_t cap)
