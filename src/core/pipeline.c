@@ -568,104 +568,79 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
     return AL_ERR_OK;
 }
 
-al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_stats_t *stats,
-                         al_diag_t *diag)
+/* @return whether the options can run at all. */
+static int opts_valid(const al_pipeline_opts_t *o)
 {
-    run_t run;
-    parser_t *workers = NULL;
+    return o->threads >= 1 && o->threads <= AL_MAX_THREADS && o->reject_path != NULL &&
+           (o->send == NULL || o->failed_path != NULL) &&
+           o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) <= o->batch.max_bytes &&
+           o->batch.max_events >= 1 && o->batch.max_events <= AL_MAX_BATCH_EVENTS;
+}
+
+/* With a sender: opens the failed file, starts the sender and, with a
+ * checkpoint path, the checkpointer. On an error the caller still ends
+ * what was started (end_sender, close_files). */
+static al_err_t start_delivery(run_t *run, al_diag_t *diag)
+{
+    const al_pipeline_opts_t *o = run->opts;
+    char shard[32] = "";
+    al_err_t err;
+
+    err = al_deadletter_open(&run->failed_file, o->failed_path, AL_DL_RAW, o->resume_files,
+                             o->failed_index_path, diag);
+    if (err == AL_ERR_OK)
+        err = al_sender_start(&run->sender, o->send, run->dl, run->failed_file, o->paths, o->live,
+                              diag);
+    if (err != AL_ERR_OK)
+        return err;
+    run->sink = al_sender_submit;
+    run->sink_ctx = run->sender;
+    if (o->checkpoint_path == NULL)
+        return AL_ERR_OK;
+    if (o->shard_count > 1)
+        snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index, o->shard_count);
+    err = al_ckpt_new(&run->ck, o->checkpoint_path, o->paths, o->npaths, shard[0] ? shard : NULL,
+                      o->start, diag);
+    if (err == AL_ERR_OK && pthread_create(&run->ck_tid, NULL, ckpt_main, run) == 0)
+        run->ck_started = 1;
+    return err;
+}
+
+/* Runs the reader and the parsers to the end of the input (or a failure)
+ * and adds their counts to stats. */
+static void run_read_path(run_t *run, parser_t *workers, al_stats_t *stats)
+{
+    const al_pipeline_opts_t *o = run->opts;
     pthread_t reader;
     uint32_t started = 0;
     int reader_started = 0;
-    al_err_t err;
 
-    memset(&run, 0, sizeof(run));
-    memset(stats, 0, sizeof(*stats));
-    memset(diag, 0, sizeof(*diag));
-    memset(inputs, 0, sizeof(*inputs) * o->npaths);
-    run.opts = o;
-    run.inputs = inputs;
-    al_first_err_init(&run.first);
-    pthread_mutex_init(&run.ck_lock, NULL);
-    pthread_cond_init(&run.ck_cond, NULL);
-
-    if (o->threads < 1 || o->threads > AL_MAX_THREADS || o->reject_path == NULL ||
-        (o->send != NULL && o->failed_path == NULL) ||
-        o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) > o->batch.max_bytes ||
-        o->batch.max_events < 1 || o->batch.max_events > AL_MAX_BATCH_EVENTS) {
-        err = AL_ERR_INVALID_ARG;
-        goto out_nothing;
-    }
-    run.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
-    if (run.chunk_bytes < 2 * (size_t)o->rules.max_event_bytes + 2)
-        run.chunk_bytes = 2 * (size_t)o->rules.max_event_bytes + 2;
-
-    err = preflight(o, inputs, diag);
-    if (err != AL_ERR_OK)
-        goto out_nothing;
-    err = al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
-    if (err != AL_ERR_OK)
-        goto out_nothing;
-    run.sink = o->sink;
-    run.sink_ctx = o->sink_ctx;
-    if (o->send != NULL) {
-        err = al_deadletter_open(&run.failed_file, o->failed_path, AL_DL_RAW, o->resume_files,
-                                 o->failed_index_path, diag);
-        if (err != AL_ERR_OK)
-            goto out_dl;
-        err =
-            al_sender_start(&run.sender, o->send, run.dl, run.failed_file, o->paths, o->live, diag);
-        if (err != AL_ERR_OK)
-            goto out_dl;
-        run.sink = al_sender_submit;
-        run.sink_ctx = run.sender;
-        if (o->checkpoint_path != NULL) {
-            char shard[32] = "";
-            if (o->shard_count > 1)
-                snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index,
-                         o->shard_count);
-            err = al_ckpt_new(&run.ck, o->checkpoint_path, o->paths, o->npaths,
-                              shard[0] ? shard : NULL, o->start, diag);
-            if (err != AL_ERR_OK)
-                goto out_sender;
-            if (pthread_create(&run.ck_tid, NULL, ckpt_main, &run) == 0)
-                run.ck_started = 1;
-        }
-    }
-    err = al_queue_init(&run.chunks, (size_t)o->threads + 2);
-    if (err != AL_ERR_OK)
-        goto out_sender;
-    workers = calloc(o->threads, sizeof(*workers));
-    if (workers == NULL) {
-        err = AL_ERR_NOMEM;
-        goto out_queue;
-    }
     for (uint32_t i = 0; i < o->threads; i++) {
-        workers[i].run = &run;
-        al_dl_writer_init(&workers[i].dlw, run.dl);
+        workers[i].run = run;
+        al_dl_writer_init(&workers[i].dlw, run->dl);
         workers[i].batch = al_batch_new(&o->batch);
         if (workers[i].batch == NULL) {
-            run_fail(&run, AL_ERR_NOMEM, NULL);
+            run_fail(run, AL_ERR_NOMEM, NULL);
             break;
         }
     }
-    if (pthread_create(&reader, NULL, reader_main, &run) != 0)
-        run_fail(&run, AL_ERR_THREAD, NULL);
+    if (pthread_create(&reader, NULL, reader_main, run) != 0)
+        run_fail(run, AL_ERR_THREAD, NULL);
     else
         reader_started = 1;
-    for (; started < o->threads && !atomic_load(&run.failed); started++) {
+    for (; started < o->threads && !atomic_load(&run->failed); started++) {
         if (pthread_create(&workers[started].tid, NULL, parser_main, &workers[started]) != 0) {
-            run_fail(&run, AL_ERR_THREAD, NULL);
+            run_fail(run, AL_ERR_THREAD, NULL);
             break;
         }
     }
     if (started == 0)
-        al_queue_close(&run.chunks);
+        al_queue_close(&run->chunks);
     if (reader_started)
         pthread_join(reader, NULL);
-    /* Chunks left behind when no parser could start. */
-    if (started == 0) {
+    if (started == 0) { /* chunks left behind when no parser could start */
         al_chunk_t *c;
-        while ((c = al_queue_pop(&run.chunks)) != NULL)
+        while ((c = al_queue_pop(&run->chunks)) != NULL)
             al_chunk_release(c);
     }
     for (uint32_t i = 0; i < started; i++) {
@@ -674,10 +649,53 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     }
     for (uint32_t i = 0; i < o->threads; i++)
         al_batch_free(workers[i].batch);
-    al_stats_merge(stats, &run.reader_stats);
-    err = al_first_err_get(&run.first, diag);
+    al_stats_merge(stats, &run->reader_stats);
+}
+
+al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_stats_t *stats,
+                         al_diag_t *diag)
+{
+    run_t run;
+    parser_t *workers = NULL;
+    al_err_t err;
+
+    memset(&run, 0, sizeof(run));
+    memset(stats, 0, sizeof(*stats));
+    memset(diag, 0, sizeof(*diag));
+    memset(inputs, 0, sizeof(*inputs) * o->npaths);
+    run.opts = o;
+    run.inputs = inputs;
+    run.sink = o->sink;
+    run.sink_ctx = o->sink_ctx;
+    al_first_err_init(&run.first);
+    pthread_mutex_init(&run.ck_lock, NULL);
+    pthread_cond_init(&run.ck_cond, NULL);
+    if (!opts_valid(o)) {
+        err = AL_ERR_INVALID_ARG;
+        goto out_nothing;
+    }
+    run.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
+    if (run.chunk_bytes < 2 * (size_t)o->rules.max_event_bytes + 2)
+        run.chunk_bytes = 2 * (size_t)o->rules.max_event_bytes + 2;
+    err = preflight(o, inputs, diag);
+    if (err == AL_ERR_OK)
+        err =
+            al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
+    if (err != AL_ERR_OK)
+        goto out_nothing;
+    if (o->send != NULL) {
+        err = start_delivery(&run, diag);
+        if (err != AL_ERR_OK)
+            goto out_sender;
+    }
+    err = al_queue_init(&run.chunks, (size_t)o->threads + 2);
+    if (err != AL_ERR_OK)
+        goto out_sender;
+    workers = calloc(o->threads, sizeof(*workers));
+    if (workers != NULL)
+        run_read_path(&run, workers, stats);
+    err = workers != NULL ? al_first_err_get(&run.first, diag) : AL_ERR_NOMEM;
     free(workers);
-out_queue:
     al_queue_destroy(&run.chunks);
 out_sender:
     end_sender(&run, stats, &err, diag);
@@ -685,7 +703,6 @@ out_sender:
     al_ckpt_free(run.ck);
     if (err == AL_ERR_OK && atomic_load(&run.reader_interrupted))
         err = AL_ERR_INTERRUPTED;
-out_dl:
     close_files(&run, &err, diag);
     al_batch_pool_drain(); /* every batch is back: nothing is kept past the run */
 out_nothing:
