@@ -418,16 +418,64 @@ out:
     return got;
 }
 
-static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
+/* Answers a request body that is a JSON object, as /batch does: the key
+ * first, then the events array, then each event; ingests what passes. A
+ * failure drawn with `partial` set is answered after ingesting. */
+static void answer_doc(mock_t *m, json_t *doc, size_t body_len, int fail_status, reply_t *r)
 {
-    json_t *doc, *key, *events, *opts;
-    json_error_t jerr;
-    int fail_status = 0, partial = 0;
+    json_t *key, *events, *opts;
     unsigned min_id = 5;
-    size_t n, body_len = up->total;
-    const char *body = up->buf;
-    char *inflated = NULL;
+    size_t n;
 
+    key = json_object_get(doc, "api_key");
+    events = json_object_get(doc, "events");
+    if (!json_is_string(key) || json_string_length(key) == 0) {
+        set_json(r, 400,
+                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
+                           "missing_field", "api_key"));
+    } else if (m->api_key != NULL && strcmp(json_string_value(key), m->api_key) != 0) {
+        char msg[1400];
+        if (m->echo_key_pad >= 0)
+            snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
+                     m->echo_key_pad, "", json_string_value(key), m->api_key);
+        else
+            snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
+        set_error(r, 400, msg);
+    } else if (!json_is_array(events)) {
+        set_json(r, 400,
+                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
+                           "missing_field", "events"));
+    } else if (json_array_size(events) > 2000) {
+        set_error(r, 400, "Too many events in request");
+    } else {
+        opts = json_object_get(doc, "options");
+        if (json_is_integer(json_object_get(opts, "min_id_length")))
+            min_id = (unsigned)json_integer_value(json_object_get(opts, "min_id_length"));
+        pthread_mutex_lock(&m->lock);
+        m->events_received += json_array_size(events);
+        pthread_mutex_unlock(&m->lock);
+        if (!refuse_invalid(m, events, min_id, r)) {
+            pthread_mutex_lock(&m->lock);
+            if (!refuse_throttled(m, events, r)) {
+                n = ingest(m, events);
+                if (fail_status == 0)
+                    set_json(r, 200,
+                             json_pack("{s:i,s:I,s:I,s:I}", "code", 200, "events_ingested",
+                                       (json_int_t)n, "payload_size_bytes", (json_int_t)body_len,
+                                       "server_upload_time", (json_int_t)now_ms()));
+            }
+            pthread_mutex_unlock(&m->lock);
+            if (fail_status != 0 && r->status == 0)
+                set_error(r, fail_status, "Injected failure after ingestion");
+        }
+    }
+}
+
+/* Draws this request's fault: a dropped connection (r->drop), or a 5xx in
+ * *fail_status, *partial when it may ingest first (only 500/502/504 may, as
+ * documented). Counts the request. */
+static void draw_fault(mock_t *m, const upload_t *up, reply_t *r, int *fail_status, int *partial)
+{
     pthread_mutex_lock(&m->lock);
     m->requests++;
     m->bytes += up->total;
@@ -438,12 +486,24 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
             r->drop = 1;
         } else if (m->fail_rate > 0 && rand01(m) < m->fail_rate) {
             static const int codes[] = {500, 502, 503, 504};
-            fail_status = m->fail_status ? m->fail_status : codes[(int)(rand01(m) * 4) & 3];
-            partial = (fail_status == 500 || fail_status == 502 || fail_status == 504) &&
-                      rand01(m) < 0.5; /* as documented: only these may ingest first */
+            *fail_status = m->fail_status ? m->fail_status : codes[(int)(rand01(m) * 4) & 3];
+            *partial = (*fail_status == 500 || *fail_status == 502 || *fail_status == 504) &&
+                       rand01(m) < 0.5;
         }
     }
     pthread_mutex_unlock(&m->lock);
+}
+
+static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
+{
+    json_t *doc;
+    json_error_t jerr;
+    int fail_status = 0, partial = 0;
+    size_t body_len = up->total;
+    const char *body = up->buf;
+    char *inflated = NULL;
+
+    draw_fault(m, up, r, &fail_status, &partial);
     if (r->drop)
         return;
     if (m->bogus_200 != NULL) {
@@ -487,48 +547,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
         set_error(r, 400, "Invalid JSON request body");
         return;
     }
-    key = json_object_get(doc, "api_key");
-    events = json_object_get(doc, "events");
-    if (!json_is_string(key) || json_string_length(key) == 0) {
-        set_json(r, 400,
-                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
-                           "missing_field", "api_key"));
-    } else if (m->api_key != NULL && strcmp(json_string_value(key), m->api_key) != 0) {
-        char msg[1400];
-        if (m->echo_key_pad >= 0)
-            snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
-                     m->echo_key_pad, "", json_string_value(key), m->api_key);
-        else
-            snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
-        set_error(r, 400, msg);
-    } else if (!json_is_array(events)) {
-        set_json(r, 400,
-                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
-                           "missing_field", "events"));
-    } else if (json_array_size(events) > 2000) {
-        set_error(r, 400, "Too many events in request");
-    } else {
-        opts = json_object_get(doc, "options");
-        if (json_is_integer(json_object_get(opts, "min_id_length")))
-            min_id = (unsigned)json_integer_value(json_object_get(opts, "min_id_length"));
-        pthread_mutex_lock(&m->lock);
-        m->events_received += json_array_size(events);
-        pthread_mutex_unlock(&m->lock);
-        if (!refuse_invalid(m, events, min_id, r)) {
-            pthread_mutex_lock(&m->lock);
-            if (!refuse_throttled(m, events, r)) {
-                n = ingest(m, events);
-                if (fail_status == 0)
-                    set_json(r, 200,
-                             json_pack("{s:i,s:I,s:I,s:I}", "code", 200, "events_ingested",
-                                       (json_int_t)n, "payload_size_bytes", (json_int_t)body_len,
-                                       "server_upload_time", (json_int_t)now_ms()));
-            }
-            pthread_mutex_unlock(&m->lock);
-            if (fail_status != 0 && r->status == 0)
-                set_error(r, fail_status, "Injected failure after ingestion");
-        }
-    }
+    answer_doc(m, doc, body_len, fail_status, r);
     json_decref(doc);
 }
 
