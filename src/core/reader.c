@@ -226,11 +226,70 @@ int al_input_is_stream(const char *path)
     return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
+/* Opens path (or takes standard input) and reads its first bytes into
+ * magic: with pread for a regular file, which is then mapped; from the
+ * stream itself otherwise, keeping those bytes as the first input.
+ * @return AL_ERR_OK or the error (diag filled). */
+static al_err_t open_and_sniff(al_reader_t *r, const char *path, unsigned char magic[SNIFF_BYTES],
+                               size_t *nmagic, al_diag_t *diag)
+{
+    struct stat st;
+
+    if (strcmp(path, "-") == 0) {
+        r->fd = STDIN_FILENO;
+    } else {
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (a run
+         * would hang there, deaf to SIGTERM); reads block again below */
+        r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (r->fd < 0) {
+            int e = errno;
+            return fail(r, errno_to_err(e), e, diag);
+        }
+        r->own_fd = 1;
+        (void)fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
+    }
+    if (fstat(r->fd, &st) != 0) {
+        int e = errno;
+        return fail(r, AL_ERR_IO, e, diag);
+    }
+    if (S_ISDIR(st.st_mode))
+        return fail(r, AL_ERR_IS_DIR, 0, diag);
+    if (S_ISREG(st.st_mode)) {
+        ssize_t k;
+        r->file_size = (uint64_t)st.st_size;
+        k = pread(r->fd, magic, SNIFF_BYTES, 0);
+        if (k < 0) {
+            int e = errno;
+            return fail(r, errno_to_err(e), e, diag);
+        }
+        *nmagic = (size_t)k;
+        r->use_mmap = !is_zstd(magic, *nmagic);
+        (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (!r->use_mmap) {
+        ssize_t k;
+        r->in_cap = ZSTD_DStreamInSize();
+        r->in = malloc(r->in_cap);
+        if (r->in == NULL)
+            return AL_ERR_NOMEM;
+        /* Sniff from the stream itself and keep those bytes as input. */
+        k = read_full(r->fd, r->in, SNIFF_BYTES);
+        if (k < 0) {
+            int e = errno;
+            return fail(r, errno_to_err(e), e, diag);
+        }
+        r->in_len = (size_t)k;
+        r->in_eof = (r->in_len < SNIFF_BYTES);
+        memcpy(magic, r->in, r->in_len);
+        *nmagic = r->in_len;
+    }
+    return AL_ERR_OK;
+}
+
 al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag)
 {
     al_reader_t *r;
-    struct stat st;
     unsigned char magic[SNIFF_BYTES];
     size_t nmagic = 0;
     const char *foreign;
@@ -255,62 +314,9 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
     r->zstd_hint = 1;
     r->fd = -1;
 
-    if (strcmp(path, "-") == 0) {
-        r->fd = STDIN_FILENO;
-    } else {
-        /* O_NONBLOCK: opening a FIFO must not wait for a writer (a run
-         * would hang there, deaf to SIGTERM); reads block again below */
-        r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (r->fd < 0) {
-            int e = errno;
-            err = fail(r, errno_to_err(e), e, diag);
-            goto out;
-        }
-        r->own_fd = 1;
-        (void)fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
-    }
-    if (fstat(r->fd, &st) != 0) {
-        int e = errno;
-        err = fail(r, AL_ERR_IO, e, diag);
+    err = open_and_sniff(r, path, magic, &nmagic, diag);
+    if (err != AL_ERR_OK)
         goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        err = fail(r, AL_ERR_IS_DIR, 0, diag);
-        goto out;
-    }
-    if (S_ISREG(st.st_mode)) {
-        ssize_t k;
-        r->file_size = (uint64_t)st.st_size;
-        k = pread(r->fd, magic, sizeof(magic), 0);
-        if (k < 0) {
-            int e = errno;
-            err = fail(r, errno_to_err(e), e, diag);
-            goto out;
-        }
-        nmagic = (size_t)k;
-        r->use_mmap = !is_zstd(magic, nmagic);
-        (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    }
-    if (!r->use_mmap) {
-        ssize_t k;
-        r->in_cap = ZSTD_DStreamInSize();
-        r->in = malloc(r->in_cap);
-        if (r->in == NULL) {
-            err = AL_ERR_NOMEM;
-            goto out;
-        }
-        /* Sniff from the stream itself and keep those bytes as input. */
-        k = read_full(r->fd, r->in, SNIFF_BYTES);
-        if (k < 0) {
-            int e = errno;
-            err = fail(r, errno_to_err(e), e, diag);
-            goto out;
-        }
-        r->in_len = (size_t)k;
-        r->in_eof = (r->in_len < SNIFF_BYTES);
-        memcpy(magic, r->in, r->in_len);
-        nmagic = r->in_len;
-    }
     foreign = foreign_format(magic, nmagic);
     if (foreign != NULL) {
         err = fail(r, AL_ERR_UNSUPPORTED_FORMAT, 0, diag);

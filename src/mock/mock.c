@@ -732,34 +732,36 @@ typedef struct {
 
 /* Reads the command line into m and a. @return -1 to go on, or the exit
  * code (help printed, or a bad option). */
+/* The mock's options (see usage). */
+static const struct option opts[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"api-key", required_argument, NULL, 'k'},
+    {"max-body", required_argument, NULL, 'b'},
+    {"eps-per-id", required_argument, NULL, 'e'},
+    {"eps-window", required_argument, NULL, 'w'},
+    {"daily-quota", required_argument, NULL, 'q'},
+    {"fail-rate", required_argument, NULL, 'f'},
+    {"fail-status", required_argument, NULL, 'c'},
+    {"drop-rate", required_argument, NULL, 'd'},
+    {"latency-ms", required_argument, NULL, 'l'},
+    {"retry-after", required_argument, NULL, 'a'},
+    {"reject-event-type", required_argument, NULL, 't'},
+    {"first-invalid-only", no_argument, NULL, 'F'},
+    {"no-gzip", no_argument, NULL, 'G'},
+    {"bogus-200", required_argument, NULL, 'B'},
+    {"echo-key", required_argument, NULL, 'E'},
+    {"record", required_argument, NULL, 'r'},
+    {"sink", no_argument, NULL, 's'},
+    {"seed", required_argument, NULL, 'S'},
+    {"exit-after", required_argument, NULL, 'x'},
+    {"tls-cert", required_argument, NULL, 'C'},
+    {"tls-key", required_argument, NULL, 'K'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"api-key", required_argument, NULL, 'k'},
-        {"max-body", required_argument, NULL, 'b'},
-        {"eps-per-id", required_argument, NULL, 'e'},
-        {"eps-window", required_argument, NULL, 'w'},
-        {"daily-quota", required_argument, NULL, 'q'},
-        {"fail-rate", required_argument, NULL, 'f'},
-        {"fail-status", required_argument, NULL, 'c'},
-        {"drop-rate", required_argument, NULL, 'd'},
-        {"latency-ms", required_argument, NULL, 'l'},
-        {"retry-after", required_argument, NULL, 'a'},
-        {"reject-event-type", required_argument, NULL, 't'},
-        {"first-invalid-only", no_argument, NULL, 'F'},
-        {"no-gzip", no_argument, NULL, 'G'},
-        {"bogus-200", required_argument, NULL, 'B'},
-        {"echo-key", required_argument, NULL, 'E'},
-        {"record", required_argument, NULL, 'r'},
-        {"sink", no_argument, NULL, 's'},
-        {"seed", required_argument, NULL, 'S'},
-        {"exit-after", required_argument, NULL, 'x'},
-        {"tls-cert", required_argument, NULL, 'C'},
-        {"tls-key", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
