@@ -71,6 +71,11 @@ enum { CLI_PARSED = 0, CLI_HELP = -1, CLI_VERSION = -2 };
  * the error. */
 int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optional);
 
+/* What every subcommand does first: parses the options (printing help or
+ * the version when asked), reads the API key, warns about --insecure.
+ * @return 1 to go on; 0 to end with exit code *rc. Defined in main.c. */
+int cli_settle(cli_settings_t *s, int argc, char **argv, int inputs_optional, int *rc);
+
 /* --help and --version. */
 void cli_help(FILE *out);
 void cli_version(FILE *out);

@@ -494,18 +494,8 @@ int cmd_check(int argc, char **argv)
     cli_check_opts_t co;
     int rc;
 
-    rc = cli_parse_options(&set, argc, argv, 1);
-    if (rc == CLI_HELP || rc == CLI_VERSION) {
-        (rc == CLI_HELP ? cli_help : cli_version)(stdout);
-        return EXIT_OK;
-    }
-    if (rc != 0)
+    if (!cli_settle(&set, argc, argv, 1, &rc))
         return rc;
-    rc = cli_load_key(&set);
-    if (rc != 0)
-        return rc;
-    if (set.send.insecure && !set.quiet)
-        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
     co = (cli_check_opts_t){
         .send = &set.send,
         .api_key = set.pipe.batch.api_key,

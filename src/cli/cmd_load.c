@@ -157,18 +157,8 @@ int cmd_load(int argc, char **argv)
     FILE *audit = NULL;
     int rc;
 
-    rc = cli_parse_options(&set, argc, argv, 0);
-    if (rc == CLI_HELP || rc == CLI_VERSION) {
-        (rc == CLI_HELP ? cli_help : cli_version)(stdout);
-        return EXIT_OK;
-    }
-    if (rc != 0)
+    if (!cli_settle(&set, argc, argv, 0, &rc))
         return rc;
-    rc = cli_load_key(&set);
-    if (rc != 0)
-        return rc;
-    if (set.send.insecure && !set.quiet)
-        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
     if (!set.dry_run && set.pipe.batch.api_key[0] == '\0') {
         fprintf(stderr, "ampload: no API key\n"
                         "  hint: set AMPLITUDE_API_KEY, or put the key in a file for "

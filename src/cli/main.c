@@ -17,6 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cli_settle(cli_settings_t *s, int argc, char **argv, int inputs_optional, int *rc)
+{
+    *rc = cli_parse_options(s, argc, argv, inputs_optional);
+    if (*rc == CLI_HELP || *rc == CLI_VERSION) {
+        (*rc == CLI_HELP ? cli_help : cli_version)(stdout);
+        *rc = EXIT_OK;
+        return 0;
+    }
+    if (*rc == 0)
+        *rc = cli_load_key(s);
+    if (*rc != 0)
+        return 0;
+    if (s->send.insecure && !s->quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
+    return 1;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
