@@ -188,7 +188,8 @@ START_TEST(freed_batches_are_reused_empty_and_drained)
 }
 END_TEST
 
-/* Inflates a gzip stream (with zlib, independently of batch.c's use of it). */
+/* Inflates a gzip stream with zlib: another implementation than batch.c's
+ * ISA-L. */
 static char *gunzip(const void *in, size_t len, size_t *out_len)
 {
     z_stream z;
@@ -260,6 +261,93 @@ START_TEST(gzip_bodies_inflate_to_the_plain_body)
 }
 END_TEST
 
+/* zlib's level-1 gzip size of n bytes: the size --gzip must not exceed. */
+static size_t zlib_level1_size(const void *in, size_t n)
+{
+    z_stream z;
+    size_t cap = n + n / 100 + 1024, out;
+    unsigned char *buf = malloc(cap);
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out = z.total_out;
+    deflateEnd(&z);
+    free(buf);
+    return out;
+}
+
+typedef struct {
+    al_batch_t *b;
+} fill_t;
+
+static void add_line(void *ctx, const char *line, size_t len)
+{
+    fill_t *f = ctx;
+    if (!al_batch_fits(f->b, len))
+        return;
+    ck_assert_int_eq(al_batch_add(f->b, line, len, NULL), AL_ERR_OK);
+}
+
+/* On generated events (varied ids, properties, times), the gzip body is
+ * byte for byte the plain one once inflated by zlib, and no larger than
+ * zlib's level 1 would make it; incompressible bytes go as stored blocks. */
+START_TEST(gzip_bodies_are_no_larger_than_zlib_level_1)
+{
+    char *dir = fx_tempdir(), *path = fx_path(dir, "ev.ndjson"), *plain;
+    al_batch_opts_t o;
+    fill_t f;
+    const void *wire;
+    size_t wire_len, n, zsize;
+    char ev[1200];
+    uint64_t x = 88172645463325252ULL;
+
+    fx_generate(path, 2000, 17, NULL);
+    al_batch_opts_init(&o);
+    snprintf(o.api_key, sizeof(o.api_key), "k");
+    o.gzip_level = 1;
+    f.b = al_batch_new(&o);
+    fx_each_line(path, add_line, &f);
+    al_batch_finish(f.b);
+    ck_assert_uint_gt(f.b->events, 1000);
+    wire = al_batch_wire(f.b, &wire_len);
+    zsize = zlib_level1_size(f.b->body, f.b->len);
+    ck_assert_msg(wire_len <= zsize, "gzip body %zu bytes, zlib level 1 %zu", wire_len, zsize);
+    plain = gunzip(wire, wire_len, &n);
+    ck_assert_uint_eq(n, f.b->len);
+    ck_assert_int_eq(memcmp(plain, f.b->body, n), 0);
+    free(plain);
+    al_batch_free(f.b);
+    /* random hex in every event: little to gain, still exact */
+    f.b = al_batch_new(&o);
+    for (int i = 0; i < 500; i++) {
+        int len =
+            snprintf(ev, sizeof(ev), "{\"event_type\":\"r\",\"user_id\":\"u%05d\",\"p\":\"", i);
+        for (int k = 0; k < 1000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ev[len++] = "0123456789abcdef"[x & 15];
+        }
+        len += snprintf(ev + len, sizeof(ev) - (size_t)len, "\"}");
+        ck_assert_int_eq(al_batch_add(f.b, ev, (size_t)len, NULL), AL_ERR_OK);
+    }
+    al_batch_finish(f.b);
+    wire = al_batch_wire(f.b, &wire_len);
+    ck_assert_ptr_eq(wire, f.b->gz);
+    plain = gunzip(wire, wire_len, &n);
+    ck_assert_uint_eq(n, f.b->len);
+    ck_assert_int_eq(memcmp(plain, f.b->body, n), 0);
+    free(plain);
+    al_batch_free(f.b);
+    al_batch_pool_drain();
+    fx_rmtree(dir);
+    free(dir);
+    free(path);
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -268,6 +356,7 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, freed_batches_are_reused_empty_and_drained);
     tcase_add_test(tc, builds_the_documented_envelope);
     tcase_add_test(tc, gzip_bodies_inflate_to_the_plain_body);
+    tcase_add_test(tc, gzip_bodies_are_no_larger_than_zlib_level_1);
     tcase_add_test(tc, stops_at_the_event_limit);
     tcase_add_test(tc, counts_the_envelope_against_the_byte_limit);
     tcase_add_test(tc, bodies_parse_as_json_with_every_event_intact);
