@@ -2,6 +2,8 @@
 
 #include "fixtures.h"
 
+#include <zlib.h>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -232,4 +234,39 @@ int fx_run_suite(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_bytes, int headers)
+{
+    FILE *fp = fopen(path, "wb");
+    size_t done = 0;
+    ck_assert_ptr_nonnull(fp);
+    do {
+        size_t take = n - done < member_bytes ? n - done : member_bytes;
+        size_t cap = take + take / 100 + 1024;
+        unsigned char *out = malloc(cap);
+        gz_header h;
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        memset(&h, 0, sizeof(h));
+        ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        if (headers) {
+            h.extra = (Bytef *)"AB\x04\0xyzw";
+            h.extra_len = 8;
+            h.name = (Bytef *)"events.ndjson";
+            h.comment = (Bytef *)"a comment";
+            h.hcrc = 1;
+            ck_assert_int_eq(deflateSetHeader(&z, &h), Z_OK);
+        }
+        z.next_in = (Bytef *)data + done;
+        z.avail_in = (uInt)take;
+        z.next_out = out;
+        z.avail_out = (uInt)cap;
+        ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+        ck_assert_uint_eq(fwrite(out, 1, z.total_out, fp), z.total_out);
+        deflateEnd(&z);
+        free(out);
+        done += take;
+    } while (done < n);
+    ck_assert_int_eq(fclose(fp), 0);
 }

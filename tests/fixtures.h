@@ -33,6 +33,11 @@ void fx_write_zstd(const char *path, const void *data, size_t n, size_t frame_by
 /* Calls fn for each line of path (line ending removed; nothing if missing). */
 void fx_each_line(const char *path, void (*fn)(void *ctx, const char *line, size_t len), void *ctx);
 
+/* Writes data as gzip members (zlib, level 6) of at most member_bytes of
+ * input each, concatenated as `cat a.gz b.gz` would; with headers set, each
+ * member carries an extra field, a file name and a comment. */
+void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_bytes, int headers);
+
 /* Runs argv (argv[0] a path), output to out_path (NULL: inherit), stderr
  * to err_path (NULL: inherit). @return its exit status, or -1 on a signal. */
 int fx_run(char *const argv[], const char *out_path, const char *err_path);

@@ -307,6 +307,45 @@ START_TEST(generated_file_plain_zstd_and_stdin_agree_line_by_line)
 }
 END_TEST
 
+/* gzip, found by magic: many members with header fields, from a file and
+ * from standard input, agree with the plain file line by line. */
+START_TEST(gzip_file_and_stdin_agree_with_plain)
+{
+    char *gen = fx_path(dir, "gen.ndjson"), *gz = fx_path(dir, "gen.bin");
+    char *s1 = fx_path(dir, "s1"), *s2 = fx_path(dir, "s2"), *a1 = quoted(gz, NULL), *a2 = NULL;
+    size_t n;
+    char *text;
+    expected_t e;
+    json_t *r1, *r2;
+
+    fx_generate(gen, 30000, 78, "--bad-rate 0.03 --blank-rate 0.01 --crlf");
+    text = fx_read(gen, &n);
+    fx_write_gzip(gz, text, n, 700000, 1);
+    judge_file(gen, &e);
+    if (asprintf(&a2, "- < '%s'", gz) < 0)
+        ck_abort();
+    r1 = dry_run(a1, s1, 2, 0);
+    check_report(r1, &e);
+    check_rejects(s1, gen, &e); /* offsets are into the decompressed text */
+    ck_assert_int_eq(num(r1, "bytes_read"), (long)n);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(r1, "inputs"), 0), "format")),
+                     "gzip");
+    r2 = dry_run(a2, s2, 2, 0);
+    check_report(r2, &e);
+    json_decref(r1);
+    json_decref(r2);
+    free_expected(&e);
+    free(text);
+    free(gen);
+    free(gz);
+    free(s1);
+    free(s2);
+    free(a1);
+    free(a2);
+}
+END_TEST
+
 START_TEST(several_inputs_add_up_and_are_listed)
 {
     char *a = fx_path(dir, "a.ndjson"), *b = fx_path(dir, "b.ndjson"), *s = fx_path(dir, "s");
@@ -387,6 +426,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, dry_run_on_the_sample_of_bad_lines_rejects_each_kind);
     tcase_add_test(tc, sample_zst_matches_sample_plain);
     tcase_add_test(tc, generated_file_plain_zstd_and_stdin_agree_line_by_line);
+    tcase_add_test(tc, gzip_file_and_stdin_agree_with_plain);
     tcase_add_test(tc, several_inputs_add_up_and_are_listed);
     tcase_add_test(tc, smaller_batches_and_min_id_length_are_honoured);
     suite_add_tcase(s, tc);

@@ -370,6 +370,42 @@ START_TEST(a_zstd_input_resumes_after_kill_9)
 }
 END_TEST
 
+START_TEST(a_gzip_input_resumes_after_kill_9)
+{
+    char *plain = fx_path(dir, "plain.ndjson"), *zst = fx_path(dir, "in.gz");
+    char *rec = fx_path(dir, "rec.ndjson"), *rejects = fx_path(dir, "state/rejected.ndjson");
+    const char *args[] = {"--record", rec, "--latency-ms", "20", NULL};
+    verdicts_t v;
+    size_t n;
+    char *text, *err;
+    int port, mock, rc;
+    pid_t pid;
+
+    fx_generate(plain, 80000, 34, "--bad-rate 0.002");
+    judge_input(plain, &v);
+    text = fx_read(plain, &n);
+    fx_write_gzip(zst, text, n, 4 << 20, 0);
+    free(text);
+    mock = fx_mock_start(args, &port);
+    pid = start_loader(port, zst, "-q --batch-events 500 --concurrency 2 --chunk-bytes 1048576");
+    sleep_ms(1500);
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    rc = wait_exit(start_loader(port, zst, "--batch-events 500"));
+    fx_mock_stop(mock);
+    err = stderr_text();
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(err, "resuming from"));
+    assert_complete(&v, rec, rejects);
+    free(err);
+    judge_free(&v);
+    free(plain);
+    free(zst);
+    free(rec);
+    free(rejects);
+}
+END_TEST
+
 /* insert_id of each recorded event, keyed by its canonical text. */
 static json_t *ids_by_event(const char *record)
 {
@@ -434,6 +470,7 @@ static Suite *resume_suite(void)
     tcase_add_test(tc, a_second_signal_exits_at_once_leaving_a_valid_checkpoint);
     tcase_add_test(tc, a_changed_input_is_refused_until_restart);
     tcase_add_test(tc, a_zstd_input_resumes_after_kill_9);
+    tcase_add_test(tc, a_gzip_input_resumes_after_kill_9);
     tcase_add_test(tc, insert_ids_do_not_depend_on_threads_chunks_or_batches);
     suite_add_tcase(s, tc);
     return s;

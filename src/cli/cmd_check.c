@@ -357,7 +357,9 @@ static void check_inputs(checklist_t *cl)
         } else {
             human_bytes(al_reader_file_size(r), size, sizeof(size));
             snprintf(detail, sizeof(detail), "%s: %s, %s%s", path,
-                     al_reader_format(r) == AL_FORMAT_ZSTD ? "zstd-compressed NDJSON" : "NDJSON",
+                     al_reader_format(r) == AL_FORMAT_ZSTD   ? "zstd-compressed NDJSON"
+                     : al_reader_format(r) == AL_FORMAT_GZIP ? "gzip-compressed NDJSON"
+                                                             : "NDJSON",
                      size, c == NULL ? " (empty: nothing to send)" : "");
             item(cl, MARK_PASS, "input", detail, NULL, 0);
         }

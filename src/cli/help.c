@@ -12,7 +12,7 @@
 static const char usage_text[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"
-    "Load NDJSON events (plain or zstd-compressed; '-' = stdin) into Amplitude's\n"
+    "Load NDJSON events (plain, zstd or gzip; '-' = stdin) into Amplitude's\n"
     "Batch Event Upload API. 'check' verifies endpoint, TLS, key, inputs and state\n"
     "directory without sending any event, and prints a checklist.\n"
     "\n"

@@ -38,6 +38,8 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_UNSUPPORTED_FORMAT:
     case AL_ERR_BINARY_INPUT:
     case AL_ERR_INPUT_CHANGED:
+    case AL_ERR_GZIP_CORRUPT:
+    case AL_ERR_GZIP_TRUNCATED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
         return EXIT_CONFIG;
@@ -224,8 +226,8 @@ static void write_inputs(FILE *fp, const cli_run_t *r, const al_input_t *inputs)
         fprintf(fp,
                 "%s\n    {%s, \"format\": \"%s\", \"bytes_read\": %" PRIu64 ", \"lines\": %" PRIu64
                 ", \"error\": ",
-                i ? "," : "", pesc, inputs[i].format == AL_FORMAT_ZSTD ? "zstd" : "plain",
-                inputs[i].bytes_read, inputs[i].lines);
+                i ? "," : "", pesc, al_format_name(inputs[i].format), inputs[i].bytes_read,
+                inputs[i].lines);
         if (inputs[i].err == AL_ERR_OK) {
             fprintf(fp, "null}");
         } else {

@@ -27,7 +27,7 @@
     X(7, ZSTD_CORRUPT, "corrupt zstd data", "the file is damaged; re-create or re-download it")    \
     X(8, ZSTD_TRUNCATED, "truncated zstd data", "the file ends inside a frame; it was cut short")  \
     X(9, UNSUPPORTED_FORMAT, "unsupported input format",                                           \
-      "ampload reads NDJSON, plain or zstd-compressed; decompress or recompress with zstd")        \
+      "ampload reads NDJSON, plain, zstd- or gzip-compressed; decompress or recompress with zstd")        \
     X(10, BINARY_INPUT, "not a text file", "the file holds binary data, not NDJSON")               \
     X(11, WRITE, "write error", "check free space and permissions of the state directory")         \
     X(12, THREAD, "cannot start thread", "lower --threads")                                        \
@@ -49,7 +49,10 @@
     X(21, INPUT_CHANGED, "the input changed while being read (truncated or rewritten)",            \
       "let whatever writes it finish (log rotation?), then load a stable copy with --restart")     \
     X(22, DUPLICATE_INPUT, "this input is given twice (the same file under two names)",            \
-      "give each file once")
+      "give each file once")                                                                       \
+    X(23, GZIP_CORRUPT, "corrupt gzip data", "the file is damaged; re-create or re-download it")   \
+    X(24, GZIP_TRUNCATED, "truncated gzip data",                                                   \
+      "the file ends inside a gzip member; it was cut short")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

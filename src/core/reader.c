@@ -47,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <isa-l/igzip_lib.h>
 #include <zstd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -114,6 +115,8 @@ struct al_reader {
     al_diag_t pending_diag;
     /* stream path */
     ZSTD_DCtx *dctx;
+    struct inflate_state *gz; /* gzip input: ISA-L's streaming inflate */
+    int gz_in_member;         /* a gzip member has begun and not ended */
     unsigned char *in;
     size_t in_cap, in_pos, in_len;
     uint64_t in_base;  /* compressed offset of in[0] */
@@ -175,8 +178,6 @@ static al_err_t fail(al_reader_t *r, al_err_t err, int sys_errno, al_diag_t *dia
 /* Names the compressed formats we recognise but do not read, or NULL. */
 static const char *foreign_format(const unsigned char *m, size_t n)
 {
-    if (n >= 2 && m[0] == 0x1F && m[1] == 0x8B)
-        return "gzip";
     if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h')
         return "bzip2";
     if (n >= 6 && memcmp(m,
@@ -189,6 +190,16 @@ static const char *foreign_format(const unsigned char *m, size_t n)
     if (n >= 4 && memcmp(m, "\x04\x22\x4D\x18", 4) == 0)
         return "lz4";
     return NULL;
+}
+
+static int is_gzip(const unsigned char *m, size_t n)
+{
+    return n >= 2 && m[0] == 0x1F && m[1] == 0x8B;
+}
+
+const char *al_format_name(al_format_t f)
+{
+    return f == AL_FORMAT_ZSTD ? "zstd" : f == AL_FORMAT_GZIP ? "gzip" : "plain";
 }
 
 static int is_zstd(const unsigned char *m, size_t n)
@@ -263,7 +274,7 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, unsigned char m
             return fail(r, errno_to_err(e), e, diag);
         }
         *nmagic = (size_t)k;
-        r->use_mmap = !is_zstd(magic, *nmagic);
+        r->use_mmap = !is_zstd(magic, *nmagic) && !is_gzip(magic, *nmagic);
         (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     if (!r->use_mmap) {
@@ -331,6 +342,16 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
             err = AL_ERR_NOMEM;
             goto out;
         }
+    } else if (!r->use_mmap && is_gzip(magic, nmagic)) {
+        r->format = AL_FORMAT_GZIP;
+        r->src_prev = 0; /* a resume decompresses from the start */
+        r->gz = malloc(sizeof(*r->gz));
+        if (r->gz == NULL) {
+            err = AL_ERR_NOMEM;
+            goto out;
+        }
+        isal_inflate_init(r->gz);
+        r->gz->crc_flag = ISAL_GZIP; /* parse each member's header, check its CRC */
     }
 out:
     if (err != AL_ERR_OK) {
@@ -368,6 +389,7 @@ void al_reader_close(al_reader_t *r)
     if (r->own_fd && r->fd >= 0)
         close(r->fd);
     ZSTD_freeDCtx(r->dctx);
+    free(r->gz);
     free(r->in);
     free(r->carry);
     free(r);
@@ -481,6 +503,182 @@ static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t o
 
 /* Fills dst with up to cap bytes of (decompressed) input. Stops short only at
  * the end of input or on an error, which it records as pending. */
+/* One zstd decoding step into dst[*n..cap). @return 0 at the end of the
+ * input or after an error (r->pending), else 1. */
+static int zstd_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
+{
+    ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+    ZSTD_outBuffer ob = {dst, cap, *n};
+    size_t ret;
+    if (ib.pos == ib.size && r->in_eof) {
+        size_t before = ob.pos;
+        if (r->zstd_hint == 0)
+            return 0; /* clean end, between frames */
+        /* The decoder may still hold output; only a stall is truncation. */
+        ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
+        *n = ob.pos;
+        if (ZSTD_isError(ret)) {
+            stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos, ZSTD_getErrorName(ret));
+            return 0;
+        }
+        r->zstd_hint = ret;
+        if (ret == 0 || ob.pos > before)
+            return 1;
+        stream_error(r, AL_ERR_ZSTD_TRUNCATED, 0, r->in_base + r->in_pos,
+                     "input ends inside a zstd frame");
+        return 0;
+    }
+    ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
+    if (ZSTD_isError(ret)) {
+        stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos, ZSTD_getErrorName(ret));
+        return 0;
+    }
+    r->zstd_hint = ret;
+    r->in_pos = ib.pos;
+    *n = ob.pos;
+    return 1;
+}
+
+static const char *isal_error_name(int ret)
+{
+    switch (ret) {
+    case ISAL_INVALID_BLOCK:
+        return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid lookback distance";
+    case ISAL_INVALID_WRAPPER:
+        return "not a gzip member header";
+    case ISAL_UNSUPPORTED_METHOD:
+        return "unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+        return "CRC or length check failed";
+    default:
+        return "inflate error";
+    }
+}
+
+/* The length of the gzip member header at p (RFC 1952): @return its length,
+ * 0 when n bytes do not hold all of it yet, -1 when it is not one. */
+static long gzip_header_len(const unsigned char *p, size_t n)
+{
+    size_t i = 10;
+    unsigned flg;
+    if ((n >= 1 && p[0] != 0x1F) || (n >= 2 && p[1] != 0x8B) || (n >= 3 && p[2] != 8) ||
+        (n >= 4 && (p[3] & 0xE0) != 0))
+        return -1;
+    if (n < 10)
+        return 0;
+    flg = p[3];
+    if (flg & 4) { /* FEXTRA */
+        if (n < i + 2)
+            return 0;
+        i += 2 + ((size_t)p[i] | (size_t)p[i + 1] << 8);
+    }
+    for (unsigned bit = 8; bit <= 16; bit <<= 1) { /* FNAME, FCOMMENT */
+        if (!(flg & bit))
+            continue;
+        while (i < n && p[i] != 0)
+            i++;
+        if (i >= n)
+            return 0;
+        i++;
+    }
+    if (flg & 2) /* FHCRC */
+        i += 2;
+    return i <= n ? (long)i : 0;
+}
+
+/* Before a member starts: gathers its whole header in `in` (moving what is
+ * left to the front and reading more), because ISA-L 2.30 checks a header
+ * CRC (FHCRC) wrongly when the header comes in pieces. @return 1 when the
+ * header is there, 0 after an error (not a header, or cut short). */
+static int gzip_gather_header(al_reader_t *r)
+{
+    for (;;) {
+        size_t avail = r->in_len - r->in_pos;
+        long hl = gzip_header_len(r->in + r->in_pos, avail);
+        ssize_t k;
+        if (hl > 0)
+            return 1;
+        if (hl < 0) {
+            stream_error(r, AL_ERR_GZIP_CORRUPT, 0, r->in_base + r->in_pos,
+                         "not a gzip member header: damaged, or other data after the last member");
+            return 0;
+        }
+        if (r->in_eof) {
+            stream_error(r, AL_ERR_GZIP_TRUNCATED, 0, r->in_base + r->in_len,
+                         "input ends inside a gzip member header");
+            return 0;
+        }
+        if (avail == r->in_cap) {
+            stream_error(r, AL_ERR_GZIP_CORRUPT, 0, r->in_base + r->in_pos,
+                         "gzip member header longer than the read buffer");
+            return 0;
+        }
+        memmove(r->in, r->in + r->in_pos, avail);
+        r->in_base += r->in_pos;
+        r->in_pos = 0;
+        r->in_len = avail;
+        k = read(r->fd, r->in + avail, r->in_cap - avail);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            stream_error(r, AL_ERR_IO, errno, r->in_base + avail, NULL);
+            return 0;
+        }
+        if (k == 0)
+            r->in_eof = 1;
+        r->in_len += (size_t)k;
+    }
+}
+
+/* One gzip decoding step into dst[*n..cap). Members follow one another
+ * (cat a.gz b.gz): when one ends, the bytes its decoder had buffered past
+ * the trailer are given back and the next member starts. @return 0 at the
+ * end of the input or after an error (r->pending), else 1. */
+static int gzip_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
+{
+    struct inflate_state *g = r->gz;
+    size_t avail = r->in_len - r->in_pos, before = *n;
+    int ret;
+
+    if (avail == 0 && r->in_eof && !r->gz_in_member)
+        return 0; /* clean end, between members */
+    if (!r->gz_in_member) {
+        if (!gzip_gather_header(r))
+            return 0;
+        avail = r->in_len - r->in_pos;
+        r->gz_in_member = 1;
+    }
+    g->next_in = r->in + r->in_pos;
+    g->avail_in = (uint32_t)avail;
+    g->next_out = (uint8_t *)dst + *n;
+    g->avail_out = (uint32_t)(cap - *n);
+    ret = isal_inflate(g);
+    r->in_pos += avail - g->avail_in;
+    *n = cap - g->avail_out;
+    if (ret < 0) {
+        stream_error(r, AL_ERR_GZIP_CORRUPT, 0, r->in_base + r->in_pos, isal_error_name(ret));
+        return 0;
+    }
+    if (g->block_state == ISAL_BLOCK_FINISH) {
+        size_t back = (size_t)g->read_in_length / 8;
+        r->in_pos -= back <= r->in_pos ? back : 0;
+        isal_inflate_reset(g);
+        g->crc_flag = ISAL_GZIP;
+        r->gz_in_member = 0;
+        return 1;
+    }
+    if (avail == 0 && r->in_eof && *n == before) {
+        stream_error(r, AL_ERR_GZIP_TRUNCATED, 0, r->in_base + r->in_pos,
+                     "input ends inside a gzip member");
+        return 0;
+    }
+    return 1;
+}
+
 static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
 {
     size_t n = 0;
@@ -522,39 +720,8 @@ static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
             n += take;
             continue;
         }
-        {
-            ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
-            ZSTD_outBuffer ob = {dst, cap, n};
-            size_t ret;
-            if (ib.pos == ib.size && r->in_eof) {
-                size_t before = ob.pos;
-                if (r->zstd_hint == 0)
-                    break; /* clean end, between frames */
-                /* The decoder may still hold output; only a stall is truncation. */
-                ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
-                n = ob.pos;
-                if (ZSTD_isError(ret)) {
-                    stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos,
-                                 ZSTD_getErrorName(ret));
-                    break;
-                }
-                r->zstd_hint = ret;
-                if (ret == 0 || ob.pos > before)
-                    continue;
-                stream_error(r, AL_ERR_ZSTD_TRUNCATED, 0, r->in_base + r->in_pos,
-                             "input ends inside a zstd frame");
-                break;
-            }
-            ret = ZSTD_decompressStream(r->dctx, &ob, &ib);
-            if (ZSTD_isError(ret)) {
-                stream_error(r, AL_ERR_ZSTD_CORRUPT, 0, r->in_base + ib.pos,
-                             ZSTD_getErrorName(ret));
-                break;
-            }
-            r->zstd_hint = ret;
-            r->in_pos = ib.pos;
-            n = ob.pos;
-        }
+        if (r->format == AL_FORMAT_GZIP ? !gzip_step(r, dst, cap, &n) : !zstd_step(r, dst, cap, &n))
+            break;
     }
     return n;
 }
@@ -732,7 +899,7 @@ static al_err_t reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
         goto fail;
     c->end = r->pos;
     {
-        uint64_t src = r->format == AL_FORMAT_ZSTD ? r->in_base + r->in_pos : r->pos;
+        uint64_t src = r->format != AL_FORMAT_PLAIN ? r->in_base + r->in_pos : r->pos;
         c->src_bytes = src > r->src_prev ? src - r->src_prev : 0;
         r->src_prev = src > r->src_prev ? src : r->src_prev;
     }

@@ -26,7 +26,10 @@
 
 #define AL_DEFAULT_CHUNK_BYTES (8u * 1024u * 1024u)
 
-typedef enum { AL_FORMAT_PLAIN = 0, AL_FORMAT_ZSTD = 1 } al_format_t;
+typedef enum { AL_FORMAT_PLAIN = 0, AL_FORMAT_ZSTD = 1, AL_FORMAT_GZIP = 2 } al_format_t;
+
+/* @return "plain", "zstd" or "gzip"; static storage. */
+const char *al_format_name(al_format_t f);
 
 typedef struct al_chunk {
     const char *data; /* whole lines; the last may lack '\n' only at end of input */
@@ -64,7 +67,8 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag);
 
 /* Produces the next chunk, or *out = NULL at the end of input.
- * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED (diag has the compressed offset;
+ * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED, GZIP_CORRUPT and GZIP_TRUNCATED
+ * (diag has the compressed offset;
  * lines that decoded completely before the damage were already returned),
  * INPUT_CHANGED (a mapped file shrank while it was read: diag has the offset),
  * BINARY_INPUT (NUL bytes at the start of the input), NOMEM.

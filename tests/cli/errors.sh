@@ -63,7 +63,11 @@ fi
 # input errors: exit 3, the file named, what went wrong, a hint
 expect 3 "missing\.ndjson: no such file" -- --dry-run good.ndjson missing.ndjson
 expect 3 "adir: is a directory" -- --dry-run adir
-expect 3 "events\.ndjson\.gz: unsupported input format \(gzip-compressed\)" -- --dry-run events.ndjson.gz
+expect 0 "2000 valid events" -- --dry-run events.ndjson.gz
+printf 'BZh91AY&SY' >events.ndjson.bz2
+expect 3 "events\.ndjson\.bz2: unsupported input format \(bzip2-compressed\)" -- --dry-run events.ndjson.bz2
+head -c 3000 events.ndjson.gz >cut.gz
+expect 3 "cut\.gz: truncated gzip data .* at byte 3000" -- --dry-run cut.gz
 expect 3 "blob\.ndjson: not a text file" -- --dry-run blob.ndjson
 expect 3 "cut\.zst: truncated zstd data .* at byte [0-9]+" -- --dry-run cut.zst
 expect 3 "corrupt\.zst: corrupt zstd data \(.+\) at byte [0-9]+" -- --dry-run corrupt.zst
