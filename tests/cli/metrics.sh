@@ -23,8 +23,14 @@ for _ in $(seq 50); do grep -qs "metrics on" run.err && break; sleep 0.1; done
 port=$(sed -n 's/.*metrics on http:\/\/127\.0\.0\.1:\([0-9]*\)\/metrics.*/\1/p' run.err)
 [ -n "$port" ] && ok || bad "no 'metrics on' line: $(cat run.err)"
 
-sleep 0.5
-curl -sf "http://127.0.0.1:$port/metrics" -D m1.hdr -o m1.txt || bad "first scrape failed"
+# the first scrape once something was acknowledged (a slow build - the
+# sanitizers - takes a while to get there)
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/metrics" -D m1.hdr -o m1.txt || break
+    grep -q '^ampload_events_sent_total [1-9]' m1.txt && break
+    sleep 0.1
+done
+[ -s m1.txt ] || bad "first scrape failed"
 sleep 1
 curl -sf "http://127.0.0.1:$port/metrics" -o m2.txt || bad "second scrape failed"
 curl -sf "http://127.0.0.1:$port/status" -o status.json || bad "status failed"
