@@ -27,7 +27,7 @@
     X(7, ZSTD_CORRUPT, "corrupt zstd data", "the file is damaged; re-create or re-download it")    \
     X(8, ZSTD_TRUNCATED, "truncated zstd data", "the file ends inside a frame; it was cut short")  \
     X(9, UNSUPPORTED_FORMAT, "unsupported input format",                                           \
-      "ampload reads NDJSON, plain, zstd- or gzip-compressed; decompress or recompress with zstd")        \
+      "ampload reads NDJSON, plain, zstd- or gzip-compressed; decompress or recompress with zstd") \
     X(10, BINARY_INPUT, "not a text file", "the file holds binary data, not NDJSON")               \
     X(11, WRITE, "write error", "check free space and permissions of the state directory")         \
     X(12, THREAD, "cannot start thread", "lower --threads")                                        \
