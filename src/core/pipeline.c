@@ -208,7 +208,6 @@ static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_
     rec.raw = p;
     rec.raw_len = len;
     rec.full_len = full_len;
-    w->dl_mark = w->dlw.len;
     err = al_dl_write(&w->dlw, &rec, &d);
     if (err != AL_ERR_OK) {
         run_fail(w->run, err, &d);
@@ -306,7 +305,11 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
         const char *nl, *le;
         size_t len;
 
-        w->line_off = offset; /* before the first touch of the line */
+        /* before the first touch of the line: where a SIGBUS would leave
+         * it (a record written for an earlier line may have flushed the
+         * writer's buffer, so the mark is taken per line) */
+        w->line_off = offset;
+        w->dl_mark = w->dlw.len;
         nl = memchr(p, '\n', (size_t)(end - p));
         le = nl != NULL ? nl : end;
         len = (size_t)(le - p);
@@ -345,7 +348,7 @@ static al_err_t parse_guarded(parser_t *w, const al_chunk_t *c, al_diag_t *d)
     memset(d, 0, sizeof(*d));
     if (c->map == NULL)
         return parse_chunk(w, c);
-    w->dl_mark = w->dlw.len;
+    w->dl_mark = w->dlw.len; /* a fault before the first line */
     if (al_map_guarded(parse_job, &j) == 0)
         return j.err;
     w->dlw.len = w->dl_mark;
