@@ -334,9 +334,24 @@ START_TEST(a_changed_input_is_refused_until_restart)
 }
 END_TEST
 
-START_TEST(a_zstd_input_resumes_after_kill_9)
+/* Writes text as a compressed input. */
+typedef void (*compress_fn)(const char *path, const char *text, size_t n);
+
+static void write_zstd(const char *path, const char *text, size_t n)
 {
-    char *plain = fx_path(dir, "plain.ndjson"), *zst = fx_path(dir, "in.zst");
+    fx_write_zstd(path, text, n, 4 << 20);
+}
+
+static void write_gzip(const char *path, const char *text, size_t n)
+{
+    fx_write_gzip(path, text, n, 4 << 20, 0);
+}
+
+/* A compressed input killed mid-load resumes (decompressed from the start,
+ * skipped to its mark) and ends with every line accounted for once. */
+static void compressed_input_resumes(const char *name, compress_fn write_input)
+{
+    char *plain = fx_path(dir, "plain.ndjson"), *in = fx_path(dir, name);
     char *rec = fx_path(dir, "rec.ndjson"), *rejects = fx_path(dir, "state/rejected.ndjson");
     const char *args[] = {"--record", rec, "--latency-ms", "20", NULL};
     verdicts_t v;
@@ -348,14 +363,14 @@ START_TEST(a_zstd_input_resumes_after_kill_9)
     fx_generate(plain, 80000, 34, "--bad-rate 0.002");
     judge_input(plain, &v);
     text = fx_read(plain, &n);
-    fx_write_zstd(zst, text, n, 4 << 20);
+    write_input(in, text, n);
     free(text);
     mock = fx_mock_start(args, &port);
-    pid = start_loader(port, zst, "-q --batch-events 500 --concurrency 2 --chunk-bytes 1048576");
+    pid = start_loader(port, in, "-q --batch-events 500 --concurrency 2 --chunk-bytes 1048576");
     sleep_ms(1500);
     kill(pid, SIGKILL);
     wait_exit(pid);
-    rc = wait_exit(start_loader(port, zst, "--batch-events 500"));
+    rc = wait_exit(start_loader(port, in, "--batch-events 500"));
     fx_mock_stop(mock);
     err = stderr_text();
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
@@ -364,45 +379,20 @@ START_TEST(a_zstd_input_resumes_after_kill_9)
     free(err);
     judge_free(&v);
     free(plain);
-    free(zst);
+    free(in);
     free(rec);
     free(rejects);
+}
+
+START_TEST(a_zstd_input_resumes_after_kill_9)
+{
+    compressed_input_resumes("in.zst", write_zstd);
 }
 END_TEST
 
 START_TEST(a_gzip_input_resumes_after_kill_9)
 {
-    char *plain = fx_path(dir, "plain.ndjson"), *zst = fx_path(dir, "in.gz");
-    char *rec = fx_path(dir, "rec.ndjson"), *rejects = fx_path(dir, "state/rejected.ndjson");
-    const char *args[] = {"--record", rec, "--latency-ms", "20", NULL};
-    verdicts_t v;
-    size_t n;
-    char *text, *err;
-    int port, mock, rc;
-    pid_t pid;
-
-    fx_generate(plain, 80000, 34, "--bad-rate 0.002");
-    judge_input(plain, &v);
-    text = fx_read(plain, &n);
-    fx_write_gzip(zst, text, n, 4 << 20, 0);
-    free(text);
-    mock = fx_mock_start(args, &port);
-    pid = start_loader(port, zst, "-q --batch-events 500 --concurrency 2 --chunk-bytes 1048576");
-    sleep_ms(1500);
-    kill(pid, SIGKILL);
-    wait_exit(pid);
-    rc = wait_exit(start_loader(port, zst, "--batch-events 500"));
-    fx_mock_stop(mock);
-    err = stderr_text();
-    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
-    ck_assert_ptr_nonnull(strstr(err, "resuming from"));
-    assert_complete(&v, rec, rejects);
-    free(err);
-    judge_free(&v);
-    free(plain);
-    free(zst);
-    free(rec);
-    free(rejects);
+    compressed_input_resumes("in.gz", write_gzip);
 }
 END_TEST
 

@@ -11,15 +11,21 @@
 #include <signal.h>
 #include <unistd.h>
 
+/* The signals that stop a run. */
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
 static void *signal_main(void *arg)
 {
     cli_run_t *r = arg;
     sigset_t set;
     int sig;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    stop_signals(&set);
     sigwait(&set, &sig);
     atomic_store(&r->stop, 1);
     fprintf(stderr,
@@ -39,10 +45,7 @@ void cli_signals_start(cli_run_t *r)
     sigset_t sigs;
     pthread_t tid;
     /* every thread started from here on leaves these signals to signal_main */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
+    stop_signals(&sigs);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (pthread_create(&tid, NULL, signal_main, r) == 0)
         pthread_detach(tid);
