@@ -56,7 +56,7 @@
  * 19 events of 1 MB make a 19.5 MB one (--batch-bytes). At least one
  * request is always let through, however large. */
 #define INPUT_QUEUE_BYTES   (20u * 1024u * 1024u)
-#define IN_FLIGHT_BYTES_CAP (64u * 1024u * 1024u)
+#define IN_FLIGHT_BYTES_CAP (72u * 1024u * 1024u) /* 64 ~1 MB bodies and their gzip */
 #define DEFERRED_BYTES_CAP  (32u * 1024u * 1024u)
 #define POLL_MAX_MS         500
 
@@ -103,7 +103,7 @@ struct al_sender {
     al_rng_t rng;
     list_t ready, deferred;
     uint32_t in_flight;
-    size_t flying_bytes;               /* their request bodies */
+    size_t flying_bytes;               /* the memory their batches hold */
     req_t *flying[AL_MAX_CONCURRENCY]; /* the requests in flight, in no order */
     int input_done;
     CURL *idle[AL_MAX_CONCURRENCY * 2];
@@ -413,6 +413,20 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* @return the memory b holds: its body and, with --gzip, the compressed
+ * copy too - not the wire size, or --gzip would let six times as many large
+ * bodies into flight. Counted as written: the rest of a buffer is never
+ * touched, so it is not resident. */
+static size_t held_by(const al_batch_t *b)
+{
+    return b->len + b->gz_len;
+}
+
+static size_t held_of(const req_t *r)
+{
+    return held_by(r->batch);
+}
+
 static size_t wire_len_of(const req_t *r)
 {
     size_t n;
@@ -450,7 +464,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     r->start_ms = now;
     r->attempt++;
     s->flying[s->in_flight++] = r;
-    s->flying_bytes += wire_len;
+    s->flying_bytes += held_of(r);
     return 0;
 }
 
@@ -713,7 +727,7 @@ static long land(al_sender_t *s, req_t *r, CURLcode res)
         }
     }
     s->in_flight--;
-    s->flying_bytes -= wire;
+    s->flying_bytes -= held_of(r);
     COUNT(s, requests, requests, 1);
     if (res != CURLE_OK)
         return 0;
@@ -793,7 +807,7 @@ static void drain(al_sender_t *s, int fail)
     al_queue_close(&s->in);
     while (s->in_flight > 0) {
         r = s->flying[--s->in_flight];
-        s->flying_bytes -= wire_len_of(r);
+        s->flying_bytes -= held_of(r);
         curl_multi_remove_handle(s->multi, r->easy);
         if (fail)
             fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
@@ -869,7 +883,7 @@ static void start_ready(al_sender_t *s, uint64_t now, uint64_t *wake)
         r = hold_paused(s, r, now);
         if (r == NULL)
             continue;
-        if (s->in_flight > 0 && s->flying_bytes + wire_len_of(r) > IN_FLIGHT_BYTES_CAP) {
+        if (s->in_flight > 0 && s->flying_bytes + held_of(r) > IN_FLIGHT_BYTES_CAP) {
             list_push(&s->ready, r, 1); /* memory bound: wait for an answer */
             break;
         }
@@ -1029,7 +1043,7 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
     al_diag_t d;
     al_err_t err;
 
-    if (!atomic_load(&s->stopped) && al_queue_push_sized(&s->in, b, b->cap)) {
+    if (!atomic_load(&s->stopped) && al_queue_push_sized(&s->in, b, held_by(b))) {
         curl_multi_wakeup(s->multi);
         return AL_ERR_OK;
     }
