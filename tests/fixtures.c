@@ -10,11 +10,13 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zip.h>
 #include <zstd.h>
 
 char *fx_tempdir(void)
@@ -236,15 +238,15 @@ int fx_run_suite(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_bytes, int headers)
+/* data as gzip members of at most member_bytes each. @return the bytes (caller frees). */
+static unsigned char *gzip_bytes(const void *data, size_t n, size_t member_bytes, int headers,
+                                 size_t *out_len)
 {
-    FILE *fp = fopen(path, "wb");
-    size_t done = 0;
-    ck_assert_ptr_nonnull(fp);
+    size_t cap = n + n / 50 + 4096 * (n / member_bytes + 1), len = 0, done = 0;
+    unsigned char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
     do {
         size_t take = n - done < member_bytes ? n - done : member_bytes;
-        size_t cap = take + take / 100 + 1024;
-        unsigned char *out = malloc(cap);
         gz_header h;
         z_stream z;
         memset(&z, 0, sizeof(z));
@@ -260,13 +262,148 @@ void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_b
         }
         z.next_in = (Bytef *)data + done;
         z.avail_in = (uInt)take;
-        z.next_out = out;
-        z.avail_out = (uInt)cap;
+        z.next_out = out + len;
+        z.avail_out = (uInt)(cap - len);
         ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-        ck_assert_uint_eq(fwrite(out, 1, z.total_out, fp), z.total_out);
+        len += z.total_out;
         deflateEnd(&z);
-        free(out);
         done += take;
     } while (done < n);
+    *out_len = len;
+    return out;
+}
+
+void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_bytes, int headers)
+{
+    size_t len;
+    unsigned char *gz = gzip_bytes(data, n, member_bytes, headers, &len);
+    fx_write(path, gz, len);
+    free(gz);
+}
+
+void fx_write_zip(const char *path, const fx_member_t *m, size_t n)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    ck_assert_ptr_nonnull(za);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(m[i].name);
+        zip_source_t *src;
+        zip_int64_t idx;
+        if (nl > 0 && m[i].name[nl - 1] == '/') {
+            ck_assert_int_ge(zip_dir_add(za, m[i].name, ZIP_FL_ENC_UTF_8), 0);
+            continue;
+        }
+        if (m[i].gzip) {
+            size_t len;
+            unsigned char *gz = gzip_bytes(m[i].data, m[i].len, 65536, 0, &len);
+            src = zip_source_buffer(za, gz, len, 1); /* libzip frees it */
+        } else {
+            src = zip_source_buffer(za, m[i].data, m[i].len, 0);
+        }
+        ck_assert_ptr_nonnull(src);
+        idx = zip_file_add(za, m[i].name, src, ZIP_FL_ENC_UTF_8);
+        ck_assert_int_ge(idx, 0);
+        ck_assert_int_eq(zip_set_file_compression(za, (zip_uint64_t)idx,
+                                                  m[i].deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0),
+                         0);
+    }
+    ck_assert_int_eq(zip_close(za), 0);
+}
+
+static void put16(FILE *fp, unsigned v)
+{
+    fputc((int)(v & 0xFF), fp);
+    fputc((int)((v >> 8) & 0xFF), fp);
+}
+
+static void put32(FILE *fp, uint32_t v)
+{
+    put16(fp, v & 0xFFFF);
+    put16(fp, v >> 16);
+}
+
+static void put64(FILE *fp, uint64_t v)
+{
+    put32(fp, (uint32_t)v);
+    put32(fp, (uint32_t)(v >> 32));
+}
+
+void fx_write_zip64(const char *path, const char *name, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    uint32_t crc = (uint32_t)crc32(0L, data, (uInt)len);
+    unsigned nl = (unsigned)strlen(name);
+    uint64_t cd_at, cd_size, end64_at;
+
+    ck_assert_ptr_nonnull(fp);
+    /* local header: sizes in the zip64 extra field */
+    put32(fp, 0x04034b50);
+    put16(fp, 45);
+    put16(fp, 0);
+    put16(fp, 0); /* stored */
+    put16(fp, 0);
+    put16(fp, 0x21);
+    put32(fp, crc);
+    put32(fp, 0xFFFFFFFFu);
+    put32(fp, 0xFFFFFFFFu);
+    put16(fp, nl);
+    put16(fp, 20);
+    fwrite(name, 1, nl, fp);
+    put16(fp, 1);
+    put16(fp, 16);
+    put64(fp, len);
+    put64(fp, len);
+    fwrite(data, 1, len, fp);
+    cd_at = (uint64_t)ftell(fp);
+    /* central header: sizes and offset in the zip64 extra field */
+    put32(fp, 0x02014b50);
+    put16(fp, 45);
+    put16(fp, 45);
+    put16(fp, 0);
+    put16(fp, 0);
+    put16(fp, 0);
+    put16(fp, 0x21);
+    put32(fp, crc);
+    put32(fp, 0xFFFFFFFFu);
+    put32(fp, 0xFFFFFFFFu);
+    put16(fp, nl);
+    put16(fp, 28);
+    put16(fp, 0);
+    put16(fp, 0);
+    put16(fp, 0);
+    put32(fp, 0);
+    put32(fp, 0xFFFFFFFFu);
+    fwrite(name, 1, nl, fp);
+    put16(fp, 1);
+    put16(fp, 24);
+    put64(fp, len);
+    put64(fp, len);
+    put64(fp, 0);
+    end64_at = (uint64_t)ftell(fp);
+    cd_size = end64_at - cd_at;
+    /* zip64 end of central directory record, its locator, the classic end */
+    put32(fp, 0x06064b50);
+    put64(fp, 44);
+    put16(fp, 45);
+    put16(fp, 45);
+    put32(fp, 0);
+    put32(fp, 0);
+    put64(fp, 1);
+    put64(fp, 1);
+    put64(fp, cd_size);
+    put64(fp, cd_at);
+    put32(fp, 0x07064b50);
+    put32(fp, 0);
+    put64(fp, end64_at);
+    put32(fp, 1);
+    put32(fp, 0x06054b50);
+    put16(fp, 0);
+    put16(fp, 0);
+    put16(fp, 0xFFFF);
+    put16(fp, 0xFFFF);
+    put32(fp, 0xFFFFFFFFu);
+    put32(fp, 0xFFFFFFFFu);
+    put16(fp, 0);
     ck_assert_int_eq(fclose(fp), 0);
 }

@@ -38,6 +38,24 @@ void fx_each_line(const char *path, void (*fn)(void *ctx, const char *line, size
  * member carries an extra field, a file name and a comment. */
 void fx_write_gzip(const char *path, const void *data, size_t n, size_t member_bytes, int headers);
 
+/* One member of a zip archive for fx_write_zip. A name ending in '/' is a
+ * directory entry (data ignored). */
+typedef struct {
+    const char *name;
+    const void *data;
+    size_t len;
+    int deflate; /* deflated by libzip (zlib); 0: stored */
+    int gzip;    /* the member holds the data gzipped (one gzip member per 64 KiB) */
+} fx_member_t;
+
+/* Writes a zip archive with libzip, members in the order given. */
+void fx_write_zip(const char *path, const fx_member_t *m, size_t n);
+
+/* Writes a zip64 archive by hand (zip64 extra fields in the local and
+ * central headers, the zip64 end record and its locator) holding one
+ * stored member. */
+void fx_write_zip64(const char *path, const char *name, const void *data, size_t len);
+
 /* Runs argv (argv[0] a path), output to out_path (NULL: inherit), stderr
  * to err_path (NULL: inherit). @return its exit status, or -1 on a signal. */
 int fx_run(char *const argv[], const char *out_path, const char *err_path);

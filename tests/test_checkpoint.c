@@ -34,7 +34,7 @@ START_TEST(the_mark_stops_at_the_first_unresolved_chunk)
     al_mark_t m;
     al_track_t *t1, *t2, *t3;
 
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
     t1 = al_track_new(0, 9, 2);
     t2 = al_track_new(0, 18, 3);
     t3 = al_track_new(0, 29, 4);
@@ -70,13 +70,13 @@ START_TEST(saves_and_loads_the_marks)
     al_mark_t m = {0}, start = {9, 2, 0};
     al_track_t *t;
 
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, &start, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, &start, &d), AL_ERR_OK);
     t = al_track_new(0, 18, 3);
     al_ckpt_track(ck, t);
     al_track_resolve(t, 1);
     ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
     al_ckpt_free(ck);
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, &m, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_OK);
     ck_assert_uint_eq(m.offset, 18);
     ck_assert_uint_eq(m.line, 3);
     ck_assert_int_ne(access(ckpath, F_OK), -1);
@@ -89,15 +89,15 @@ START_TEST(a_missing_checkpoint_is_not_an_error_and_a_torn_temp_file_is_ignored)
     al_diag_t d;
     al_mark_t m;
     char *tmp = fx_path(dir, "checkpoint.tmp");
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, &m, &d), AL_ERR_NOT_FOUND);
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_NOT_FOUND);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     fx_write(tmp, "{\"version\":1,\"inpu", 18); /* a save cut short by a crash */
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, &m, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_OK);
     ck_assert_uint_eq(m.line, 1);
     fx_write(ckpath, "garbage", 7);
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, &m, &d), AL_ERR_CHECKPOINT_CORRUPT);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_CHECKPOINT_CORRUPT);
     free(tmp);
 }
 END_TEST
@@ -109,16 +109,16 @@ START_TEST(a_changed_input_or_another_input_list_is_refused)
     al_mark_t m[2];
     const char *two[2];
     char *other = fx_path(dir, "other.ndjson");
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     fx_write(other, "x\n", 2);
     two[0] = input;
     two[1] = other;
-    ck_assert_int_eq(al_ckpt_load(ckpath, two, 2, NULL, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_int_eq(al_ckpt_load(ckpath, two, NULL, 2, NULL, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
     ck_assert_ptr_nonnull(strstr(d.detail, "another list of inputs"));
     fx_write(input, "line one\nline two\nline 3!!\n", 28); /* edited */
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, m, &d), AL_ERR_CHECKPOINT_MISMATCH);
     ck_assert_str_eq(d.path, input);
     ck_assert_ptr_nonnull(strstr(d.detail, "changed since the checkpoint"));
     free(other);
@@ -130,19 +130,22 @@ START_TEST(a_checkpoint_belongs_to_its_shard)
     al_ckpt_t *ck;
     al_diag_t d;
     al_mark_t m;
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, "1/4", NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, "1/4", NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
     al_ckpt_free(ck);
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, "1/4", &m, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, "2/4", &m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "1/4", &m, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "2/4", &m, &d),
+                     AL_ERR_CHECKPOINT_MISMATCH);
     ck_assert_ptr_nonnull(strstr(d.detail, "written by shard 1/4, and this run is shard 2/4"));
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, NULL, &m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d),
+                     AL_ERR_CHECKPOINT_MISMATCH);
     ck_assert_ptr_nonnull(strstr(d.detail, "this run is a run without --shard"));
     /* and an unsharded checkpoint is not taken by a shard */
-    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, 1, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
     al_ckpt_free(ck);
-    ck_assert_int_eq(al_ckpt_load(ckpath, paths, 1, "0/2", &m, &d), AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "0/2", &m, &d),
+                     AL_ERR_CHECKPOINT_MISMATCH);
     ck_assert_ptr_nonnull(strstr(d.detail, "written by a run without --shard"));
 }
 END_TEST

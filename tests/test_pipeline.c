@@ -30,7 +30,11 @@ static void teardown(void)
 typedef struct {
     pthread_mutex_t lock;
     const char *text; /* the input, to compare event bytes with */
-    uint8_t *seen;    /* times each line arrived, by line number */
+    /* several inputs (zip members): each one's text, and the number of
+     * lines before it in the whole; NULL for one input */
+    char **texts;
+    const uint64_t *line_base;
+    uint8_t *seen; /* times each line arrived, by line number */
     uint64_t nlines;
     uint64_t batches;
     uint64_t events;
@@ -71,11 +75,13 @@ static al_err_t collect(void *ctx, al_batch_t *b)
         c->bad = 1;
     for (uint32_t i = 0; i < b->events; i++) {
         const al_origin_t *o = &b->origin[i];
-        if (o->line == 0 || o->line > c->nlines ||
-            memcmp(b->body + b->off[i], c->text + o->offset, b->elen[i]) != 0)
+        const char *text = c->texts != NULL ? c->texts[o->file_id] : c->text;
+        uint64_t line = o->line + (c->line_base != NULL ? c->line_base[o->file_id] : 0);
+        if (o->line == 0 || line > c->nlines ||
+            memcmp(b->body + b->off[i], text + o->offset, b->elen[i]) != 0)
             c->bad = 1;
         else
-            c->seen[o->line]++;
+            c->seen[line]++;
         if (c->key_shard != NULL) {
             int k = shard_key_of(b->body + b->off[i], b->elen[i]);
             if (k < 0 || (c->key_shard[k] >= 0 && c->key_shard[k] != c->shard))
@@ -235,6 +241,98 @@ START_TEST(zstd_input_gives_the_same_counts)
     ck_assert_uint_eq(sp.rejected_local, sz.rejected_local);
     ck_assert_uint_eq(sp.bytes_read, sz.bytes_read);
     ck_assert_mem_eq(sp.rejected_by_reason, sz.rejected_by_reason, sizeof(sp.rejected_by_reason));
+    free(text);
+    free(p);
+    free(z);
+    free(rej);
+}
+END_TEST
+
+/* A zip archive in Amplitude's export layout and others (stored, deflated,
+ * gzip inside each; a directory and a resource fork to skip) gives every
+ * valid line of its members once, byte for byte, with 1 to 4 threads and
+ * small chunks. */
+START_TEST(zip_members_give_every_line_once)
+{
+    char *p = fx_path(dir, "g.ndjson"), *z = fx_path(dir, "export.zip");
+    char *rej = fx_path(dir, "rejected.ndjson");
+    const char *names[4] = {"p/p_2026#1.json.gz", "p/p_2026#2.json", "p/p_2026#3.json.gz",
+                            "p/p_2026#10.json"};
+    char *parts[4];
+    uint64_t base[4];
+    fx_member_t m[6];
+    al_sources_t srcs;
+    const char *zp[1] = {z};
+    size_t n, at = 0;
+    char *text;
+    expected_t e;
+
+    fx_generate(p, 20000, 14, "--bad-rate 0.05 --blank-rate 0.01 --crlf --no-newline-at-end");
+    text = fx_read(p, &n);
+    judge(text, n, &e, 5, 1024 * 1024);
+    for (int k = 0; k < 4; k++) { /* four parts, cut at line ends */
+        size_t end = k == 3 ? n : at + n / 4;
+        const char *cut = k == 3 ? NULL : memchr(text + end, '\n', n - end);
+        size_t len = (cut != NULL ? (size_t)(cut - text) + 1 : n) - at;
+        uint64_t lines = 0;
+        for (size_t i = 0; i < at; i++)
+            lines += text[i] == '\n';
+        base[k] = lines;
+        parts[k] = malloc(len + 1);
+        memcpy(parts[k], text + at, len);
+        m[k] = (fx_member_t){names[k], parts[k], len, k >= 2, k % 2 == 0};
+        at += len;
+    }
+    m[4] = (fx_member_t){"p/", NULL, 0, 0, 0};
+    m[5] = (fx_member_t){"__MACOSX/p/._p_2026#1.json.gz", "xx", 2, 0, 0};
+    /* written out of order: the reader sorts them */
+    {
+        fx_member_t shuffled[6] = {m[3], m[5], m[1], m[4], m[0], m[2]};
+        fx_write_zip(z, shuffled, 6);
+    }
+    for (uint32_t threads = 1; threads <= 4; threads++) {
+        al_pipeline_opts_t o;
+        collector_t c;
+        al_stats_t s;
+        al_diag_t d;
+        al_input_t in[4];
+        ck_assert_int_eq(al_sources_expand(&srcs, zp, 1, &d), AL_ERR_OK);
+        ck_assert_uint_eq(srcs.n, 4);
+        memset(&c, 0, sizeof(c));
+        pthread_mutex_init(&c.lock, NULL);
+        c.texts = parts;
+        c.line_base = base;
+        c.nlines = e.lines;
+        c.seen = calloc(e.lines + 2, 1);
+        al_pipeline_opts_init(&o);
+        o.paths = srcs.names;
+        o.npaths = srcs.n;
+        o.sources = &srcs;
+        o.threads = threads;
+        o.chunk_bytes = threads % 2 ? 4096 : 65536;
+        o.reject_path = rej;
+        o.sink = collect;
+        o.sink_ctx = &c;
+        ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
+        for (int k = 0; k < 4; k++)
+            ck_assert_msg(in[k].err == AL_ERR_OK, "%s", in[k].diag.detail);
+        ck_assert_int_eq(in[0].format, AL_FORMAT_GZIP);
+        ck_assert_int_eq(in[1].format, AL_FORMAT_PLAIN);
+        ck_assert_int_eq(c.bad, 0);
+        ck_assert_uint_eq(s.lines_read, e.lines);
+        ck_assert_uint_eq(s.events_valid, e.valid);
+        ck_assert_uint_eq(s.skipped, e.blank);
+        ck_assert_uint_eq(s.bytes_read, n);
+        for (uint64_t l = 1; l <= e.lines; l++)
+            ck_assert_msg(c.seen[l] == e.valid_line[l], "line %llu arrived %d times, expected %d",
+                          (unsigned long long)l, c.seen[l], e.valid_line[l]);
+        free(c.seen);
+        pthread_mutex_destroy(&c.lock);
+        al_sources_free(&srcs);
+    }
+    for (int k = 0; k < 4; k++)
+        free(parts[k]);
+    free(e.valid_line);
     free(text);
     free(p);
     free(z);
@@ -545,6 +643,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, done_bytes_follow_the_resolved_share_of_parsed_lines);
     tcase_add_test(tc, every_valid_line_arrives_once_with_four_threads_and_small_chunks);
     tcase_add_test(tc, zstd_input_gives_the_same_counts);
+    tcase_add_test(tc, zip_members_give_every_line_once);
     tcase_add_test(tc, a_missing_input_stops_the_run_before_any_work);
     tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
     tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);

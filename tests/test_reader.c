@@ -1,8 +1,10 @@
 /* test_reader.c - inputs to chunks: every byte once, in order, tagged right. */
 #include "fixtures.h"
 #include "reader.h"
+#include "sources.h"
 
 #include <errno.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +38,10 @@ typedef struct {
     al_diag_t diag;
 } read_result_t;
 
-/* Reads path to the end, checking each chunk's tags against what came before. */
-static void read_all(const char *path, size_t chunk_bytes, read_result_t *res)
+/* Reads path (or the zip member src) to the end, checking each chunk's
+ * tags against what came before. */
+static void read_source(const char *path, const al_source_t *src, size_t chunk_bytes,
+                        read_result_t *res)
 {
     al_reader_opts_t opts = {.chunk_bytes = chunk_bytes};
     al_reader_t *r;
@@ -45,6 +49,11 @@ static void read_all(const char *path, size_t chunk_bytes, read_result_t *res)
     uint64_t expect_offset = 0;
 
     memset(res, 0, sizeof(*res));
+    if (src != NULL && src->zip != NULL) {
+        opts.zip = src->zip;
+        opts.member = src->member;
+        opts.name = src->name;
+    }
     res->err = al_reader_open(&r, path, 7, &opts, &res->diag);
     if (res->err != AL_ERR_OK)
         return;
@@ -75,6 +84,11 @@ static void read_all(const char *path, size_t chunk_bytes, read_result_t *res)
         al_chunk_release(c);
     }
     al_reader_close(r);
+}
+
+static void read_all(const char *path, size_t chunk_bytes, read_result_t *res)
+{
+    read_source(path, NULL, chunk_bytes, res);
 }
 
 /* Lines of varying length, some empty, CRLF on some. */
@@ -340,7 +354,9 @@ START_TEST(refuses_other_compression_formats_by_magic)
         {"\xFD"
          "7zXZ\0\0",
          7, "xz-compressed"},
-        {"PK\x03\x04\0\0", 6, "zip-compressed"},
+        {"PK\x03\x04\0\0", 6,
+         "a zip archive, which is read from its path (its directory is at its end), not from a "
+         "stream nor from inside another archive"},
         {"\x04\x22\x4D\x18\0\0", 6, "lz4-compressed"},
     };
     char *p = fx_path(dir, "events.ndjson");
@@ -546,6 +562,242 @@ START_TEST(reports_corrupt_gzip_with_its_offset)
 }
 END_TEST
 
+/* ---- zip members ---------------------------------------------------------- */
+
+/* Opens the archive up; *n members must come out. */
+static void expand_one(const char *path, al_sources_t *srcs, uint32_t n)
+{
+    al_diag_t d;
+    const char *paths[1] = {path};
+    ck_assert_int_eq(al_sources_expand(srcs, paths, 1, &d), AL_ERR_OK);
+    ck_assert_uint_eq(srcs->n, n);
+}
+
+/* Stored, deflated, gzip inside stored and inside deflated: each member
+ * reads back byte for byte, in natural name order, and its progress adds
+ * up to its stored size. */
+START_TEST(zip_members_of_every_kind_round_trip_in_natural_order)
+{
+    size_t n[4];
+    char *t[4], *p = fx_path(dir, "export.zip"), want[64];
+    fx_member_t m[4];
+    al_sources_t srcs;
+    const char *names[4] = {"day#10.ndjson", "day#2.json.gz", "day#1.ndjson", "day#3.json.gz"};
+    const int order[4] = {2, 1, 3, 0}; /* day#1, day#2, day#3, day#10 */
+
+    for (int i = 0; i < 4; i++) {
+        t[i] = sample_text(1500 + 100 * (size_t)i, &n[i]);
+        m[i] = (fx_member_t){names[i], t[i], n[i], i >= 2, i % 2 == 1};
+    }
+    fx_write_zip(p, m, 4);
+    expand_one(p, &srcs, 4);
+    for (uint32_t k = 0; k < 4; k++) {
+        int i = order[k];
+        read_result_t res;
+        al_zip_entry_t e;
+        al_diag_t d;
+        snprintf(want, sizeof(want), "%s:%s", "export.zip", names[i]);
+        ck_assert_str_eq(strrchr(srcs.v[k].name, '/') + 1, want);
+        ck_assert_str_eq(srcs.v[k].path, p);
+        read_source(p, &srcs.v[k], 4096, &res);
+        ck_assert_msg(res.err == AL_ERR_OK, "%s: %s", names[i], res.diag.detail);
+        ck_assert_uint_eq(res.len, n[i]);
+        ck_assert_int_eq(memcmp(res.text, t[i], n[i]), 0);
+        ck_assert_uint_eq(res.lines, 1500 + 100 * (uint64_t)i);
+        ck_assert_int_eq(al_zip_entry(srcs.v[k].zip, srcs.v[k].member, &e, &d), AL_ERR_OK);
+        ck_assert_uint_eq(res.src, e.comp_size);
+        free(res.text);
+    }
+    al_sources_free(&srcs);
+    for (int i = 0; i < 4; i++)
+        free(t[i]);
+    free(p);
+}
+END_TEST
+
+START_TEST(an_empty_zip_member_has_no_chunks)
+{
+    char *p = fx_path(dir, "e.zip");
+    fx_member_t m[2] = {{"empty.ndjson", "", 0, 0, 0}, {"empty2.ndjson", "", 0, 1, 0}};
+    al_sources_t srcs;
+    read_result_t res;
+    fx_write_zip(p, m, 2);
+    expand_one(p, &srcs, 2);
+    for (int k = 0; k < 2; k++) {
+        read_source(p, &srcs.v[k], 4096, &res);
+        ck_assert_int_eq(res.err, AL_ERR_OK);
+        ck_assert_uint_eq(res.chunks, 0);
+        free(res.text);
+    }
+    al_sources_free(&srcs);
+    free(p);
+}
+END_TEST
+
+START_TEST(a_zip64_archive_is_read)
+{
+    size_t n;
+    char *t = sample_text(800, &n), *p = fx_path(dir, "big.zip");
+    al_sources_t srcs;
+    read_result_t res;
+    fx_write_zip64(p, "events.ndjson", t, n);
+    expand_one(p, &srcs, 1);
+    read_source(p, &srcs.v[0], 4096, &res);
+    ck_assert_msg(res.err == AL_ERR_OK, "%s", res.diag.detail);
+    ck_assert_uint_eq(res.len, n);
+    ck_assert_int_eq(memcmp(res.text, t, n), 0);
+    free(res.text);
+    al_sources_free(&srcs);
+    free(t);
+    free(p);
+}
+END_TEST
+
+/* Damage in a deflated member: the lines before it are handed out, then
+ * an error naming the member and the offset in its stored bytes. */
+START_TEST(corrupt_zip_member_data_is_reported_with_member_and_offset)
+{
+    size_t n, zn;
+    char *t = sample_text(20000, &n), *p = fx_path(dir, "bad.zip"), *z;
+    fx_member_t m[1] = {{"m.ndjson", t, n, 1, 0}};
+    al_sources_t srcs;
+    read_result_t res;
+    fx_write_zip(p, m, 1);
+    z = fx_read(p, &zn);
+    for (size_t i = zn / 2; i < zn / 2 + 64; i++)
+        z[i] = (char)(z[i] ^ 0x5A);
+    fx_write(p, z, zn);
+    expand_one(p, &srcs, 1);
+    read_source(p, &srcs.v[0], 4096, &res);
+    ck_assert_int_eq(res.err, AL_ERR_ZIP_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(res.diag.path, "bad.zip:m.ndjson"));
+    ck_assert(res.diag.has_offset);
+    ck_assert_uint_le(res.diag.offset, zn);
+    /* the lines well before the damage came out as they were (lines after
+     * it in the same deflate block may be garbled before the inflate sees
+     * the damage: the reject file and the CRC check take care of those) */
+    ck_assert_uint_gt(res.len, n / 4);
+    ck_assert_uint_lt(res.len, n);
+    ck_assert_int_eq(memcmp(res.text, t, n / 4), 0);
+    free(res.text);
+    al_sources_free(&srcs);
+    free(z);
+    free(t);
+    free(p);
+}
+END_TEST
+
+/* A stored member whose bytes changed: the CRC-32 catches it at its end. */
+START_TEST(a_stored_member_with_a_wrong_crc_is_an_error)
+{
+    size_t n, zn;
+    char *t = sample_text(300, &n), *p = fx_path(dir, "crc.zip"), *z, *hit;
+    fx_member_t m[1] = {{"m.ndjson", t, n, 0, 0}};
+    al_sources_t srcs;
+    read_result_t res;
+    fx_write_zip(p, m, 1);
+    z = fx_read(p, &zn);
+    hit = memmem(z, zn, t + 400, 40);
+    ck_assert_ptr_nonnull(hit);
+    hit[5] = (char)(hit[5] == 'x' ? 'y' : 'x');
+    fx_write(p, z, zn);
+    expand_one(p, &srcs, 1);
+    read_source(p, &srcs.v[0], 4096, &res);
+    ck_assert_int_eq(res.err, AL_ERR_ZIP_CORRUPT);
+    ck_assert_msg(strstr(res.diag.detail, "CRC") != NULL, "%s", res.diag.detail);
+    free(res.text);
+    al_sources_free(&srcs);
+    free(z);
+    free(t);
+    free(p);
+}
+END_TEST
+
+/* A deflated member whose data inflates cleanly but not to what the
+ * directory promised (its CRC-32 changed in both headers): caught by our
+ * own check at the member's end. */
+START_TEST(a_deflated_member_with_a_wrong_crc_is_an_error)
+{
+    size_t n, zn;
+    char *t = sample_text(300, &n), *p = fx_path(dir, "crc.zip"), *z;
+    fx_member_t m[1] = {{"m.ndjson", t, n, 1, 0}};
+    uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)t, (uInt)n);
+    unsigned char le[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
+                           (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
+    al_sources_t srcs;
+    read_result_t res;
+    int hits = 0;
+    fx_write_zip(p, m, 1);
+    z = fx_read(p, &zn);
+    for (size_t i = 0; i + 4 <= zn; i++)
+        if (memcmp(z + i, le, 4) == 0) {
+            z[i] = (char)(z[i] ^ 1);
+            hits++;
+        }
+    ck_assert_int_eq(hits, 2); /* the local and the central header */
+    fx_write(p, z, zn);
+    expand_one(p, &srcs, 1);
+    read_source(p, &srcs.v[0], 4096, &res);
+    ck_assert_int_eq(res.err, AL_ERR_ZIP_CORRUPT);
+    ck_assert_msg(strstr(res.diag.detail, "CRC-32") != NULL, "%s", res.diag.detail);
+    ck_assert_uint_eq(res.len, n); /* every line came out; the check comes at the end */
+    free(res.text);
+    al_sources_free(&srcs);
+    free(z);
+    free(t);
+    free(p);
+}
+END_TEST
+
+/* An archive cut short has no central directory: refused before reading,
+ * the file named. */
+START_TEST(a_truncated_zip_is_refused_when_opened)
+{
+    size_t n, zn;
+    char *t = sample_text(3000, &n), *p = fx_path(dir, "cut.zip"), *z;
+    fx_member_t m[1] = {{"m.ndjson", t, n, 1, 0}};
+    al_sources_t srcs;
+    al_diag_t d;
+    const char *paths[1] = {p};
+    fx_write_zip(p, m, 1);
+    z = fx_read(p, &zn);
+    fx_write(p, z, zn / 2);
+    ck_assert_int_eq(al_sources_expand(&srcs, paths, 1, &d), AL_ERR_ZIP_CORRUPT);
+    ck_assert_str_eq(d.path, p);
+    ck_assert_ptr_nonnull(strstr(d.detail, "central directory"));
+    ck_assert_uint_eq(srcs.n, 0);
+    free(z);
+    free(t);
+    free(p);
+}
+END_TEST
+
+/* A zip inside a member, or one on a stream, is refused with why. */
+START_TEST(a_zip_inside_a_member_is_refused)
+{
+    size_t n, zn;
+    char *t = sample_text(10, &n), *inner = fx_path(dir, "inner.zip"), *p = fx_path(dir, "o.zip");
+    char *z;
+    fx_member_t m[1] = {{"m.ndjson", t, n, 0, 0}}, o[1];
+    al_sources_t srcs;
+    read_result_t res;
+    fx_write_zip(inner, m, 1);
+    z = fx_read(inner, &zn);
+    o[0] = (fx_member_t){"inner.zip", z, zn, 1, 0};
+    fx_write_zip(p, o, 1);
+    expand_one(p, &srcs, 1);
+    read_source(p, &srcs.v[0], 4096, &res);
+    ck_assert_int_eq(res.err, AL_ERR_UNSUPPORTED_FORMAT);
+    ck_assert_ptr_nonnull(strstr(res.diag.detail, "zip archive"));
+    ck_assert_ptr_nonnull(strstr(res.diag.path, "o.zip:inner.zip"));
+    al_sources_free(&srcs);
+    free(z);
+    free(t);
+    free(inner);
+    free(p);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -570,6 +822,14 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, empty_gzip_members_are_nothing);
     tcase_add_test(tc, reports_truncated_gzip_after_the_lines_before_it);
     tcase_add_test(tc, reports_corrupt_gzip_with_its_offset);
+    tcase_add_test(tc, zip_members_of_every_kind_round_trip_in_natural_order);
+    tcase_add_test(tc, an_empty_zip_member_has_no_chunks);
+    tcase_add_test(tc, a_zip64_archive_is_read);
+    tcase_add_test(tc, corrupt_zip_member_data_is_reported_with_member_and_offset);
+    tcase_add_test(tc, a_stored_member_with_a_wrong_crc_is_an_error);
+    tcase_add_test(tc, a_deflated_member_with_a_wrong_crc_is_an_error);
+    tcase_add_test(tc, a_truncated_zip_is_refused_when_opened);
+    tcase_add_test(tc, a_zip_inside_a_member_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

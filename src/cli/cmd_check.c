@@ -25,6 +25,7 @@
 #include "../core/json.h"
 #include "../core/reader.h"
 #include "../core/response.h"
+#include "../core/sources.h"
 #include "../core/statedir.h"
 
 #include <curl/curl.h>
@@ -324,11 +325,79 @@ static void human_bytes(uint64_t n, char *buf, size_t cap)
         snprintf(buf, cap, "%" PRIu64 " bytes", n);
 }
 
-/* Opens each input and reads its first chunk, as the run will. */
+/* Opens one input (a file, or a member of src's archive) and reads its
+ * first chunk, as the run will. @return AL_ERR_OK or the error (d filled). */
+static al_err_t probe_input(const char *path, const al_source_t *src, al_format_t *format,
+                            uint64_t *size, int *empty, al_diag_t *d)
+{
+    al_reader_opts_t ro = {.chunk_bytes = 65536};
+    al_reader_t *r = NULL;
+    al_chunk_t *c = NULL;
+    al_err_t err;
+
+    if (src != NULL && src->zip != NULL) {
+        ro.zip = src->zip;
+        ro.member = src->member;
+        ro.name = src->name;
+    }
+    err = al_reader_open(&r, path, 0, &ro, d);
+    if (err == AL_ERR_OK)
+        err = al_reader_next(r, &c, d);
+    if (err == AL_ERR_OK) {
+        *format = al_reader_format(r);
+        *size = al_reader_file_size(r);
+        *empty = (c == NULL);
+    }
+    al_chunk_release(c);
+    al_reader_close(r);
+    return err;
+}
+
+static const char *format_text(al_format_t f)
+{
+    return f == AL_FORMAT_ZSTD   ? "zstd-compressed NDJSON"
+           : f == AL_FORMAT_GZIP ? "gzip-compressed NDJSON"
+                                 : "NDJSON";
+}
+
+/* Every member of a zip archive opens and starts well. */
+static void check_archive(checklist_t *cl, const char *path, const al_sources_t *one)
+{
+    char detail[PATH_MAX + 1200], size[32], msg[1024];
+    al_format_t format = AL_FORMAT_PLAIN;
+    uint64_t total = 0;
+    unsigned formats = 0;
+
+    for (uint32_t m = 0; m < one->n; m++) {
+        uint64_t sz = 0;
+        int empty = 0;
+        al_diag_t d;
+        al_err_t err = probe_input(path, &one->v[m], &format, &sz, &empty, &d);
+        if (err != AL_ERR_OK) {
+            al_diag_format(err, &d, msg, sizeof(msg));
+            item(cl, MARK_FAIL, "input", msg, al_errhint(err), EXIT_INPUT);
+            return;
+        }
+        formats |= 1u << format;
+        total += sz;
+    }
+    human_bytes(total, size, sizeof(size));
+    snprintf(detail, sizeof(detail),
+             "%s: zip archive, %" PRIu32 " member%s of %s, %s stored; %" PRIu64
+             " entr%s skipped (not events)",
+             path, one->n, one->n == 1 ? "" : "s",
+             formats == 0                     ? "nothing"
+             : (formats & (formats - 1)) != 0 ? "mixed formats"
+                                              : format_text(format),
+             size, one->members_skipped, one->members_skipped == 1 ? "y" : "ies");
+    item(cl, one->n == 0 ? MARK_SKIP : MARK_PASS, "input", detail, NULL, 0);
+}
+
+/* Opens each input and reads its first chunk, as the run will; a zip
+ * archive's members each. */
 static void check_inputs(checklist_t *cl)
 {
     const cli_check_opts_t *o = cl->o;
-    al_reader_opts_t ro = {.chunk_bytes = 65536};
     char detail[PATH_MAX + 1200], size[32], msg[1024];
 
     if (o->npaths == 0) {
@@ -337,8 +406,10 @@ static void check_inputs(checklist_t *cl)
     }
     for (uint32_t i = 0; i < o->npaths; i++) {
         const char *path = o->paths[i];
-        al_reader_t *r = NULL;
-        al_chunk_t *c = NULL;
+        al_sources_t one;
+        al_format_t format = AL_FORMAT_PLAIN;
+        uint64_t sz = 0;
+        int empty = 0;
         al_diag_t d;
         al_err_t err;
 
@@ -348,23 +419,24 @@ static void check_inputs(checklist_t *cl)
             item(cl, MARK_SKIP, "input", detail, NULL, 0);
             continue;
         }
-        err = al_reader_open(&r, path, i, &ro, &d);
+        err = al_sources_expand(&one, &path, 1, &d);
+        if (err == AL_ERR_OK && one.nzips > 0) {
+            check_archive(cl, path, &one);
+            al_sources_free(&one);
+            continue;
+        }
+        al_sources_free(&one);
         if (err == AL_ERR_OK)
-            err = al_reader_next(r, &c, &d);
+            err = probe_input(path, NULL, &format, &sz, &empty, &d);
         if (err != AL_ERR_OK) {
             al_diag_format(err, &d, msg, sizeof(msg));
             item(cl, MARK_FAIL, "input", msg, al_errhint(err), EXIT_INPUT);
         } else {
-            human_bytes(al_reader_file_size(r), size, sizeof(size));
-            snprintf(detail, sizeof(detail), "%s: %s, %s%s", path,
-                     al_reader_format(r) == AL_FORMAT_ZSTD   ? "zstd-compressed NDJSON"
-                     : al_reader_format(r) == AL_FORMAT_GZIP ? "gzip-compressed NDJSON"
-                                                             : "NDJSON",
-                     size, c == NULL ? " (empty: nothing to send)" : "");
+            human_bytes(sz, size, sizeof(size));
+            snprintf(detail, sizeof(detail), "%s: %s, %s%s", path, format_text(format), size,
+                     empty ? " (empty: nothing to send)" : "");
             item(cl, MARK_PASS, "input", detail, NULL, 0);
         }
-        al_chunk_release(c);
-        al_reader_close(r);
     }
 }
 
@@ -373,6 +445,7 @@ static void check_checkpoint(checklist_t *cl)
 {
     const cli_check_opts_t *o = cl->o;
     char ckpt[PATH_MAX + 32], detail[PATH_MAX + 1200], msg[1024];
+    al_sources_t all;
     al_mark_t *marks;
     al_diag_t d;
     al_err_t err;
@@ -384,15 +457,21 @@ static void check_checkpoint(checklist_t *cl)
             return;
         }
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
-    marks = calloc(o->npaths, sizeof(*marks));
-    if (marks == NULL)
+    if (al_sources_expand(&all, o->paths, o->npaths, &d) != AL_ERR_OK) {
+        item(cl, MARK_SKIP, "checkpoint", "not checked: an input cannot be read", NULL, 0);
         return;
-    err = al_ckpt_load(ckpt, o->paths, o->npaths, o->shard, marks, &d);
+    }
+    marks = calloc(all.n ? all.n : 1, sizeof(*marks));
+    if (marks == NULL) {
+        al_sources_free(&all);
+        return;
+    }
+    err = al_ckpt_load(ckpt, all.names, all.files, all.n, o->shard, marks, &d);
     if (err == AL_ERR_NOT_FOUND) {
         item(cl, MARK_PASS, "checkpoint", "none: the run starts at the beginning", NULL, 0);
     } else if (err == AL_ERR_OK) {
         uint64_t done = 0;
-        for (uint32_t i = 0; i < o->npaths; i++)
+        for (uint32_t i = 0; i < all.n; i++)
             done += marks[i].line - 1;
         snprintf(detail, sizeof(detail),
                  "matches the inputs: the run resumes after %" PRIu64 " lines", done);
@@ -402,6 +481,7 @@ static void check_checkpoint(checklist_t *cl)
         item(cl, MARK_FAIL, "checkpoint", msg, al_errhint(err), EXIT_USAGE);
     }
     free(marks);
+    al_sources_free(&all);
 }
 
 /* Creates the state directory if needed, takes its lock as a run would (a

@@ -172,6 +172,8 @@ int cmd_load(int argc, char **argv)
         if (al_input_is_stream(r.pipe.paths[i]))
             r.from_stream = 1;
     rc = cli_take_state_dir(&r);
+    if (rc == 0)
+        rc = cli_expand_inputs(&r);
     if (rc != 0)
         return rc;
     r.pipe.reject_path = r.reject_buf;
@@ -184,6 +186,7 @@ int cmd_load(int argc, char **argv)
     }
     rc = run(&r, audit);
     free(r.marks);
+    al_sources_free(&r.sources);
     cli_reqlog_free(&r.log);
     al_state_unlock(r.lock);
     return rc;

@@ -40,6 +40,8 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_INPUT_CHANGED:
     case AL_ERR_GZIP_CORRUPT:
     case AL_ERR_GZIP_TRUNCATED:
+    case AL_ERR_ZIP_CORRUPT:
+    case AL_ERR_ZIP_UNSUPPORTED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
         return EXIT_CONFIG;
@@ -144,6 +146,9 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
     if (set->shard[0] != '\0')
         fprintf(stderr, "  shard %s: %" PRIu64 " lines belong to other shards\n", set->shard,
                 s->skipped_shard);
+    if (r->sources.members_skipped > 0)
+        fprintf(stderr, "  zip entries skipped: %" PRIu64 " (directories, __MACOSX/, dot files)\n",
+                r->sources.members_skipped);
     if (s->rejected_local + s->rejected_server > 0) {
         fprintf(stderr, "  rejected lines are in %s:", r->reject_buf);
         for (int i = 1; i < AL_REASON_COUNT; i++)
@@ -260,6 +265,7 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
     else
         fprintf(fp, ",\n  \"reject_file\": null");
     fprintf(fp, ",\n  \"failed_total\": %" PRIu64, r->failed_total);
+    fprintf(fp, ",\n  \"zip_entries_skipped\": %" PRIu64, r->sources.members_skipped);
     if (r->failed_total > 0)
         put_string(fp, "failed_file", r->failed_buf);
     else

@@ -12,6 +12,7 @@
 #define AL_CLI_RUN_H
 
 #include "../core/checkpoint.h"
+#include "../core/sources.h"
 #include "../core/statedir.h"
 #include "cli.h"
 #include "reqlog.h"
@@ -21,6 +22,7 @@
 typedef struct {
     const cli_settings_t *set;
     al_pipeline_opts_t pipe; /* the settings' copy, with this run's files */
+    al_sources_t sources;    /* the inputs, zip archives opened up; pipe.paths are their names */
     al_send_opts_t send;
     al_live_t live;
     atomic_int stop;
@@ -42,6 +44,11 @@ typedef struct {
  * rollback a crash interrupted. Fills the file names. @return 0 or an exit
  * code after a message. */
 int cli_take_state_dir(cli_run_t *r);
+
+/* inputs.c: opens zip archives up into their members (r->sources), which
+ * from then on are the run's inputs. @return 0 or an exit code after a
+ * message. */
+int cli_expand_inputs(cli_run_t *r);
 
 /* state.c: decides between a fresh start and a resume, and rolls the reject
  * and failed files back to the checkpoint. @return 0 or an exit code. */

@@ -32,6 +32,9 @@
 #define IDENTITY_SPAN (64 * 1024)
 #define CKPT_VERSION  1
 
+/* The file holding input i: a zip member's is its archive. */
+#define FILE_OF(files, paths, i) ((files) != NULL ? (files)[i] : (paths)[i])
+
 typedef struct {
     uint64_t size;
     int64_t mtime_ns;
@@ -123,8 +126,9 @@ static al_err_t identity_of(const char *path, identity_t *id, al_diag_t *diag)
     return AL_ERR_OK;
 }
 
-al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths, uint32_t n,
-                     const char *shard, const al_mark_t *start, al_diag_t *diag)
+al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths,
+                     const char *const *files, uint32_t n, const char *shard,
+                     const al_mark_t *start, al_diag_t *diag)
 {
     al_ckpt_t *ck = calloc(1, sizeof(*ck));
     al_err_t err;
@@ -145,9 +149,11 @@ al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths
         input_t *in = &ck->in[i];
         in->path = paths[i];
         in->mark = start != NULL ? start[i] : (al_mark_t){0, 1, 0};
-        in->resumable = !al_input_is_stream(paths[i]);
-        if (in->resumable) {
-            err = identity_of(paths[i], &in->id, diag);
+        in->resumable = !al_input_is_stream(FILE_OF(files, paths, i));
+        if (in->resumable && i > 0 && files != NULL && files[i] == files[i - 1]) {
+            in->id = ck->in[i - 1].id; /* members of one archive: its identity */
+        } else if (in->resumable) {
+            err = identity_of(FILE_OF(files, paths, i), &in->id, diag);
             if (err != AL_ERR_OK) {
                 al_ckpt_free(ck);
                 return err;
@@ -305,12 +311,13 @@ static al_err_t mismatch(al_diag_t *diag, const char *path, const char *what)
     return AL_ERR_CHECKPOINT_MISMATCH;
 }
 
-al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, const char *shard,
-                      al_mark_t *marks, al_diag_t *diag)
+al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *const *files,
+                      uint32_t n, const char *shard, al_mark_t *marks, al_diag_t *diag)
 {
     json_error_t jerr;
     json_t *doc, *inputs;
     const char *was;
+    identity_t now;
     al_err_t err = AL_ERR_OK;
 
     memset(diag, 0, sizeof(*diag));
@@ -343,9 +350,9 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
         err = mismatch(diag, path, what);
         goto out;
     }
+    memset(&now, 0, sizeof(now));
     for (uint32_t i = 0; i < n; i++) {
         json_t *e = json_array_get(inputs, i);
-        identity_t now;
         char what[200];
         if (!al_dl_name_is(e, "path", paths[i])) {
             err = mismatch(diag, path, "it was written for another list of inputs");
@@ -355,7 +362,8 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, co
             err = mismatch(diag, paths[i], "a stream (standard input, a pipe) cannot be resumed");
             goto out;
         }
-        err = identity_of(paths[i], &now, diag);
+        if (i == 0 || files == NULL || files[i] != files[i - 1])
+            err = identity_of(FILE_OF(files, paths, i), &now, diag);
         if (err != AL_ERR_OK)
             goto out;
         if (now.size != (uint64_t)json_integer_value(json_object_get(e, "size")))

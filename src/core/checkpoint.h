@@ -61,12 +61,15 @@ void al_track_add(al_track_t *t, int64_t n);
  * the count reaches zero the checkpointer may free the track. */
 void al_track_resolve(al_track_t *t, int64_t n);
 
-/* Starts checkpointing the given inputs into path. shard is the run's
+/* Starts checkpointing the given inputs into path. paths name the inputs;
+ * files (NULL = paths) are the files holding them, whose identity is taken
+ * (a zip member's is its archive's, shared by consecutive members). shard is the run's
  * "I/N" (--shard), or NULL; it is recorded, since a mark covers only that
  * shard's lines. start (may be NULL) is where each input resumes.
  * @return AL_ERR_OK, NOMEM or IO (identity). */
-al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths, uint32_t n,
-                     const char *shard, const al_mark_t *start, al_diag_t *diag);
+al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths,
+                     const char *const *files, uint32_t n, const char *shard,
+                     const al_mark_t *start, al_diag_t *diag);
 
 /* Appends the next track of its input. Tracks of one input come in order. */
 void al_ckpt_track(al_ckpt_t *ck, al_track_t *t);
@@ -85,12 +88,13 @@ void al_ckpt_marks(al_ckpt_t *ck, al_mark_t *marks);
 /* Frees the checkpointer and any tracks it still holds. NULL is ignored. */
 void al_ckpt_free(al_ckpt_t *ck);
 
-/* Reads the checkpoint at path for these inputs and shard ("I/N" or NULL).
+/* Reads the checkpoint at path for these inputs (paths and files as for
+ * al_ckpt_new) and shard ("I/N" or NULL).
  * @return AL_ERR_OK with marks filled; NOT_FOUND when there is none;
  * CHECKPOINT_MISMATCH when it belongs to other inputs or another shard, or
  * an input changed (diag names the input and what changed); CHECKPOINT_CORRUPT. */
-al_err_t al_ckpt_load(const char *path, const char *const *paths, uint32_t n, const char *shard,
-                      al_mark_t *marks, al_diag_t *diag);
+al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *const *files,
+                      uint32_t n, const char *shard, al_mark_t *marks, al_diag_t *diag);
 
 /* Before a resume: removes from the reject file the records of lines at or
  * past each input's mark, and likewise from the failed file and its origins

@@ -27,7 +27,7 @@
     X(7, ZSTD_CORRUPT, "corrupt zstd data", "the file is damaged; re-create or re-download it")    \
     X(8, ZSTD_TRUNCATED, "truncated zstd data", "the file ends inside a frame; it was cut short")  \
     X(9, UNSUPPORTED_FORMAT, "unsupported input format",                                           \
-      "ampload reads NDJSON, plain, zstd- or gzip-compressed; decompress or recompress with zstd") \
+      "ampload reads NDJSON plain, zstd, gzip or zip; decompress it, or recompress with zstd")     \
     X(10, BINARY_INPUT, "not a text file", "the file holds binary data, not NDJSON")               \
     X(11, WRITE, "write error", "check free space and permissions of the state directory")         \
     X(12, THREAD, "cannot start thread", "lower --threads")                                        \
@@ -52,7 +52,11 @@
       "give each file once")                                                                       \
     X(23, GZIP_CORRUPT, "corrupt gzip data", "the file is damaged; re-create or re-download it")   \
     X(24, GZIP_TRUNCATED, "truncated gzip data",                                                   \
-      "the file ends inside a gzip member; it was cut short")
+      "the file ends inside a gzip member; it was cut short")                                      \
+    X(25, ZIP_CORRUPT, "corrupt zip archive",                                                      \
+      "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
+    X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
+      "extract it with unzip (or 7z) and pass the extracted file instead")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

@@ -83,6 +83,22 @@ void al_pipeline_opts_init(al_pipeline_opts_t *opts)
 
 /* ---- reader thread ------------------------------------------------------ */
 
+/* The file holding input i (a zip member's archive). */
+static const char *file_of(const al_pipeline_opts_t *o, uint32_t i)
+{
+    return o->sources != NULL ? o->sources->v[i].path : o->paths[i];
+}
+
+/* How input i is opened: from its archive for a zip member. */
+static void member_opts(const al_pipeline_opts_t *o, uint32_t i, al_reader_opts_t *ro)
+{
+    if (o->sources == NULL || o->sources->v[i].zip == NULL)
+        return;
+    ro->zip = o->sources->v[i].zip;
+    ro->member = o->sources->v[i].member;
+    ro->name = o->sources->v[i].name;
+}
+
 static void *reader_main(void *arg)
 {
     run_t *run = arg;
@@ -108,7 +124,8 @@ static void *reader_main(void *arg)
                 al_ckpt_input_done(run->ck, i, start->offset, start->line);
             continue;
         }
-        in->err = al_reader_open(&r, o->paths[i], i, &ropts, &in->diag);
+        member_opts(o, i, &ropts);
+        in->err = al_reader_open(&r, file_of(o, i), i, &ropts, &in->diag);
         if (in->err != AL_ERR_OK)
             continue;
         in->format = al_reader_format(r);
@@ -529,39 +546,60 @@ al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const cha
     return AL_ERR_OK;
 }
 
+/* Refuses a file given twice or that this run would overwrite; the
+ * members of one archive are one file. */
+static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
+{
+    const char *outputs[3] = {o->reject_path, o->send != NULL ? o->failed_path : NULL,
+                              o->send != NULL ? o->failed_index_path : NULL};
+    const char **files = malloc(sizeof(*files) * (o->npaths ? o->npaths : 1));
+    uint32_t nf = 0;
+    al_err_t err;
+
+    if (files == NULL)
+        return AL_ERR_NOMEM;
+    for (uint32_t i = 0; i < o->npaths; i++)
+        if (i == 0 || o->sources == NULL || o->sources->v[i].zip == NULL ||
+            o->sources->v[i].zip != o->sources->v[i - 1].zip)
+            files[nf++] = file_of(o, i);
+    err = al_pipeline_check_paths(files, nf, outputs, 3, diag);
+    free(files);
+    if (err != AL_ERR_OK)
+        for (uint32_t i = 0; i < o->npaths; i++)
+            if (strcmp(file_of(o, i), diag->path) == 0 && inputs[i].err == AL_ERR_OK) {
+                inputs[i].err = err;
+                inputs[i].diag = *diag;
+                break;
+            }
+    return err;
+}
+
 /* Opens and sniffs every named input once, so a typo fails before any work;
  * and refuses an input that this run would overwrite. */
 static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
 {
-    al_reader_opts_t ropts = {0};
-    const char *outputs[3] = {o->reject_path, o->send != NULL ? o->failed_path : NULL,
-                              o->send != NULL ? o->failed_index_path : NULL};
-    al_err_t perr = al_pipeline_check_paths(o->paths, o->npaths, outputs, 3, diag);
-    if (perr != AL_ERR_OK) {
-        for (uint32_t i = 0; i < o->npaths; i++)
-            if (strcmp(o->paths[i], diag->path) == 0 && inputs[i].err == AL_ERR_OK) {
-                inputs[i].err = perr;
-                inputs[i].diag = *diag;
-                break;
-            }
+    al_err_t perr = check_files(o, inputs, diag);
+    if (perr != AL_ERR_OK)
         return perr;
-    }
     for (uint32_t i = 0; i < o->npaths; i++) {
+        al_reader_opts_t ropts = {0};
         al_reader_t *r;
         al_err_t err;
-        if (al_input_is_stream(o->paths[i]))
+        if (al_input_is_stream(file_of(o, i)))
             continue; /* sniffing would consume a stream's first bytes */
-        err = al_reader_open(&r, o->paths[i], i, &ropts, diag);
+        member_opts(o, i, &ropts);
+        err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;
             inputs[i].diag = *diag;
             return err;
         }
         if (o->live != NULL) {
-            /* what this run has to go through: a plain input resumes at its
-             * mark, a zstd one is decompressed from the start again */
+            /* what this run has to go through: a plain file resumes at its
+             * mark, a compressed one or a member is decompressed from the
+             * start again */
             uint64_t size = al_reader_file_size(r), skip = 0;
-            if (o->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN)
+            if (o->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN && ropts.zip == NULL)
                 skip = o->start[i].done ? size : o->start[i].offset;
             atomic_fetch_add_explicit(&o->live->total_bytes, size > skip ? size - skip : 0,
                                       memory_order_relaxed);
@@ -602,8 +640,9 @@ static al_err_t start_delivery(run_t *run, al_diag_t *diag)
         return AL_ERR_OK;
     if (o->shard_count > 1)
         snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index, o->shard_count);
-    err = al_ckpt_new(&run->ck, o->checkpoint_path, o->paths, o->npaths, shard[0] ? shard : NULL,
-                      o->start, diag);
+    err = al_ckpt_new(&run->ck, o->checkpoint_path, o->paths,
+                      o->sources != NULL ? o->sources->files : NULL, o->npaths,
+                      shard[0] ? shard : NULL, o->start, diag);
     if (err == AL_ERR_OK && pthread_create(&run->ck_tid, NULL, ckpt_main, run) == 0)
         run->ck_started = 1;
     return err;

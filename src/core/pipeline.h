@@ -32,6 +32,7 @@
 #include "error.h"
 #include "reader.h"
 #include "send.h"
+#include "sources.h"
 #include "stats.h"
 #include "validate.h"
 
@@ -49,6 +50,10 @@ typedef struct {
     /* preferences */
     const char *const *paths; /* inputs, "-" = stdin; borrowed for the run */
     uint32_t npaths;
+    /* With zip archives opened up (al_sources_expand): the list, whose
+     * names paths must be (npaths = its n); NULL when every path is a file
+     * of its own. */
+    const al_sources_t *sources;
     uint32_t threads;   /* parser threads, 1..AL_MAX_THREADS */
     size_t chunk_bytes; /* 0 = default; raised to hold two maximal events */
     al_rules_t rules;

@@ -10,12 +10,15 @@
  *    release gives the memory back, so resident size does not grow with the
  *    file. No byte is copied.
  *
- *  - stream path, for zstd input (by magic number) and anything that is not a
- *    regular file (pipes, '-'). Data is decompressed or read into a fresh
- *    buffer; the bytes after the last newline are carried into the next
- *    buffer. ZSTD_decompressStream moves from frame to frame by itself, so
- *    multi-frame files and skippable frames need nothing special; input that
- *    ends inside a frame is reported as truncated.
+ *  - stream path, for compressed input (by magic number), zip members and
+ *    anything that is not a regular file (pipes, '-'). A source (src_read:
+ *    the file descriptor, or a zip member that zipfile.c inflates) feeds a
+ *    format decoder (the decoders table: plain, zstd, gzip), which fills a
+ *    fresh buffer; the bytes after the last newline are carried into the
+ *    next buffer. ZSTD_decompressStream moves from frame to frame by itself,
+ *    so multi-frame files and skippable frames need nothing special; gzip
+ *    members follow one another the same way; input that ends inside a
+ *    frame or member is reported as truncated.
  *
  * A line longer than a chunk cannot be held whole. It is returned as a chunk
  * with long_line set (its first chunk_bytes bytes) and the rest is skipped up
@@ -115,6 +118,8 @@ struct al_reader {
     al_diag_t pending_diag;
     /* stream path */
     ZSTD_DCtx *dctx;
+    al_zip_member_t *member; /* the source is this zip member, not fd */
+    const struct decoder *dec;
     struct inflate_state *gz; /* gzip input: ISA-L's streaming inflate */
     int gz_in_member;         /* a gzip member has begun and not ended */
     unsigned char *in;
@@ -175,31 +180,27 @@ static al_err_t fail(al_reader_t *r, al_err_t err, int sys_errno, al_diag_t *dia
     return err;
 }
 
-/* Names the compressed formats we recognise but do not read, or NULL. */
+/* Describes the formats we recognise but do not read here, or NULL. */
 static const char *foreign_format(const unsigned char *m, size_t n)
 {
     if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h')
-        return "bzip2";
+        return "bzip2-compressed";
     if (n >= 6 && memcmp(m,
                          "\xFD"
                          "7zXZ\0",
                          6) == 0)
-        return "xz";
-    if (n >= 4 && memcmp(m, "PK\x03\x04", 4) == 0)
-        return "zip";
+        return "xz-compressed";
+    if (al_zip_sniff(m, n))
+        return "a zip archive, which is read from its path (its directory is at its end), not "
+               "from a stream nor from inside another archive";
     if (n >= 4 && memcmp(m, "\x04\x22\x4D\x18", 4) == 0)
-        return "lz4";
+        return "lz4-compressed";
     return NULL;
 }
 
 static int is_gzip(const unsigned char *m, size_t n)
 {
     return n >= 2 && m[0] == 0x1F && m[1] == 0x8B;
-}
-
-const char *al_format_name(al_format_t f)
-{
-    return f == AL_FORMAT_ZSTD ? "zstd" : f == AL_FORMAT_GZIP ? "gzip" : "plain";
 }
 
 static int is_zstd(const unsigned char *m, size_t n)
@@ -210,23 +211,6 @@ static int is_zstd(const unsigned char *m, size_t n)
     magic = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
     return magic == ZSTD_MAGICNUMBER ||
            (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
-}
-
-/* Reads up to cap bytes, retrying short reads and EINTR. @return bytes or -1. */
-static ssize_t read_full(int fd, unsigned char *dst, size_t cap)
-{
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t k = read(fd, dst + got, cap - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
 }
 
 int al_input_is_stream(const char *path)
@@ -241,12 +225,31 @@ int al_input_is_stream(const char *path)
  * magic: with pread for a regular file, which is then mapped; from the
  * stream itself otherwise, keeping those bytes as the first input.
  * @return AL_ERR_OK or the error (diag filled). */
-static al_err_t open_and_sniff(al_reader_t *r, const char *path, unsigned char magic[SNIFF_BYTES],
-                               size_t *nmagic, al_diag_t *diag)
+static ssize_t src_read(al_reader_t *r, void *dst, size_t cap);
+static al_err_t choose_decoder(al_reader_t *r, const unsigned char *magic, size_t nmagic);
+
+/* Opens a zip member as the source. */
+static al_err_t open_member(al_reader_t *r, const al_reader_opts_t *opts, al_diag_t *diag)
+{
+    al_zip_entry_t e;
+    al_err_t err = al_zip_entry(opts->zip, opts->member, &e, diag);
+    if (err == AL_ERR_OK)
+        err = al_zip_member_open(&r->member, opts->zip, opts->member, r->path, diag);
+    if (err == AL_ERR_OK)
+        r->file_size = e.comp_size;
+    return err;
+}
+
+static al_err_t open_and_sniff(al_reader_t *r, const char *path, const al_reader_opts_t *opts,
+                               unsigned char magic[SNIFF_BYTES], size_t *nmagic, al_diag_t *diag)
 {
     struct stat st;
 
-    if (strcmp(path, "-") == 0) {
+    if (opts != NULL && opts->zip != NULL) {
+        al_err_t err = open_member(r, opts, diag);
+        if (err != AL_ERR_OK)
+            return err;
+    } else if (strcmp(path, "-") == 0) {
         r->fd = STDIN_FILENO;
     } else {
         /* O_NONBLOCK: opening a FIFO must not wait for a writer (a run
@@ -259,13 +262,15 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, unsigned char m
         r->own_fd = 1;
         (void)fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
     }
-    if (fstat(r->fd, &st) != 0) {
+    if (r->member == NULL && fstat(r->fd, &st) != 0) {
         int e = errno;
         return fail(r, AL_ERR_IO, e, diag);
     }
-    if (S_ISDIR(st.st_mode))
+    if (r->member != NULL) {
+        /* streamed from the archive */
+    } else if (S_ISDIR(st.st_mode))
         return fail(r, AL_ERR_IS_DIR, 0, diag);
-    if (S_ISREG(st.st_mode)) {
+    else if (S_ISREG(st.st_mode)) {
         ssize_t k;
         r->file_size = (uint64_t)st.st_size;
         k = pread(r->fd, magic, SNIFF_BYTES, 0);
@@ -278,19 +283,21 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, unsigned char m
         (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     if (!r->use_mmap) {
-        ssize_t k;
         r->in_cap = ZSTD_DStreamInSize();
         r->in = malloc(r->in_cap);
         if (r->in == NULL)
             return AL_ERR_NOMEM;
-        /* Sniff from the stream itself and keep those bytes as input. */
-        k = read_full(r->fd, r->in, SNIFF_BYTES);
-        if (k < 0) {
-            int e = errno;
-            return fail(r, errno_to_err(e), e, diag);
+        /* Sniff from the source itself and keep those bytes as input. */
+        while (r->in_len < SNIFF_BYTES && !r->in_eof) {
+            ssize_t k = src_read(r, r->in + r->in_len, SNIFF_BYTES - r->in_len);
+            if (k < 0) {
+                *diag = r->pending_diag;
+                return r->pending == AL_ERR_IO ? errno_to_err(r->pending_diag.sys_errno)
+                                               : r->pending;
+            }
+            r->in_len += (size_t)k;
+            r->in_eof = (k == 0);
         }
-        r->in_len = (size_t)k;
-        r->in_eof = (r->in_len < SNIFF_BYTES);
         memcpy(magic, r->in, r->in_len);
         *nmagic = r->in_len;
     }
@@ -324,35 +331,19 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
     }
     r->zstd_hint = 1;
     r->fd = -1;
+    if (opts != NULL && opts->name != NULL)
+        snprintf(r->path, sizeof(r->path), "%s", opts->name);
 
-    err = open_and_sniff(r, path, magic, &nmagic, diag);
+    err = open_and_sniff(r, path, opts, magic, &nmagic, diag);
     if (err != AL_ERR_OK)
         goto out;
     foreign = foreign_format(magic, nmagic);
     if (foreign != NULL) {
         err = fail(r, AL_ERR_UNSUPPORTED_FORMAT, 0, diag);
-        snprintf(diag->detail, sizeof(diag->detail), "%s-compressed", foreign);
+        snprintf(diag->detail, sizeof(diag->detail), "%s", foreign);
         goto out;
     }
-    if (!r->use_mmap && is_zstd(magic, nmagic)) {
-        r->format = AL_FORMAT_ZSTD;
-        r->src_prev = 0; /* a resume decompresses from the start */
-        r->dctx = ZSTD_createDCtx();
-        if (r->dctx == NULL) {
-            err = AL_ERR_NOMEM;
-            goto out;
-        }
-    } else if (!r->use_mmap && is_gzip(magic, nmagic)) {
-        r->format = AL_FORMAT_GZIP;
-        r->src_prev = 0; /* a resume decompresses from the start */
-        r->gz = malloc(sizeof(*r->gz));
-        if (r->gz == NULL) {
-            err = AL_ERR_NOMEM;
-            goto out;
-        }
-        isal_inflate_init(r->gz);
-        r->gz->crc_flag = ISAL_GZIP; /* parse each member's header, check its CRC */
-    }
+    err = choose_decoder(r, magic, nmagic);
 out:
     if (err != AL_ERR_OK) {
         al_reader_close(r);
@@ -388,6 +379,7 @@ void al_reader_close(al_reader_t *r)
         return;
     if (r->own_fd && r->fd >= 0)
         close(r->fd);
+    al_zip_member_close(r->member);
     ZSTD_freeDCtx(r->dctx);
     free(r->gz);
     free(r->in);
@@ -501,15 +493,82 @@ static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t o
         snprintf(r->pending_diag.detail, sizeof(r->pending_diag.detail), "%s", detail);
 }
 
-/* Fills dst with up to cap bytes of (decompressed) input. Stops short only at
- * the end of input or on an error, which it records as pending. */
+/* Reads up to cap bytes of the source: the file descriptor, or the zip
+ * member's decompressed bytes. @return bytes, 0 at its end, -1 after an
+ * error (recorded as pending). */
+static ssize_t src_read(al_reader_t *r, void *dst, size_t cap)
+{
+    if (r->member != NULL) {
+        al_err_t err;
+        al_diag_t d;
+        ssize_t k = al_zip_member_read(r->member, dst, cap, &err, &d);
+        if (k < 0) {
+            r->pending = err;
+            r->pending_diag = d;
+        }
+        return k;
+    }
+    for (;;) {
+        ssize_t k = read(r->fd, dst, cap);
+        if (k >= 0 || errno != EINTR) {
+            if (k < 0)
+                stream_error(r, AL_ERR_IO, errno, r->in_base + r->in_len, NULL);
+            return k;
+        }
+    }
+}
+
+/* Refills `in` once it is used up (compressed formats).
+ * @return 1, or 0 after an error. */
+static int src_refill(al_reader_t *r)
+{
+    ssize_t k;
+    r->in_base += r->in_len;
+    r->in_pos = r->in_len = 0;
+    k = src_read(r, r->in, r->in_cap);
+    if (k < 0)
+        return 0;
+    r->in_len = (size_t)k;
+    r->in_eof = (k == 0);
+    return 1;
+}
+
+/* Plain input: what the sniff left in `in` first, then straight into dst.
+ * @return 0 at the end of the input or after an error, else 1. */
+static int plain_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
+{
+    size_t take = r->in_len - r->in_pos;
+    ssize_t k;
+    if (take > 0) {
+        if (take > cap - *n)
+            take = cap - *n;
+        memcpy(dst + *n, r->in + r->in_pos, take);
+        r->in_pos += take;
+        *n += take;
+        return 1;
+    }
+    if (r->in_eof)
+        return 0;
+    k = src_read(r, dst + *n, cap - *n);
+    if (k <= 0) {
+        r->in_eof = (k == 0);
+        return 0;
+    }
+    *n += (size_t)k;
+    r->in_base += (uint64_t)k;
+    return 1;
+}
+
 /* One zstd decoding step into dst[*n..cap). @return 0 at the end of the
  * input or after an error (r->pending), else 1. */
 static int zstd_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
 {
-    ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+    ZSTD_inBuffer ib;
     ZSTD_outBuffer ob = {dst, cap, *n};
     size_t ret;
+    if (r->in_pos == r->in_len && !r->in_eof)
+        return src_refill(r);
+    ib = (ZSTD_inBuffer){r->in, r->in_len, r->in_pos};
     if (ib.pos == ib.size && r->in_eof) {
         size_t before = ob.pos;
         if (r->zstd_hint == 0)
@@ -621,13 +680,9 @@ static int gzip_gather_header(al_reader_t *r)
         r->in_base += r->in_pos;
         r->in_pos = 0;
         r->in_len = avail;
-        k = read(r->fd, r->in + avail, r->in_cap - avail);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            stream_error(r, AL_ERR_IO, errno, r->in_base + avail, NULL);
+        k = src_read(r, r->in + avail, r->in_cap - avail);
+        if (k < 0)
             return 0;
-        }
         if (k == 0)
             r->in_eof = 1;
         r->in_len += (size_t)k;
@@ -644,6 +699,8 @@ static int gzip_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
     size_t avail = r->in_len - r->in_pos, before = *n;
     int ret;
 
+    if (avail == 0 && !r->in_eof)
+        return src_refill(r);
     if (avail == 0 && r->in_eof && !r->gz_in_member)
         return 0; /* clean end, between members */
     if (!r->gz_in_member) {
@@ -679,50 +736,70 @@ static int gzip_step(al_reader_t *r, char *dst, size_t cap, size_t *n)
     return 1;
 }
 
+static al_err_t zstd_init(al_reader_t *r)
+{
+    r->dctx = ZSTD_createDCtx();
+    return r->dctx != NULL ? AL_ERR_OK : AL_ERR_NOMEM;
+}
+
+static al_err_t gzip_init(al_reader_t *r)
+{
+    r->gz = malloc(sizeof(*r->gz));
+    if (r->gz == NULL)
+        return AL_ERR_NOMEM;
+    isal_inflate_init(r->gz);
+    r->gz->crc_flag = ISAL_GZIP; /* parse each member's header, check its CRC */
+    return AL_ERR_OK;
+}
+
+/* The format decoders, by al_format_t. A decoder recognises its input by
+ * magic number and turns the source's bytes into text one step at a time:
+ * step appends to dst[*n..cap) and returns 0 at the end of the input or
+ * after an error (r->pending), else 1. Its state lives in the reader and
+ * is freed by al_reader_close(). */
+typedef struct decoder {
+    const char *name;
+    int (*sniff)(const unsigned char *m, size_t n); /* NULL: anything else */
+    al_err_t (*init)(al_reader_t *r);
+    int (*step)(al_reader_t *r, char *dst, size_t cap, size_t *n);
+} decoder_t;
+
+static const decoder_t decoders[] = {
+    [AL_FORMAT_PLAIN] = {"plain", NULL, NULL, plain_step},
+    [AL_FORMAT_ZSTD] = {"zstd", is_zstd, zstd_init, zstd_step},
+    [AL_FORMAT_GZIP] = {"gzip", is_gzip, gzip_init, gzip_step},
+};
+
+const char *al_format_name(al_format_t f)
+{
+    return (size_t)f < sizeof(decoders) / sizeof(decoders[0]) ? decoders[f].name : "plain";
+}
+
+static al_err_t choose_decoder(al_reader_t *r, const unsigned char *magic, size_t nmagic)
+{
+    r->format = AL_FORMAT_PLAIN;
+    r->dec = &decoders[AL_FORMAT_PLAIN];
+    if (r->use_mmap)
+        return AL_ERR_OK;
+    for (size_t f = 0; f < sizeof(decoders) / sizeof(decoders[0]); f++)
+        if (decoders[f].sniff != NULL && decoders[f].sniff(magic, nmagic)) {
+            r->format = (al_format_t)f;
+            r->dec = &decoders[f];
+            r->src_prev = 0; /* a resume decompresses from the start */
+            return decoders[f].init(r);
+        }
+    if (r->member != NULL)
+        r->src_prev = 0; /* a member is read from its start */
+    return AL_ERR_OK;
+}
+
+/* Fills dst with up to cap bytes of (decompressed) input. Stops short only at
+ * the end of input or on an error, which it records as pending. */
 static size_t stream_fill(al_reader_t *r, char *dst, size_t cap)
 {
     size_t n = 0;
-
-    while (n < cap && r->pending == AL_ERR_OK) {
-        if (r->in_pos == r->in_len && !r->in_eof) {
-            /* Plain streams read straight into dst; zstd goes through `in`. */
-            int direct = r->format == AL_FORMAT_PLAIN;
-            ssize_t k;
-            if (!direct) {
-                r->in_base += r->in_len;
-                r->in_pos = r->in_len = 0;
-            }
-            k = direct ? read(r->fd, dst + n, cap - n) : read(r->fd, r->in, r->in_cap);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0) {
-                stream_error(r, AL_ERR_IO, errno, r->in_base, NULL);
-                break;
-            }
-            if (k == 0)
-                r->in_eof = 1;
-            if (direct) {
-                n += (size_t)k;
-                r->in_base += (uint64_t)k;
-            } else {
-                r->in_len = (size_t)k;
-            }
-            continue;
-        }
-        if (r->format == AL_FORMAT_PLAIN) {
-            size_t take = r->in_len - r->in_pos;
-            if (take == 0)
-                break; /* end of input */
-            if (take > cap - n)
-                take = cap - n;
-            memcpy(dst + n, r->in + r->in_pos, take);
-            r->in_pos += take;
-            n += take;
-            continue;
-        }
-        if (r->format == AL_FORMAT_GZIP ? !gzip_step(r, dst, cap, &n) : !zstd_step(r, dst, cap, &n))
-            break;
-    }
+    while (n < cap && r->pending == AL_ERR_OK && r->dec->step(r, dst, cap, &n))
+        ;
     return n;
 }
 
@@ -899,7 +976,9 @@ static al_err_t reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag)
         goto fail;
     c->end = r->pos;
     {
-        uint64_t src = r->format != AL_FORMAT_PLAIN ? r->in_base + r->in_pos : r->pos;
+        uint64_t src = r->member != NULL              ? al_zip_member_consumed(r->member)
+                       : r->format != AL_FORMAT_PLAIN ? r->in_base + r->in_pos
+                                                      : r->pos;
         c->src_bytes = src > r->src_prev ? src - r->src_prev : 0;
         r->src_prev = src > r->src_prev ? src : r->src_prev;
     }

@@ -4,11 +4,15 @@
  * offset of its first byte and the number of its first line, so any line can
  * be reported as file:line@offset. Plain regular files are mapped with mmap(2)
  * one window per chunk (MADV_SEQUENTIAL); releasing a chunk unmaps it, so the
- * resident size of a 100 GB input stays at a few chunks. zstd input (found by
- * its magic number, not its name) and pipes are streamed into heap buffers.
- * Offsets of zstd input count decompressed bytes. A resumed input starts at
- * a given offset and line: mapped files simply map from there; zstd and
- * pipes are read and discarded up to it, without parsing.
+ * resident size of a 100 GB input stays at a few chunks. Everything else
+ * is streamed into heap buffers through one decoder interface: a source of
+ * bytes (a file, a stream, or a zip member inflated by zipfile.h) under a
+ * format decoder (plain, zstd or gzip, found by magic number, not by name),
+ * so a gzip file inside a zip (Amplitude's export layout) is decoded twice
+ * with nothing special. Offsets of compressed input count decompressed
+ * bytes. A resumed input starts at a given offset and line: mapped files
+ * simply map from there; streamed ones are read and discarded up to it,
+ * without parsing.
  *
  * Ownership: each chunk owns its mapping or buffer and does not depend on the
  * reader: it may outlive it and be released from any thread.
@@ -20,6 +24,7 @@
 #define AL_READER_H
 
 #include "error.h"
+#include "zipfile.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,18 +62,26 @@ typedef struct {
     size_t chunk_bytes;    /* target chunk size; lines longer than this become long_line chunks */
     uint64_t start_offset; /* resume: first byte to hand out (a line start), 0 = the beginning */
     uint64_t start_line;   /* resume: number of the line at start_offset */
+    /* A zip member (sources.h): the archive and the member's index; path is
+     * then the archive's. NULL reads path itself. */
+    al_zip_t *zip;
+    uint64_t member;
+    const char *name; /* what errors call the input (a member's "a.zip:m"); NULL = path */
 } al_reader_opts_t;
 
-/* Opens path ("-" = standard input) and sniffs its format. Refuses what it
- * cannot read with a specific error: NOT_FOUND, IS_DIR, ACCESS,
- * UNSUPPORTED_FORMAT (gzip, bzip2, xz, zip, lz4), IO.
+/* Opens path ("-" = standard input), or the zip member opts names, and
+ * sniffs its format. Refuses what it cannot read with a specific error:
+ * NOT_FOUND, IS_DIR, ACCESS, UNSUPPORTED_FORMAT (bzip2, xz, lz4; a zip on a
+ * stream or inside a member), ZIP_CORRUPT, ZIP_UNSUPPORTED, IO.
  * @return AL_ERR_OK and *out, which the caller closes with al_reader_close(). */
 al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag);
 
 /* Produces the next chunk, or *out = NULL at the end of input.
- * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED, GZIP_CORRUPT and GZIP_TRUNCATED
- * (diag has the compressed offset;
+ * Errors: IO, ZSTD_CORRUPT and ZSTD_TRUNCATED, GZIP_CORRUPT and GZIP_TRUNCATED,
+ * ZIP_CORRUPT (diag has the compressed offset; in a zip member, the offset
+ * in the member's stored bytes, or for a compressed file inside a member in
+ * its decompressed bytes;
  * lines that decoded completely before the damage were already returned),
  * INPUT_CHANGED (a mapped file shrank while it was read: diag has the offset),
  * BINARY_INPUT (NUL bytes at the start of the input), NOMEM.
@@ -79,7 +92,8 @@ al_err_t al_reader_next(al_reader_t *r, al_chunk_t **out, al_diag_t *diag);
 /* @return the input's format, known after al_reader_open(). */
 al_format_t al_reader_format(const al_reader_t *r);
 
-/* @return the input's size on disk, or 0 when unknown (pipes). */
+/* @return the input's size on disk (a member's: compressed, as stored), or
+ * 0 when unknown (pipes). */
 uint64_t al_reader_file_size(const al_reader_t *r);
 
 /* @return the number of the next line the reader would hand out. */

@@ -1,11 +1,14 @@
-/* fuzz_reader.c - libFuzzer target: the input decoders (plain, zstd, gzip).
+/* fuzz_reader.c - libFuzzer target: the input decoders (plain, zstd, gzip)
+ * and zip archives (the directory, each member inflated, a gzip or zstd
+ * file inside a member).
  *
- * Each fuzz input is written to an in-memory file and read to the end in
- * 4 KiB chunks, as the loader reads its inputs. The target checks that no
- * input crashes a decoder, reads out of bounds (the sanitizers see to that)
- * or hangs, and that the chunks it returns are whole lines with consistent
- * offsets and line numbers; a bad input must end in a clear error. */
+ * Each fuzz input is written to an in-memory file, opened up as the loader
+ * does (al_sources_expand) and each input read to the end in 4 KiB chunks. The target checks that
+ * no input crashes a decoder, reads out of bounds (the sanitizers see to that) or hangs, and that
+ * the chunks it returns are whole lines with consistent offsets and line numbers; a bad input must
+ * end in a clear error. */
 #include "reader.h"
+#include "sources.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -16,40 +19,65 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Reads one input to its end, checking what the reader promises. */
+static void read_all(const char *path, const al_source_t *src)
 {
     al_reader_opts_t opts = {.chunk_bytes = 4096};
-    char path[64];
     al_reader_t *r;
     al_chunk_t *c;
     al_diag_t d;
     al_err_t err;
     uint64_t offset = 0, line = 1;
+
+    if (src != NULL && src->zip != NULL) {
+        opts.zip = src->zip;
+        opts.member = src->member;
+        opts.name = src->name;
+    }
+    err = al_reader_open(&r, path, 0, &opts, &d);
+    if (err != AL_ERR_OK) {
+        if (d.path[0] == '\0')
+            abort();
+        return;
+    }
+    for (int chunks = 0; chunks < 100000; chunks++) {
+        err = al_reader_next(r, &c, &d);
+        if (err != AL_ERR_OK) {
+            if (d.path[0] == '\0') /* every error names its input */
+                abort();
+            break;
+        }
+        if (c == NULL)
+            break;
+        if (c->first_line != line || (c->offset != offset && !(offset == 0 && c->offset == 3)))
+            abort();
+        if (c->long_line == 0 && c->len > 0 && c->end != c->offset + c->len)
+            abort();
+        line += c->lines;
+        offset = c->end;
+        al_chunk_release(c);
+    }
+    al_reader_close(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *paths[1];
+    char path[64];
+    al_sources_t srcs;
+    al_diag_t d;
     int fd = memfd_create("fuzz", 0);
 
     if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
         abort();
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    err = al_reader_open(&r, path, 0, &opts, &d);
-    if (err == AL_ERR_OK) {
-        for (int chunks = 0; chunks < 100000; chunks++) {
-            err = al_reader_next(r, &c, &d);
-            if (err != AL_ERR_OK) {
-                if (d.path[0] == '\0') /* every error names its input */
-                    abort();
-                break;
-            }
-            if (c == NULL)
-                break;
-            if (c->first_line != line || (c->offset != offset && !(offset == 0 && c->offset == 3)))
-                abort();
-            if (c->long_line == 0 && c->len > 0 && c->end != c->offset + c->len)
-                abort();
-            line += c->lines;
-            offset = c->end;
-            al_chunk_release(c);
-        }
-        al_reader_close(r);
+    paths[0] = path;
+    if (al_sources_expand(&srcs, paths, 1, &d) == AL_ERR_OK) {
+        for (uint32_t i = 0; i < srcs.n; i++)
+            read_all(srcs.v[i].path, &srcs.v[i]);
+        al_sources_free(&srcs);
+    } else if (d.path[0] == '\0') {
+        abort();
     }
     close(fd);
     return 0;

@@ -1,0 +1,34 @@
+/* inputs.c - the run's inputs, with zip archives opened up into their
+ * members (core/sources.h), between taking the state directory and the
+ * resume decision: the checkpoint and the reject and failed files speak of
+ * members, and a damaged archive stops the run before anything is sent. */
+#include "run.h"
+
+#include <inttypes.h>
+
+int cli_expand_inputs(cli_run_t *r)
+{
+    const cli_settings_t *s = r->set;
+    al_diag_t d;
+    al_err_t err = al_sources_expand(&r->sources, s->pipe.paths, s->pipe.npaths, &d);
+
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return cli_exit_code(err);
+    }
+    r->pipe.paths = r->sources.names;
+    r->pipe.npaths = r->sources.n;
+    r->pipe.sources = &r->sources;
+    if (r->sources.nzips > 0 && !s->quiet) {
+        uint32_t members = 0;
+        for (uint32_t i = 0; i < r->sources.n; i++)
+            members += r->sources.v[i].zip != NULL;
+        fprintf(stderr,
+                "ampload: %" PRIu32 " zip archive%s: %" PRIu32 " member%s to read, %" PRIu64
+                " entr%s skipped (directories, __MACOSX/, dot files)\n",
+                r->sources.nzips, r->sources.nzips == 1 ? "" : "s", members,
+                members == 1 ? "" : "s", r->sources.members_skipped,
+                r->sources.members_skipped == 1 ? "y" : "ies");
+    }
+    return 0;
+}

@@ -1,0 +1,213 @@
+/* sources.c - inputs with zip archives opened up into their members (sources.h). */
+#include "sources.h"
+
+#include "reader.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int al_natural_cmp(const char *a, const char *b)
+{
+    while (*a != '\0' && *b != '\0') {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            const char *ea = a, *eb = b;
+            size_t la, lb;
+            while (*a == '0' && isdigit((unsigned char)a[1]))
+                a++; /* leading zeros do not make a number larger */
+            while (*b == '0' && isdigit((unsigned char)b[1]))
+                b++;
+            for (ea = a; isdigit((unsigned char)*ea); ea++)
+                ;
+            for (eb = b; isdigit((unsigned char)*eb); eb++)
+                ;
+            la = (size_t)(ea - a);
+            lb = (size_t)(eb - b);
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            for (; a < ea; a++, b++)
+                if (*a != *b)
+                    return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+int al_member_is_event(const char *name)
+{
+    const char *base = strrchr(name, '/');
+    size_t len = strlen(name);
+    if (len == 0 || name[len - 1] == '/')
+        return 0;
+    if (strncmp(name, "__MACOSX/", 9) == 0 || strstr(name, "/__MACOSX/") != NULL)
+        return 0;
+    base = base != NULL ? base + 1 : name;
+    return base[0] != '.';
+}
+
+/* @return 1 when path is a regular file starting like a zip archive. */
+static int is_zip_file(const char *path)
+{
+    unsigned char m[4];
+    ssize_t k;
+    int fd;
+    if (strcmp(path, "-") == 0 || al_input_is_stream(path))
+        return 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return 0; /* the reader reports why, in its words */
+    k = pread(fd, m, sizeof(m), 0);
+    close(fd);
+    return k == (ssize_t)sizeof(m) && al_zip_sniff(m, sizeof(m));
+}
+
+typedef struct {
+    uint64_t index;
+    const char *name;
+    uint64_t comp_size;
+} member_t;
+
+static int member_order(const void *a, const void *b)
+{
+    const member_t *x = a, *y = b;
+    int c = al_natural_cmp(x->name, y->name);
+    return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static al_err_t grow(al_sources_t *s, uint32_t *cap, uint64_t more, al_diag_t *diag,
+                     const char *path)
+{
+    al_source_t *v;
+    if ((uint64_t)s->n + more <= *cap)
+        return AL_ERR_OK;
+    if ((uint64_t)s->n + more > AL_MAX_INPUTS) {
+        al_diag_set(diag, path, 0);
+        snprintf(diag->detail, sizeof(diag->detail),
+                 "more than %u inputs once archives are opened up", AL_MAX_INPUTS);
+        return AL_ERR_INVALID_ARG;
+    }
+    while ((uint64_t)s->n + more > *cap)
+        *cap = *cap ? *cap * 2 : 16;
+    v = realloc(s->v, sizeof(*v) * *cap);
+    if (v == NULL)
+        return AL_ERR_NOMEM;
+    s->v = v;
+    return AL_ERR_OK;
+}
+
+/* Lists the event members of the archive at path into s, in natural order. */
+static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al_diag_t *diag)
+{
+    al_zip_t *z, **zips;
+    member_t *mem = NULL;
+    uint64_t count, nm = 0;
+    al_err_t err = al_zip_open(&z, path, diag);
+
+    if (err != AL_ERR_OK)
+        return err;
+    zips = realloc(s->zips, sizeof(*zips) * (s->nzips + 1));
+    if (zips == NULL) {
+        al_zip_close(z);
+        return AL_ERR_NOMEM;
+    }
+    s->zips = zips;
+    s->zips[s->nzips++] = z; /* freed with the list from here on */
+    count = al_zip_count(z);
+    mem = calloc(count ? count : 1, sizeof(*mem));
+    if (mem == NULL)
+        return AL_ERR_NOMEM;
+    for (uint64_t i = 0; i < count; i++) {
+        al_zip_entry_t e;
+        err = al_zip_entry(z, i, &e, diag);
+        if (err != AL_ERR_OK)
+            goto out;
+        if (!al_member_is_event(e.name)) {
+            s->members_skipped++;
+            continue;
+        }
+        if (e.unreadable != NULL) {
+            al_diag_set(diag, path, 0);
+            snprintf(diag->detail, sizeof(diag->detail), "member %s: %s", e.name, e.unreadable);
+            err = AL_ERR_ZIP_UNSUPPORTED;
+            goto out;
+        }
+        mem[nm++] = (member_t){i, e.name, e.comp_size};
+    }
+    qsort(mem, nm, sizeof(*mem), member_order);
+    err = grow(s, cap, nm, diag, path);
+    for (uint64_t k = 0; k < nm && err == AL_ERR_OK; k++) {
+        size_t len = strlen(path) + 1 + strlen(mem[k].name) + 1;
+        char *name = malloc(len);
+        if (name == NULL) {
+            err = AL_ERR_NOMEM;
+            break;
+        }
+        snprintf(name, len, "%s:%s", path, mem[k].name);
+        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].comp_size};
+    }
+out:
+    free(mem);
+    return err;
+}
+
+/* Builds the name and file arrays the other interfaces take. */
+static al_err_t index_names(al_sources_t *s)
+{
+    const char **names = calloc(s->n ? s->n : 1, sizeof(*names));
+    const char **files = calloc(s->n ? s->n : 1, sizeof(*files));
+    s->names = names;
+    s->files = files;
+    if (names == NULL || files == NULL)
+        return AL_ERR_NOMEM;
+    for (uint32_t i = 0; i < s->n; i++) {
+        names[i] = s->v[i].name;
+        files[i] = s->v[i].path;
+    }
+    return AL_ERR_OK;
+}
+
+al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t n, al_diag_t *diag)
+{
+    uint32_t cap = 0;
+    al_err_t err = AL_ERR_OK;
+
+    memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < n && err == AL_ERR_OK; i++) {
+        if (is_zip_file(paths[i])) {
+            err = add_archive(out, &cap, paths[i], diag);
+            continue;
+        }
+        err = grow(out, &cap, 1, diag, paths[i]);
+        if (err == AL_ERR_OK)
+            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0, 0};
+    }
+    if (err == AL_ERR_OK)
+        err = index_names(out);
+    if (err != AL_ERR_OK)
+        al_sources_free(out);
+    return err;
+}
+
+void al_sources_free(al_sources_t *s)
+{
+    if (s == NULL)
+        return;
+    for (uint32_t i = 0; i < s->n; i++)
+        if (s->v[i].zip != NULL)
+            free((char *)s->v[i].name);
+    for (uint32_t i = 0; i < s->nzips; i++)
+        al_zip_close(s->zips[i]);
+    free(s->v);
+    free((void *)s->names);
+    free((void *)s->files);
+    free(s->zips);
+    memset(s, 0, sizeof(*s));
+}
