@@ -311,6 +311,35 @@ void fx_write_zip(const char *path, const fx_member_t *m, size_t n)
     ck_assert_int_eq(zip_close(za), 0);
 }
 
+void fx_write_export_zip(const char *path, const char *text, size_t n, int parts, char **names,
+                         uint64_t *base)
+{
+    fx_member_t m[18];
+    char member[16][64];
+    size_t at = 0;
+    uint64_t lines = 0;
+    int k;
+
+    ck_assert_int_le(parts, 16);
+    m[0] = (fx_member_t){"p/", NULL, 0, 0, 0};
+    m[1] = (fx_member_t){"__MACOSX/p/._p_2026-01-01_0#0.json.gz", "junk", 4, 0, 0};
+    for (k = 0; k < parts; k++) {
+        size_t end = k == parts - 1 ? n : at + (n - at) / (size_t)(parts - k);
+        const char *cut = end < n ? memchr(text + end, '\n', n - end) : NULL;
+        size_t len = (cut != NULL ? (size_t)(cut - text) + 1 : n) - at;
+        snprintf(member[k], sizeof(member[k]), "p/p_2026-01-01_0#%d.json.gz", k * 5);
+        if (asprintf(&names[k], "%s:%s", path, member[k]) < 0)
+            ck_abort();
+        base[k] = lines;
+        for (size_t i = at; i < at + len; i++)
+            lines += text[i] == '\n';
+        /* reverse order in the archive: the reader must sort */
+        m[2 + parts - 1 - k] = (fx_member_t){member[k], text + at, len, k % 2, 1};
+        at += len;
+    }
+    fx_write_zip(path, m, (size_t)parts + 2);
+}
+
 static void put16(FILE *fp, unsigned v)
 {
     fputc((int)(v & 0xFF), fp);

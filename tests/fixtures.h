@@ -56,6 +56,15 @@ void fx_write_zip(const char *path, const fx_member_t *m, size_t n);
  * stored member. */
 void fx_write_zip64(const char *path, const char *name, const void *data, size_t len);
 
+/* Writes text as a zip in Amplitude's export layout: cut at line ends
+ * into `parts` (<= 16) members "p/p_2026-01-01_0#K.json.gz" with K = 0, 5,
+ * 10, ... (so name order and natural order differ), each gzipped, stored
+ * and deflated in turn, written in reverse order, with a directory entry
+ * and a __MACOSX/ entry beside them. names[k] (caller frees) gets
+ * "path:member" of part k, base[k] the number of lines before it. */
+void fx_write_export_zip(const char *path, const char *text, size_t n, int parts, char **names,
+                         uint64_t *base);
+
 /* Runs argv (argv[0] a path), output to out_path (NULL: inherit), stderr
  * to err_path (NULL: inherit). @return its exit status, or -1 on a signal. */
 int fx_run(char *const argv[], const char *out_path, const char *err_path);

@@ -114,6 +114,10 @@ typedef struct {
     const verdicts_t *v;
     char *seen;
     long records;
+    /* several inputs: record names, and the lines before each in the whole */
+    const char *const *names;
+    const uint64_t *base;
+    size_t n;
 } rejects_ctx_t;
 
 static void reject_line(void *ctx, const char *line, size_t len)
@@ -123,6 +127,14 @@ static void reject_line(void *ctx, const char *line, size_t len)
     json_t *j = json_loadb(line, len, 0, &err);
     long ln = (long)json_integer_value(json_object_get(j, "line"));
     ck_assert_msg(j != NULL, "reject record is not JSON: %s", err.text);
+    if (r->names != NULL) {
+        const char *file = json_string_value(json_object_get(j, "file"));
+        size_t k = 0;
+        while (k < r->n && (file == NULL || strcmp(file, r->names[k]) != 0))
+            k++;
+        ck_assert_msg(k < r->n, "reject record of an unknown input: %s", file ? file : "?");
+        ln += (long)r->base[k];
+    }
     ck_assert_msg(ln >= 1 && ln <= r->v->lines && r->v->invalid_line[ln],
                   "line %ld in the reject file is valid", ln);
     ck_assert_msg(!r->seen[ln], "line %ld is in the reject file twice", ln);
@@ -131,9 +143,18 @@ static void reject_line(void *ctx, const char *line, size_t len)
     json_decref(j);
 }
 
+void judge_assert_rejects_in(const char *reject_path, const verdicts_t *v, const char *const *names,
+                             const uint64_t *base, size_t n)
+{
+    rejects_ctx_t r = {v, calloc((size_t)v->lines + 2, 1), 0, names, base, n};
+    fx_each_line(reject_path, reject_line, &r);
+    ck_assert_int_eq(r.records, v->invalid);
+    free(r.seen);
+}
+
 void judge_assert_rejects(const char *reject_path, const verdicts_t *v)
 {
-    rejects_ctx_t r = {v, calloc((size_t)v->lines + 2, 1), 0};
+    rejects_ctx_t r = {v, calloc((size_t)v->lines + 2, 1), 0, NULL, NULL, 0};
     fx_each_line(reject_path, reject_line, &r);
     ck_assert_int_eq(r.records, v->invalid);
     free(r.seen);

@@ -33,6 +33,12 @@ void judge_assert_same(hashes_t *want, hashes_t *got, const char *what);
 /* The reject file holds exactly the refused lines of v, once each. */
 void judge_assert_rejects(const char *reject_path, const verdicts_t *v);
 
+/* The same for a run over several inputs (the members of a zip archive):
+ * names[k] is input k's name in the records, base[k] the lines before it
+ * when the inputs are read one after another as the judged text. */
+void judge_assert_rejects_in(const char *reject_path, const verdicts_t *v, const char *const *names,
+                             const uint64_t *base, size_t n);
+
 /* The canonical hash of one event (drops its insert_id). */
 uint64_t judge_canonical(json_t *j);
 

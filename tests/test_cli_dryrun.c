@@ -139,8 +139,11 @@ static void check_report(json_t *r, const expected_t *e)
     }
 }
 
-/* Every record of the reject file is a refused line, once, with its text. */
-static void check_rejects(const char *state, const char *input, const expected_t *e)
+/* Every record of the reject file is a refused line, once, with its text.
+ * With names (zip members: n of them), a record's line and offset count in
+ * its member, which starts after base[k] lines of the judged input. */
+static void check_rejects_in(const char *state, const char *input, const expected_t *e,
+                             char *const *names, const uint64_t *base, int n_names)
 {
     char *path = fx_path(state, "rejected.ndjson");
     size_t n, in_n;
@@ -161,6 +164,15 @@ static void check_rejects(const char *state, const char *input, const expected_t
         ck_assert_msg(rec != NULL, "reject record is not JSON: %s", err.text);
         line = (long)json_integer_value(json_object_get(rec, "line"));
         off = (long)json_integer_value(json_object_get(rec, "offset"));
+        if (names != NULL) {
+            const char *file = json_string_value(json_object_get(rec, "file"));
+            int k = 0;
+            while (k < n_names && strcmp(file, names[k]) != 0)
+                k++;
+            ck_assert_msg(k < n_names, "reject record of an unknown input %s", file);
+            line += (long)base[k];
+            off += e->offset[base[k] + 1];
+        }
         ck_assert_msg(line >= 1 && line <= e->lines && e->invalid_line[line],
                       "line %ld rejected but valid", line);
         ck_assert_msg(!seen[line], "line %ld rejected twice", line);
@@ -181,6 +193,11 @@ out:
     free(text);
     free(in);
     free(path);
+}
+
+static void check_rejects(const char *state, const char *input, const expected_t *e)
+{
+    check_rejects_in(state, input, e, NULL, NULL, 0);
 }
 
 static char *quoted(const char *a, const char *b)
@@ -346,6 +363,49 @@ START_TEST(gzip_file_and_stdin_agree_with_plain)
 }
 END_TEST
 
+/* Amplitude's export layout (a zip of gzipped members, written out of
+ * order, with a directory and a __MACOSX/ entry) agrees with the plain
+ * file: counts, and each refused line once under its member's name, line
+ * and offset. */
+START_TEST(zip_export_agrees_with_plain_member_by_member)
+{
+    char *gen = fx_path(dir, "gen.ndjson"), *zip = fx_path(dir, "export.zip");
+    char *s1 = fx_path(dir, "s1"), *a1 = quoted(zip, NULL), *names[4];
+    uint64_t base[4];
+    size_t n;
+    char *text;
+    expected_t e;
+    json_t *r, *inputs;
+
+    fx_generate(gen, 30000, 79, "--bad-rate 0.03 --blank-rate 0.01 --crlf");
+    text = fx_read(gen, &n);
+    fx_write_export_zip(zip, text, n, 4, names, base);
+    judge_file(gen, &e);
+    r = dry_run(a1, s1, 3, 0);
+    check_report(r, &e);
+    check_rejects_in(s1, gen, &e, names, base, 4);
+    ck_assert_int_eq(num(r, "bytes_read"), (long)n);
+    ck_assert_int_eq(num(r, "zip_entries_skipped"), 2);
+    inputs = json_object_get(r, "inputs");
+    ck_assert_uint_eq(json_array_size(inputs), 4);
+    for (int k = 0; k < 4; k++) {
+        json_t *in = json_array_get(inputs, (size_t)k);
+        long lines = (long)((k < 3 ? base[k + 1] : (uint64_t)e.lines) - base[k]);
+        ck_assert_str_eq(json_string_value(json_object_get(in, "file")), names[k]);
+        ck_assert_str_eq(json_string_value(json_object_get(in, "format")), "gzip");
+        ck_assert_int_eq(num(in, "lines"), lines);
+        free(names[k]);
+    }
+    json_decref(r);
+    free_expected(&e);
+    free(text);
+    free(gen);
+    free(zip);
+    free(s1);
+    free(a1);
+}
+END_TEST
+
 START_TEST(several_inputs_add_up_and_are_listed)
 {
     char *a = fx_path(dir, "a.ndjson"), *b = fx_path(dir, "b.ndjson"), *s = fx_path(dir, "s");
@@ -427,6 +487,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, sample_zst_matches_sample_plain);
     tcase_add_test(tc, generated_file_plain_zstd_and_stdin_agree_line_by_line);
     tcase_add_test(tc, gzip_file_and_stdin_agree_with_plain);
+    tcase_add_test(tc, zip_export_agrees_with_plain_member_by_member);
     tcase_add_test(tc, several_inputs_add_up_and_are_listed);
     tcase_add_test(tc, smaller_batches_and_min_id_length_are_honoured);
     suite_add_tcase(s, tc);

@@ -694,6 +694,48 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
 }
 END_TEST
 
+/* An export-layout zip (gzip members inside) through a faulty mock: every
+ * valid event of every member recorded once, the rest accounted for. */
+START_TEST(a_zip_export_is_delivered_once)
+{
+    char *in = fx_path(dir, "in.ndjson"), *zip = fx_path(dir, "export.zip");
+    char *rec = fx_path(dir, "rec.ndjson"), *names[3];
+    const char *args[] = {"--record", rec, "--fail-rate", "0.1", "--seed", "5", NULL};
+    input_t want = {0};
+    bag_t got = {0};
+    run_t r = {0};
+    uint64_t base[3];
+    json_t *stats;
+    size_t n;
+    char *text;
+
+    fx_generate(in, 6000, 32, "--bad-rate 0.01 --blank-rate 0.01");
+    fx_each_line(in, judge_line, &want);
+    text = fx_read(in, &n);
+    fx_write_export_zip(zip, text, n, 3, names, base);
+    stats = run_against_mock(args, &r, zip, "--gzip --batch-events 400");
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
+    fx_each_line(rec, add_canonical, &got);
+    assert_same_events(&want.valid, &got, "recorded");
+    assert_unique_insert_ids(rec);
+    assert_accounting(r.report);
+    ck_assert_int_eq(num(r.report, "lines_read"), want.lines);
+    ck_assert_int_eq(num(r.report, "rejected_local"), want.invalid);
+    ck_assert_int_gt(num(r.report, "retries"), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.report, "inputs")), 3);
+    json_decref(stats);
+    run_free(&r);
+    bag_free(&got);
+    bag_free(&want.valid);
+    for (int k = 0; k < 3; k++)
+        free(names[k]);
+    free(text);
+    free(in);
+    free(zip);
+    free(rec);
+}
+END_TEST
+
 START_TEST(gzip_bodies_arrive_whole_through_splits_resends_and_faults)
 {
     char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
@@ -766,6 +808,7 @@ static Suite *send_suite(void)
     tcase_add_test(tc, delivers_every_valid_event_exactly_once);
     tcase_add_test(tc, shards_run_side_by_side_deliver_every_event_once);
     tcase_add_test(tc, gzip_bodies_arrive_whole_through_splits_resends_and_faults);
+    tcase_add_test(tc, a_zip_export_is_delivered_once);
     tcase_add_test(tc, survives_server_errors_and_dropped_connections);
     tcase_add_test(tc, refused_events_go_to_the_reject_file_over_several_400_rounds);
     tcase_add_test(tc, a_413_splits_batches_and_refuses_a_lone_oversized_event);

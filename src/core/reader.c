@@ -489,7 +489,11 @@ static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t o
     al_diag_set(&r->pending_diag, r->path, sys_errno);
     r->pending_diag.offset = offset;
     r->pending_diag.has_offset = 1;
-    if (detail != NULL)
+    if (detail != NULL && r->member != NULL)
+        /* the offset counts the member's decompressed bytes, not the archive's */
+        snprintf(r->pending_diag.detail, sizeof(r->pending_diag.detail),
+                 "%s file inside the member: %s", al_format_name(r->format), detail);
+    else if (detail != NULL)
         snprintf(r->pending_diag.detail, sizeof(r->pending_diag.detail), "%s", detail);
 }
 

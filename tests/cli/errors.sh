@@ -69,6 +69,43 @@ expect 3 "events\.ndjson\.bz2: unsupported input format \(bzip2-compressed\)" --
 head -c 3000 events.ndjson.gz >cut.gz
 expect 3 "cut\.gz: truncated gzip data .* at byte 3000" -- --dry-run cut.gz
 expect 3 "blob\.ndjson: not a text file" -- --dry-run blob.ndjson
+# zip archives (written by python's zipfile: an implementation of its own)
+python3 - <<'PY'
+import gzip, zipfile
+ev = open("good.ndjson", "rb").read()
+half = ev.index(b"\n", len(ev) // 2) + 1
+with zipfile.ZipFile("export.zip", "w") as z:
+    z.writestr("p/p_0#10.json.gz", gzip.compress(ev[half:]), compress_type=zipfile.ZIP_STORED)
+    z.writestr("p/p_0#2.json.gz", gzip.compress(ev[:half]), compress_type=zipfile.ZIP_DEFLATED)
+    z.writestr("__MACOSX/p/._p_0#2.json.gz", b"junk")
+    z.writestr("p/notes.bin", b"\x00\x01binary")
+with zipfile.ZipFile("odd.zip", "w") as z:
+    z.writestr("a.ndjson", ev, compress_type=zipfile.ZIP_LZMA)
+data = open("export.zip", "rb").read()
+open("cut.zip", "wb").write(data[: len(data) // 2])
+with zipfile.ZipFile("plain.zip", "w") as z:
+    z.writestr("day.ndjson", ev, compress_type=zipfile.ZIP_DEFLATED)
+bad = bytearray(open("plain.zip", "rb").read())
+at = len(bad) // 2  # inside the deflated member's data
+bad[at:at + 64] = bytes(b ^ 0x5A for b in bad[at:at + 64])
+open("bad.zip", "wb").write(bytes(bad))
+PY
+expect 3 "export\.zip:p/notes\.bin: not a text file" -- --dry-run export.zip
+python3 - <<'PY'
+import zipfile
+src = zipfile.ZipFile("export.zip")
+with zipfile.ZipFile("clean.zip", "w") as z:
+    for i in src.infolist():
+        if i.filename != "p/notes.bin":
+            z.writestr(i, src.read(i.filename))
+PY
+expect 0 "1 zip archive: 2 members to read, 1 entry skipped" -- --dry-run clean.zip
+expect 0 "2000 valid events" -- --dry-run clean.zip
+expect 3 "cut\.zip: corrupt zip archive \(central directory: " -- --dry-run cut.zip
+expect 3 "hint: the archive is damaged" -- --dry-run cut.zip
+expect 3 "bad\.zip:day\.ndjson: corrupt zip archive \(zip member data: .*\) at byte [0-9]+" -- --dry-run bad.zip
+expect 3 "odd\.zip: a zip member ampload cannot read \(member a\.ndjson: its compression method" -- --dry-run odd.zip
+expect 3 "<stdin>: unsupported input format \(a zip archive, which is read from its path" -- --dry-run - <clean.zip
 expect 3 "cut\.zst: truncated zstd data .* at byte [0-9]+" -- --dry-run cut.zst
 expect 3 "corrupt\.zst: corrupt zstd data \(.+\) at byte [0-9]+" -- --dry-run corrupt.zst
 expect 3 "hint: the file is damaged" -- --dry-run corrupt.zst
