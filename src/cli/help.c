@@ -12,9 +12,10 @@
 static const char usage_text[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"
-    "Load NDJSON events (plain, zstd or gzip; '-' = stdin) into Amplitude's\n"
-    "Batch Event Upload API. 'check' verifies endpoint, TLS, key, inputs and state\n"
-    "directory without sending any event, and prints a checklist.\n"
+    "Load NDJSON events (plain, zstd, gzip, or zip archives of those such as\n"
+    "Amplitude's exports; '-' = stdin) into Amplitude's Batch Event Upload API.\n"
+    "'check' verifies endpoint, TLS, key, inputs and state directory without\n"
+    "sending any event, and prints a checklist.\n"
     "\n"
     "Delivery:\n"
     "  --endpoint URL        default https://api2.amplitude.com/batch\n"
