@@ -45,6 +45,15 @@ has() {
 zstd -q in.ndjson -o in.zst
 cp in.zst bad.zst
 printf '\x55\x55\x55\x55\x55\x55\x55\x55' | dd of=bad.zst bs=1 seek=12 conv=notrunc status=none
+python3 - <<'PY'
+import gzip, zipfile
+ev = open("in.ndjson", "rb").read()
+with zipfile.ZipFile("export.zip", "w") as z:
+    z.writestr("p/p_0#1.json.gz", gzip.compress(ev[:100000]))
+    z.writestr("p/p_0#2.json.gz", gzip.compress(ev[100000:]))
+    z.writestr("__MACOSX/p/._x", b"junk")
+    z.writestr("p/zz.json.gz", b"\x1f\x8b\x08\x00garbage")
+PY
 openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
     -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
 start_mock plain --api-key "$key"
@@ -60,6 +69,16 @@ has ok "- TLS +not used \(http:// endpoint\)"
 has ok "✓ API key +accepted"
 has ok "✓ input +in\.ndjson: NDJSON"
 has ok "✓ input +in\.zst: zstd-compressed NDJSON"
+python3 - <<'PY'
+import zipfile
+src = zipfile.ZipFile("export.zip")
+with zipfile.ZipFile("good.zip", "w") as z:
+    for i in src.infolist():
+        if i.filename != "p/zz.json.gz":
+            z.writestr(i, src.read(i.filename))
+PY
+expect 0 zipok --endpoint "$plain/batch" --state st/z good.zip
+has zipok "✓ input +good\.zip: zip archive, 2 members of gzip-compressed NDJSON, .* stored; 1 entry skipped \(not events\)"
 has ok "✓ state dir +st/a: writable \(created for the check, removed again\)"
 has ok "✓ checkpoint +none"
 has ok "all 6 checks passed"
@@ -159,8 +178,9 @@ expect 0 insecure --endpoint "$tls/batch" --insecure
 has insecure "- TLS +not verified \(--insecure\)"
 
 # inputs: exit 3, each bad one named
-expect 3 inputs --endpoint "$plain/batch" --state st in.ndjson missing.ndjson bad.zst
+expect 3 inputs --endpoint "$plain/batch" --state st in.ndjson missing.ndjson bad.zst export.zip
 has inputs "✓ input +in\.ndjson"
+has inputs "✗ input +export\.zip:p/zz\.json\.gz: (corrupt|truncated) gzip data"
 has inputs "✗ input +missing\.ndjson: no such file"
 has inputs "✗ input +bad\.zst: corrupt zstd data"
 has inputs "hint: the file is damaged"
