@@ -240,6 +240,48 @@ START_TEST(recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one)
 }
 END_TEST
 
+/* Zip members: each has its own mark; their identity is the archive's,
+ * so a changed archive is refused, naming the member. */
+START_TEST(members_of_an_archive_share_its_identity)
+{
+    char *zip = fx_path(dir, "x.zip"), *n0 = NULL, *n1 = NULL;
+    const char *names[2], *files[2];
+    al_ckpt_t *ck;
+    al_diag_t d;
+    al_mark_t m[2], start[2] = {{0, 1, 0}, {0, 1, 0}};
+    al_track_t *t;
+    fx_member_t mem[2] = {{"a.ndjson", "x\ny\n", 4, 0, 0}, {"b.ndjson", "z\n", 2, 1, 0}};
+
+    fx_write_zip(zip, mem, 2);
+    if (asprintf(&n0, "%s:a.ndjson", zip) < 0 || asprintf(&n1, "%s:b.ndjson", zip) < 0)
+        ck_abort();
+    names[0] = n0;
+    names[1] = n1;
+    files[0] = files[1] = zip;
+    ck_assert_int_eq(al_ckpt_new(&ck, ckpath, names, files, 2, NULL, start, &d), AL_ERR_OK);
+    t = al_track_new(1, 2, 2);
+    al_ckpt_track(ck, t);
+    al_ckpt_input_done(ck, 0, 4, 3);
+    al_track_resolve(t, 1);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    al_ckpt_free(ck);
+    ck_assert_int_eq(al_ckpt_load(ckpath, names, files, 2, NULL, m, &d), AL_ERR_OK);
+    ck_assert_int_eq(m[0].done, 1);
+    ck_assert_uint_eq(m[1].offset, 2);
+    ck_assert_uint_eq(m[1].line, 2);
+    /* the archive rewritten with other content */
+    mem[1].data = "w\n";
+    fx_write_zip(zip, mem, 2);
+    ck_assert_int_eq(al_ckpt_load(ckpath, names, files, 2, NULL, m, &d),
+                     AL_ERR_CHECKPOINT_MISMATCH);
+    ck_assert_str_eq(d.path, n0);
+    ck_assert_ptr_nonnull(strstr(d.detail, "changed since the checkpoint"));
+    free(n0);
+    free(n1);
+    free(zip);
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -249,6 +291,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(tc, saves_and_loads_the_marks);
     tcase_add_test(tc, a_missing_checkpoint_is_not_an_error_and_a_torn_temp_file_is_ignored);
     tcase_add_test(tc, a_changed_input_or_another_input_list_is_refused);
+    tcase_add_test(tc, members_of_an_archive_share_its_identity);
     tcase_add_test(tc, a_checkpoint_belongs_to_its_shard);
     tcase_add_test(tc, rollback_keeps_only_records_below_the_marks);
     tcase_add_test(tc, recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one);

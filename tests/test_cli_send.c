@@ -694,12 +694,13 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
 }
 END_TEST
 
-/* An export-layout zip (gzip members inside) through a faulty mock: every
- * valid event of every member recorded once, the rest accounted for. */
-START_TEST(a_zip_export_is_delivered_once)
+/* Delivers a compressed copy of a generated input through a mock with 10 %
+ * server errors: every valid event recorded once, the rest accounted for,
+ * one report entry per input (`inputs` of them). */
+static void compressed_input_delivered_once(const char *name, int zip, size_t inputs)
 {
-    char *in = fx_path(dir, "in.ndjson"), *zip = fx_path(dir, "export.zip");
-    char *rec = fx_path(dir, "rec.ndjson"), *names[3];
+    char *in = fx_path(dir, "in.ndjson"), *packed = fx_path(dir, name);
+    char *rec = fx_path(dir, "rec.ndjson"), *names[3] = {NULL, NULL, NULL};
     const char *args[] = {"--record", rec, "--fail-rate", "0.1", "--seed", "5", NULL};
     input_t want = {0};
     bag_t got = {0};
@@ -712,8 +713,11 @@ START_TEST(a_zip_export_is_delivered_once)
     fx_generate(in, 6000, 32, "--bad-rate 0.01 --blank-rate 0.01");
     fx_each_line(in, judge_line, &want);
     text = fx_read(in, &n);
-    fx_write_export_zip(zip, text, n, 3, names, base);
-    stats = run_against_mock(args, &r, zip, "--gzip --batch-events 400");
+    if (zip)
+        fx_write_export_zip(packed, text, n, 3, names, base);
+    else
+        fx_write_gzip(packed, text, n, 300000, 1);
+    stats = run_against_mock(args, &r, packed, "--gzip --batch-events 400");
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err_text);
     fx_each_line(rec, add_canonical, &got);
     assert_same_events(&want.valid, &got, "recorded");
@@ -722,7 +726,7 @@ START_TEST(a_zip_export_is_delivered_once)
     ck_assert_int_eq(num(r.report, "lines_read"), want.lines);
     ck_assert_int_eq(num(r.report, "rejected_local"), want.invalid);
     ck_assert_int_gt(num(r.report, "retries"), 0);
-    ck_assert_uint_eq(json_array_size(json_object_get(r.report, "inputs")), 3);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.report, "inputs")), inputs);
     json_decref(stats);
     run_free(&r);
     bag_free(&got);
@@ -731,8 +735,20 @@ START_TEST(a_zip_export_is_delivered_once)
         free(names[k]);
     free(text);
     free(in);
-    free(zip);
+    free(packed);
     free(rec);
+}
+
+START_TEST(a_gzip_input_is_delivered_once)
+{
+    compressed_input_delivered_once("in.ndjson.gz", 0, 1);
+}
+END_TEST
+
+/* Amplitude's export layout: a zip of gzipped members. */
+START_TEST(a_zip_export_is_delivered_once)
+{
+    compressed_input_delivered_once("export.zip", 1, 3);
 }
 END_TEST
 
@@ -808,6 +824,7 @@ static Suite *send_suite(void)
     tcase_add_test(tc, delivers_every_valid_event_exactly_once);
     tcase_add_test(tc, shards_run_side_by_side_deliver_every_event_once);
     tcase_add_test(tc, gzip_bodies_arrive_whole_through_splits_resends_and_faults);
+    tcase_add_test(tc, a_gzip_input_is_delivered_once);
     tcase_add_test(tc, a_zip_export_is_delivered_once);
     tcase_add_test(tc, survives_server_errors_and_dropped_connections);
     tcase_add_test(tc, refused_events_go_to_the_reject_file_over_several_400_rounds);

@@ -133,7 +133,10 @@ static void judge(const char *text, size_t n, expected_t *e, unsigned min_id, si
     }
 }
 
-static void run_and_compare(const char *path, uint32_t threads, size_t chunk_bytes)
+/* Runs path (plain, or compressed: then text_path holds its text) and
+ * compares every line with the judge. */
+static void run_and_compare_text(const char *path, const char *text_path, uint32_t threads,
+                                 size_t chunk_bytes)
 {
     al_pipeline_opts_t o;
     collector_t c;
@@ -143,9 +146,11 @@ static void run_and_compare(const char *path, uint32_t threads, size_t chunk_byt
     al_input_t in;
     al_live_t live;
     size_t n;
-    char *text = fx_read(path, &n);
+    char *text = fx_read(text_path, &n);
     char *rej = fx_path(dir, "rejected.ndjson");
     const char *paths[1] = {path};
+    size_t stored;
+    free(fx_read(path, &stored)); /* progress counts bytes as stored */
 
     judge(text, n, &e, 5, 1024 * 1024);
     memset(&c, 0, sizeof(c));
@@ -168,8 +173,8 @@ static void run_and_compare(const char *path, uint32_t threads, size_t chunk_byt
     ck_assert_uint_eq(atomic_load(&live.lines_read), s.lines_read);
     ck_assert_uint_eq(atomic_load(&live.rejected), s.rejected_local);
     ck_assert_uint_eq(atomic_load(&live.skipped), s.skipped);
-    ck_assert_uint_eq(atomic_load(&live.total_bytes), n);
-    ck_assert_uint_eq(al_live_done_bytes(&live, 0), n);
+    ck_assert_uint_eq(atomic_load(&live.total_bytes), stored);
+    ck_assert_uint_eq(al_live_done_bytes(&live, 0), stored);
     ck_assert_int_eq(in.err, AL_ERR_OK);
     ck_assert_int_eq(c.bad, 0);
     ck_assert_uint_eq(s.lines_read, e.lines);
@@ -195,6 +200,11 @@ static void run_and_compare(const char *path, uint32_t threads, size_t chunk_byt
     pthread_mutex_destroy(&c.lock);
 }
 
+static void run_and_compare(const char *path, uint32_t threads, size_t chunk_bytes)
+{
+    run_and_compare_text(path, path, threads, chunk_bytes);
+}
+
 START_TEST(every_valid_line_arrives_once_with_one_thread)
 {
     char *p = fx_path(dir, "g.ndjson");
@@ -211,6 +221,23 @@ START_TEST(every_valid_line_arrives_once_with_four_threads_and_small_chunks)
     run_and_compare(p, 4, 4096);
     run_and_compare(p, 2, 65536);
     free(p);
+}
+END_TEST
+
+/* gzip in many members: 1 to 4 threads, small and large chunks. */
+START_TEST(gzip_input_gives_every_line_once)
+{
+    char *p = fx_path(dir, "g.ndjson"), *z = fx_path(dir, "g.gz");
+    size_t n;
+    char *text;
+    fx_generate(p, 20000, 15, "--bad-rate 0.05 --blank-rate 0.01 --crlf --no-newline-at-end");
+    text = fx_read(p, &n);
+    fx_write_gzip(z, text, n, 500000, 1);
+    for (uint32_t threads = 1; threads <= 4; threads++)
+        run_and_compare_text(z, p, threads, threads % 2 ? 4096 : 1 << 20);
+    free(text);
+    free(p);
+    free(z);
 }
 END_TEST
 
@@ -643,6 +670,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, done_bytes_follow_the_resolved_share_of_parsed_lines);
     tcase_add_test(tc, every_valid_line_arrives_once_with_four_threads_and_small_chunks);
     tcase_add_test(tc, zstd_input_gives_the_same_counts);
+    tcase_add_test(tc, gzip_input_gives_every_line_once);
     tcase_add_test(tc, zip_members_give_every_line_once);
     tcase_add_test(tc, a_missing_input_stops_the_run_before_any_work);
     tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
