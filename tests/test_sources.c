@@ -125,7 +125,8 @@ START_TEST(refusals_name_the_archive_and_member)
     al_diag_t d;
 
     /* a zip's magic, then nothing a zip needs */
-    fx_write(z, "PK\x03\x04 and then garbage, no central directory", 46);
+    static const char junk[] = "PK\x03\x04 and then garbage, no central directory";
+    fx_write(z, junk, sizeof(junk) - 1);
     ck_assert_int_eq(al_sources_expand(&s, paths, 1, &d), AL_ERR_ZIP_CORRUPT);
     ck_assert_str_eq(d.path, z);
     ck_assert_uint_eq(s.n, 0);
