@@ -8,7 +8,10 @@
  * bytes, so tests and benchmarks can regenerate their inputs.
  *
  * Usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R]
- *                   [--insert-id-rate R] [--crlf] [--no-newline-at-end] [-o FILE]
+ *                   [--insert-id-rate R] [--export] [--crlf] [--no-newline-at-end]
+ *                   [-o FILE]
+ * With --export the good lines are rows in the shape of Amplitude's Export
+ * API (for --from amplitude-export), instead of /batch events.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +96,84 @@ static void good_event(FILE *fp, uint64_t i)
             rnd() % 2 ? "pro" : "free", 1 + (int)(rnd() % 12));
 }
 
+/* UTC "YYYY-MM-DD HH:MM:SS.ffffff" of a time in ms (civil_from_days, H. Hinnant). */
+static void utc_text(char *out, size_t cap, uint64_t ms, unsigned micro_extra)
+{
+    int64_t z = (int64_t)(ms / 86400000) + 719468, era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097), sec = (unsigned)(ms / 1000 % 86400);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+    snprintf(out, cap, "%04lld-%02u-%02u %02u:%02u:%02u.%03u%03u", (long long)y, m, d, sec / 3600,
+             sec / 60 % 60, sec % 60, (unsigned)(ms % 1000), micro_extra % 1000);
+}
+
+/* A row in the shape of Amplitude's Export API (--export): the fields an
+ * export carries, server-assigned ones included, times as UTC text. */
+static void export_row(FILE *fp, uint64_t i)
+{
+    char dev[40], id[40], et[40], srv[40], up[40];
+    uint64_t user = rnd() % 100000;
+    uint64_t t = 1700000000000ULL + i * 37 + rnd() % 1000;
+    int p = (int)(rnd() % 3), c = (int)(rnd() % 8);
+    uint64_t shape = rnd() % 10;
+
+    uuid(dev);
+    uuid(id);
+    utc_text(et, sizeof(et), t, (unsigned)(rnd() % 1000));
+    utc_text(srv, sizeof(srv), t + 1500, 0);
+    utc_text(up, sizeof(up), t + 1700, 0);
+    fprintf(fp, "{\"$insert_id\":");
+    if (shape == 2)
+        fputs("null", fp); /* then uuid stands in */
+    else
+        fprintf(fp, "\"%016llx%08llx\"", (unsigned long long)rnd(),
+                (unsigned long long)(i & 0xffffffff));
+    fprintf(
+        fp,
+        ",\"$insert_key\":null,\"$schema\":null,\"adid\":null,\"amplitude_attribution_ids\":null,"
+        "\"amplitude_event_type\":null,\"amplitude_id\":%llu,\"app\":187520,\"city\":\"%s\","
+        "\"client_event_time\":\"%s\",\"client_upload_time\":\"%s\",\"country\":\"%s\","
+        "\"data\":{\"group_first_event\":{},\"group_ids\":{}},\"data_type\":\"event\","
+        "\"device_brand\":null,\"device_carrier\":%s,\"device_family\":\"%s\","
+        "\"device_id\":",
+        (unsigned long long)(rnd() % 1000000000000ULL), cities[c], et, up, countries[c],
+        rnd() % 2 ? "\"Verizon\"" : "null", platforms[p]);
+    if (shape == 1)
+        fputs("\"\"", fp); /* exports write an absent device_id as "" */
+    else
+        fprintf(fp, "\"%s\"", dev);
+    fprintf(fp,
+            ",\"device_manufacturer\":null,\"device_model\":null,\"device_type\":\"%s\","
+            "\"dma\":null,\"event_id\":%llu,\"event_properties\":{\"product_id\":\"sku-%05d\","
+            "\"price\":%d.%02d,\"title\":\"The \\\"Best\\\" caf\\u00e9\"},\"event_time\":\"%s\","
+            "\"event_type\":\"%s\",\"global_user_properties\":{},\"group_properties\":{},"
+            "\"groups\":{},\"idfa\":null,\"ip_address\":\"10.%d.%d.%d\","
+            "\"is_attribution_event\":false,\"language\":\"English\",\"library\":\"http/2.0\","
+            "\"location_lat\":null,\"location_lng\":null,\"os_name\":\"%s\",\"os_version\":\"17\","
+            "\"partner_id\":null,\"paying\":null,\"plan\":{},\"platform\":\"%s\","
+            "\"processed_time\":\"%s\",\"region\":\"Unknown\",\"sample_rate\":null,"
+            "\"server_received_time\":\"%s\",\"server_upload_time\":\"%s\",\"session_id\":%llu,"
+            "\"source_id\":null,\"start_version\":null,\"user_creation_time\":\"%s\",\"user_id\":",
+            platforms[p], (unsigned long long)(i + 1), (int)(rnd() % 100000), (int)(rnd() % 500),
+            (int)(rnd() % 100), et, event_types[rnd() % 10], (int)(rnd() % 256), (int)(rnd() % 256),
+            (int)(rnd() % 256),
+            p == 0   ? "ios"
+            : p == 1 ? "android"
+                     : "chrome",
+            platforms[p], up, srv, up, (unsigned long long)(t - t % 1800000), srv);
+    if (shape == 0)
+        fputs("null", fp);
+    else
+        fprintf(fp, "\"user_%06llu@example.com\"", (unsigned long long)user);
+    fprintf(fp,
+            ",\"user_properties\":{\"plan\":\"%s\",\"cohort\":\"2024-%02d\"},\"uuid\":\"%s\","
+            "\"version_name\":\"3.%d.%d\"}",
+            rnd() % 2 ? "pro" : "free", 1 + (int)(rnd() % 12), id, (int)(rnd() % 20),
+            (int)(rnd() % 10));
+}
+
 /* One line of each kind the loader must refuse. */
 static const char *const bad_lines[] = {
     "{\"event_type\":\"a\",\"user_id\":\"user_1@example.com\",}",   /* trailing comma */
@@ -133,7 +214,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = 1000, seed = 1;
     double bad_rate = 0, blank_rate = 0;
-    int crlf = 0, no_final_newline = 0;
+    int crlf = 0, no_final_newline = 0, exports = 0;
     const char *out = NULL;
     FILE *fp = stdout;
 
@@ -152,13 +233,15 @@ int main(int argc, char **argv)
             insert_id_rate = strtod(v, NULL), i++;
         } else if (strcmp(a, "-o") == 0 && v) {
             out = v, i++;
+        } else if (strcmp(a, "--export") == 0) {
+            exports = 1;
         } else if (strcmp(a, "--crlf") == 0) {
             crlf = 1;
         } else if (strcmp(a, "--no-newline-at-end") == 0) {
             no_final_newline = 1;
         } else {
             fprintf(stderr, "usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R] "
-                            "[--crlf] [--no-newline-at-end] [-o FILE]\n");
+                            "[--export] [--crlf] [--no-newline-at-end] [-o FILE]\n");
             return 2;
         }
     }
@@ -183,6 +266,8 @@ int main(int argc, char **argv)
                 fputs(bad_lines[k], fp);
         } else if (r < bad_rate + blank_rate) {
             fputs(rnd() % 2 ? "" : "  \t", fp);
+        } else if (exports) {
+            export_row(fp, i);
         } else {
             good_event(fp, i);
         }

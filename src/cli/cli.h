@@ -59,6 +59,7 @@ typedef struct {
     const char *api_key_file;
     char shard[32]; /* --shard as "I/N", or "" */
     char state_buf[PATH_MAX];
+    al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;
 
 /* What cli_parse_options() found: go on, or print help / the version. */

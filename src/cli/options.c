@@ -322,6 +322,50 @@ static int set_gzip(cli_settings_t *s, const char *t, uint64_t v)
     return 0;
 }
 
+/* --from SOURCE: the shape of the input's lines. */
+static int set_from(cli_settings_t *s, const char *t, uint64_t v)
+{
+    (void)v;
+    if (strcmp(t, "amplitude-export") != 0)
+        return usage_error("--from '%s': the one source known is amplitude-export%s", t, "");
+    al_edits_from_export(&s->edits);
+    return 0;
+}
+
+/* One edit of --rename, --drop or --set; flag names it in messages. */
+static int edit_error(const char *flag, al_err_t err, const al_diag_t *d)
+{
+    return err == AL_ERR_OK ? 0 : usage_error("%s: %s", flag, d->detail);
+}
+
+static int set_rename(cli_settings_t *s, const char *t, uint64_t v)
+{
+    al_diag_t d;
+    (void)v;
+    return edit_error("--rename", al_edits_rename(&s->edits, t, &d), &d);
+}
+
+static int set_drop(cli_settings_t *s, const char *t, uint64_t v)
+{
+    al_diag_t d;
+    (void)v;
+    return edit_error("--drop", al_edits_drop(&s->edits, t, &d), &d);
+}
+
+static int set_field(cli_settings_t *s, const char *t, uint64_t v)
+{
+    al_diag_t d;
+    (void)v;
+    return edit_error("--set", al_edits_set(&s->edits, t, &d), &d);
+}
+
+static int set_skip_ups(cli_settings_t *s, const char *t, uint64_t v)
+{
+    (void)t, (void)v;
+    s->edits.skip_ups = 1;
+    return 0;
+}
+
 static int set_verbose(cli_settings_t *s, const char *t, uint64_t v)
 {
     (void)t, (void)v;
@@ -375,6 +419,11 @@ static const option_t options[] = {
     {"metrics-port", 0, "AMPLOAD_METRICS_PORT", ARG_NUM, 0, 65535, set_metrics_port},
     {"shard", 0, "AMPLOAD_SHARD", ARG_TEXT, 0, 0, set_shard},
     {"gzip", 0, NULL, ARG_NONE, 0, 0, set_gzip},
+    {"from", 0, NULL, ARG_TEXT, 0, 0, set_from},
+    {"rename", 0, NULL, ARG_TEXT, 0, 0, set_rename},
+    {"drop", 0, NULL, ARG_TEXT, 0, 0, set_drop},
+    {"set", 0, NULL, ARG_TEXT, 0, 0, set_field},
+    {"skip-user-properties-sync", 0, NULL, ARG_NONE, 0, 0, set_skip_ups},
     {"verbose", 'v', NULL, ARG_NONE, 0, 0, set_verbose},
 };
 
@@ -510,6 +559,8 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optio
         return rc;
     s->pipe.paths = (const char *const *)(argv + optind);
     s->pipe.npaths = (uint32_t)(argc - optind);
+    if (al_edits_active(&s->edits))
+        s->pipe.edits = &s->edits;
     if (s->pipe.shard_count > 1)
         snprintf(s->shard, sizeof(s->shard), "%" PRIu32 "/%" PRIu32, s->pipe.shard_index,
                  s->pipe.shard_count);

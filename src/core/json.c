@@ -307,12 +307,18 @@ static int choose(void)
     return best;
 }
 
-int al_json_scan(const char *text, size_t n, al_jscan_t *out)
+int al_json_scan_members(const char *text, size_t n, al_jscan_t *out, al_jmembers_t *members)
 {
     int k = atomic_load_explicit(&chosen, memory_order_relaxed);
     if (k < 0)
         k = choose();
+    out->members = members; /* the scanner keeps it and clears the rest */
     return variants[k].fn(text, n, out);
+}
+
+int al_json_scan(const char *text, size_t n, al_jscan_t *out)
+{
+    return al_json_scan_members(text, n, out, NULL);
 }
 
 int al_json_use_simd(const char *name)

@@ -58,13 +58,34 @@ typedef struct {
     uint8_t seen;    /* times the key occurred at top level (2 = duplicate) */
 } al_jfield_t;
 
+/* One top-level member of an object, for callers that edit events
+ * (transform.h). Offsets are into the scanned line. */
+typedef struct {
+    uint32_t key_off; /* the key's text between its quotes, still escaped */
+    uint32_t key_len;
+    uint32_t val_off; /* the whole value (a string with its quotes) */
+    uint32_t val_len;
+    uint8_t val_type; /* al_jtype_t */
+    uint8_t key_esc;  /* the key contains a backslash escape */
+    uint8_t val_esc;  /* a string value contains one */
+} al_jmember_t;
+
+/* Where al_json_scan() lists the top-level members when asked: at most cap
+ * of them in v; n counts them all (n > cap: the list is incomplete). */
+typedef struct {
+    al_jmember_t *v;
+    uint32_t cap;
+    uint32_t n;
+} al_jmembers_t;
+
 typedef struct {
     al_jfield_t field[AL_KEY_COUNT];
     uint8_t top_type;   /* al_jtype_t of the top-level value */
     uint32_t max_depth; /* deepest container nesting; the top-level object is 1 */
     /* Set when the line is not valid JSON: */
-    uint32_t err_pos;    /* byte index in the line of the offending byte */
-    const char *err_msg; /* static text, e.g. "trailing comma" */
+    uint32_t err_pos;       /* byte index in the line of the offending byte */
+    const char *err_msg;    /* static text, e.g. "trailing comma" */
+    al_jmembers_t *members; /* al_json_scan_members()'s list, else NULL */
 } al_jscan_t;
 
 /* Validates p[0..len) as exactly one JSON value surrounded by optional
@@ -73,6 +94,11 @@ typedef struct {
  * past p+len is read.
  * @return 1 when the text is valid JSON, 0 otherwise (err_pos/err_msg set). */
 int al_json_scan(const char *p, size_t len, al_jscan_t *out);
+
+/* al_json_scan(), also listing the top-level members of an object in
+ * members (its n counts them all, even past its cap). Costs a few stores per
+ * top-level member. */
+int al_json_scan_members(const char *p, size_t len, al_jscan_t *out, al_jmembers_t *members);
 
 /* Forces one variant of the scanner: "avx2", "sse2", "scalar", or "auto"
  * (the best the CPU has, the default). Not meant to be called while other

@@ -59,6 +59,7 @@ typedef struct {
      * how much of the reject writer's buffer was whole records then */
     uint64_t line_off;
     size_t dl_mark;
+    al_xform_t *xf; /* scratch of the edits (opts->edits), allocated on first use */
 } parser_t;
 
 static int stop_requested(const run_t *run)
@@ -248,26 +249,50 @@ static void skip_foreign(parser_t *w)
     w->stats.skipped_shard++;
 }
 
+/* Validates a line, edited first when the run has edits (the event is
+ * then the edit's output, *p and *len changed). @return 1 valid, 0 refused
+ * (why set), -1 out of memory. */
+static int check_line(parser_t *w, const char **p, size_t *len, al_event_t *ev, al_reason_t *why)
+{
+    const al_pipeline_opts_t *o = w->run->opts;
+    int rc;
+    if (o->edits == NULL)
+        return al_event_check(*p, *len, &o->rules, ev, why);
+    if (w->xf == NULL && (w->xf = calloc(1, sizeof(*w->xf))) == NULL)
+        return -1;
+    rc = al_transform(o->edits, *p, *len, w->xf, p, len, ev, why);
+    return rc == 1 ? al_event_rules(*p, *len, &o->rules, ev, why) : rc;
+}
+
 /* One line of chunk c (without its line ending): skipped, rejected, or
  * packed into the parser's batch. */
 static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_t len,
                           uint64_t line, uint64_t offset)
 {
     const al_pipeline_opts_t *o = w->run->opts;
+    const char *raw = p;
+    size_t raw_len = len;
     al_event_t ev;
     al_reason_t why;
     al_err_t err;
+    int valid;
 
     if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
         w->stats.skipped++;
         return AL_ERR_OK;
     }
-    if (!al_event_check(p, len, &o->rules, &ev, &why)) {
+    valid = check_line(w, &p, &len, &ev, &why);
+    if (valid < 0) {
+        run_fail(w->run, AL_ERR_NOMEM, NULL);
+        return AL_ERR_NOMEM;
+    }
+    if (!valid) {
         if (!owned(o, line)) {
             skip_foreign(w);
             return AL_ERR_OK;
         }
-        return reject(w, &why, p, len, len, c->file_id, line, offset);
+        /* the line as it is in the input, not as edited */
+        return reject(w, &why, raw, raw_len, raw_len, c->file_id, line, offset);
     }
     /* ids are read by the sender (429 quota and pauses) and by sharding */
     int ids = o->send != NULL || o->shard_count > 1;
@@ -689,8 +714,12 @@ static void run_read_path(run_t *run, parser_t *workers, al_stats_t *stats)
         pthread_join(workers[i].tid, NULL);
         al_stats_merge(stats, &workers[i].stats);
     }
-    for (uint32_t i = 0; i < o->threads; i++)
+    for (uint32_t i = 0; i < o->threads; i++) {
         al_batch_free(workers[i].batch);
+        if (workers[i].xf != NULL)
+            al_xform_free(workers[i].xf);
+        free(workers[i].xf);
+    }
     al_stats_merge(stats, &run->reader_stats);
 }
 

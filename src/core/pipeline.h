@@ -34,6 +34,7 @@
 #include "send.h"
 #include "sources.h"
 #include "stats.h"
+#include "transform.h"
 #include "validate.h"
 
 #include <stddef.h>
@@ -67,6 +68,9 @@ typedef struct {
     void *sink_ctx;
     al_live_t *live; /* progress counters, or NULL */
     int insert_ids;  /* give events without an insert_id a deterministic one */
+    /* Edits applied to each line before validation (transform.h), or NULL.
+     * Reject records keep the line as it is in the input. */
+    const al_edits_t *edits;
     /* Scale-out (--shard I/N): with shard_count > 1 the run handles only the
      * lines shard shard_index owns. A valid event belongs to the shard of its
      * device_id, else its user_id (al_id_hash of the decoded text modulo

@@ -137,8 +137,6 @@ static int check_id(const char *line, const al_jfield_t *f, al_json_key_t key,
 int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
                    al_reason_t *why)
 {
-    const al_jfield_t *f = ev->scan.field;
-
     memset(why, 0, sizeof(*why));
     if (len > rules->max_event_bytes) {
         why->code = AL_REASON_TOO_LONG;
@@ -149,6 +147,20 @@ int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_eve
         why->code = AL_REASON_INVALID_JSON;
         why->column = ev->scan.err_pos + 1;
         why->json_error = ev->scan.err_msg;
+        return 0;
+    }
+    return al_event_rules(line, len, rules, ev, why);
+}
+
+int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
+                   al_reason_t *why)
+{
+    const al_jfield_t *f = ev->scan.field;
+
+    memset(why, 0, sizeof(*why));
+    if (len > rules->max_event_bytes) {
+        why->code = AL_REASON_TOO_LONG;
+        why->length = len;
         return 0;
     }
     if (ev->scan.top_type != AL_JT_OBJECT) {
@@ -227,6 +239,14 @@ char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *bu
         break;
     case AL_REASON_TIME_NOT_INTEGER:
         snprintf(buf, cap, "time is not an integer (milliseconds since epoch)");
+        break;
+    case AL_REASON_BAD_EVENT_TIME:
+        if (why->field != NULL)
+            snprintf(buf, cap, "%s is not a UTC time \"YYYY-MM-DD HH:MM:SS[.ffffff]\"", why->field);
+        else
+            snprintf(buf, cap,
+                     "no event time: event_time, client_event_time and "
+                     "server_received_time are all absent or null");
         break;
     default:
         snprintf(buf, cap, "%s",

@@ -47,7 +47,9 @@
     X(ID_TOO_SHORT, "id_too_short", "id shorter than the minimum length")                          \
     X(ID_PLACEHOLDER, "id_placeholder", "id is a placeholder value Amplitude refuses")             \
     X(TIME_NOT_INTEGER, "time_not_integer", "time is not an integer")                              \
-    X(INSERT_ID_NOT_STRING, "insert_id_not_string", "insert_id is not a string")
+    X(INSERT_ID_NOT_STRING, "insert_id_not_string", "insert_id is not a string")                   \
+    X(BAD_EVENT_TIME, "bad_event_time", "no event time that can be read")                          \
+    X(TOO_MANY_FIELDS, "too_many_fields", "more top-level fields than an edit handles")
 
 typedef enum {
 #define AL_REASON_ENUM(name, key, desc) AL_REASON_##name,
@@ -69,6 +71,7 @@ typedef struct {
     al_json_key_t key;       /* which field, for the per-field reasons */
     const char *placeholder; /* ID_PLACEHOLDER: the refused value, static */
     uint64_t length;         /* TOO_LONG: the line's length */
+    const char *field;       /* BAD_EVENT_TIME: the export field that is not a time, or NULL */
 } al_reason_t;
 
 /* What the batcher and later stages need from a valid event. */
@@ -82,6 +85,12 @@ void al_rules_init(al_rules_t *r);
 /* Checks one line (without its line ending). On success fills ev and returns 1.
  * On failure fills why and returns 0. line is borrowed for the call only. */
 int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
+                   al_reason_t *why);
+
+/* Applies the rules to a line already scanned into ev->scan (by
+ * al_json_scan, or by an edit that describes its output the same way:
+ * transform.h). Same results as al_event_check(). */
+int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
                    al_reason_t *why);
 
 /* Formats why as a sentence ("user_id shorter than 5"). Never writes more
