@@ -47,12 +47,16 @@ static const char *const export_drops[] = {"group_properties",
 static const char *const export_renames[][2] = {
     {"ip_address", "ip"}, {"device_carrier", "carrier"}, {"version_name", "app_version"}};
 
+/* A hash of a few bytes and the length: keys are short and few, and this
+ * runs for every top-level member of every line. */
 static uint32_t key_hash(const char *k, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)k[i]) * 16777619u;
-    return h;
+    uint32_t h = (uint32_t)n * 0x9E3779B1u;
+    if (n > 0)
+        h ^= (uint32_t)(unsigned char)k[0] * 0x85EBCA77u ^
+             (uint32_t)(unsigned char)k[n - 1] * 0xC2B2AE3Du ^
+             (uint32_t)(unsigned char)k[n / 2] * 0x27D4EB2Fu;
+    return h ^ (h >> 15);
 }
 
 /* @return the slot of key k (n bytes, decoded), or NULL. */
@@ -65,7 +69,7 @@ static const al_edit_slot_t *lookup(const al_edits_t *e, const char *k, size_t n
         const al_edit_slot_t *s = &e->slot[i];
         if (s->key[0] == '\0')
             return NULL;
-        if (strncmp(s->key, k, n) == 0 && s->key[n] == '\0')
+        if (s->len == n && memcmp(s->key, k, n) == 0)
             return s;
         i = (i + 1) & (AL_XFORM_SLOTS - 1);
     }
@@ -83,6 +87,7 @@ static int put(al_edits_t *e, const char *key, uint8_t action, uint16_t arg, int
             if (e->nslots + 1 >= AL_XFORM_SLOTS / 2)
                 return -1;
             memcpy(s->key, key, n + 1);
+            s->len = (uint8_t)n;
             e->nslots++;
         }
         if (strcmp(s->key, key) == 0) {

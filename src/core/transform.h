@@ -45,6 +45,7 @@ typedef struct {
     char key[AL_EDIT_KEY_MAX]; /* decoded */
     uint8_t action;            /* private to transform.c */
     uint8_t user;              /* a command-line edit (the mapping gives way to it) */
+    uint8_t len;               /* strlen(key) */
     uint16_t arg;              /* the rename target or set value, by index */
 } al_edit_slot_t;
 
