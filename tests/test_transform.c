@@ -137,6 +137,20 @@ START_TEST(kept_values_are_byte_for_byte)
 }
 END_TEST
 
+/* An export's nulls go, renamed ones too. */
+START_TEST(export_nulls_are_dropped_under_any_name)
+{
+    al_reason_t why;
+    json_t *j;
+    al_edits_from_export(&ed);
+    j = edit("{\"event_type\":\"e\",\"user_id\":\"user-1\",\"device_carrier\":null,"
+             "\"version_name\":null,\"dma\":null,\"event_time\":\"2026-01-01 00:00:00\"}",
+             &why);
+    ck_assert_uint_eq(json_object_size(j), 3); /* event_type, user_id, time */
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(insert_id_falls_back_to_uuid)
 {
     al_reason_t why;
@@ -374,6 +388,7 @@ static Suite *transform_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, an_export_row_becomes_a_batch_event);
     tcase_add_test(tc, kept_values_are_byte_for_byte);
+    tcase_add_test(tc, export_nulls_are_dropped_under_any_name);
     tcase_add_test(tc, insert_id_falls_back_to_uuid);
     tcase_add_test(tc, event_time_falls_back_then_refuses);
     tcase_add_test(tc, utc_times_parse_exactly);

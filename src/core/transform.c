@@ -461,6 +461,8 @@ static void write_event(plan_t *p)
                      m->key_len);
             break;
         case A_RENAME:
+            if (e->from_export && m->val_type == AL_JT_NULL)
+                continue; /* an export's null, under any name */
             k = e->rename_to[p->arg[i]];
             emit(p, k, strlen(k), val, m->val_len, m->val_type, m->val_esc);
             break;
