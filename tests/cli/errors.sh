@@ -47,6 +47,12 @@ expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjso
 expect 2 "--max-event-bytes must be at most" -- --dry-run --batch-bytes 10000 --max-event-bytes 20000 good.ndjson
 expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
+# edits: each bad spec named, with what is wrong
+expect 2 "--rename: 'uid' is not OLD=NEW" -- --dry-run --rename uid good.ndjson
+expect 2 "--set: the value for 'tag' is not JSON \(a string needs its quotes\)" -- --dry-run --set tag=x good.ndjson
+expect 2 "--drop: field 'x' is edited twice" -- --dry-run --drop x --drop x good.ndjson
+expect 2 "--from 'segment': the one source known is amplitude-export" -- --dry-run --from segment good.ndjson
+expect 0 "2000 valid events" -- --dry-run --set 'import_job="j1"' --drop city --skip-user-properties-sync good.ndjson
 AMPLOAD_SIMD=avx512 expect 2 "AMPLOAD_SIMD: 'avx512' is not available" -- --dry-run good.ndjson
 AMPLOAD_SIMD=scalar expect 0 "2000 valid events" -- --dry-run good.ndjson
 # `ampload load` is `ampload`; a file named like a subcommand needs ./
