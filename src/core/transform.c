@@ -399,7 +399,7 @@ static void note(plan_t *p, const char *k, size_t n, const char *val, size_t vle
     for (int f = 0; f < AL_KEY_COUNT; f++) {
         const char *name = al_json_key_name((al_json_key_t)f);
         al_jfield_t *fd = &p->scan->field[f];
-        if (name[n] != '\0' || memcmp(name, k, n) != 0)
+        if (strlen(name) != n || memcmp(name, k, n) != 0)
             continue;
         if (fd->seen < 255)
             fd->seen++;

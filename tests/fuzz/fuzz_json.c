@@ -1,11 +1,15 @@
-/* fuzz_json.c - libFuzzer target: the scanner and the event rules.
+/* fuzz_json.c - libFuzzer target: the scanner, the event rules and the
+ * edits (transform.h).
  *
  * Each input is one line. The target checks that the scanner never reads out
  * of bounds or crashes (the sanitizers see to that) and that its verdict
  * agrees with jansson's, and that every scanner variant (AVX2, SSE2,
- * portable) gives exactly the same result; a disagreement aborts, leaving
- * the input as a crash file to turn into a unit test. */
+ * portable) gives exactly the same result; that the export mapping and the
+ * generic edits, applied to the line, give JSON whose scan (built by the
+ * edit) is what a fresh scan finds; a disagreement aborts, leaving the input
+ * as a crash file to turn into a unit test. */
 #include "json.h"
+#include "transform.h"
 #include "validate.h"
 
 #include <jansson.h>
@@ -14,6 +18,42 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static al_edits_t edits;
+static al_xform_t xf;
+
+/* The edits on the line: the output must be JSON, and its scan true. */
+static void check_edit(const char *line, size_t size, const al_rules_t *rules)
+{
+    const char *out;
+    size_t n;
+    al_event_t ev, fresh;
+    al_reason_t a, b;
+    int rc;
+    if (!al_edits_active(&edits)) {
+        al_diag_t d;
+        al_edits_from_export(&edits);
+        if (al_edits_rename(&edits, "a=event_type", &d) != AL_ERR_OK ||
+            al_edits_set(&edits, "user_id=\"fuzz-user\"", &d) != AL_ERR_OK ||
+            al_edits_drop(&edits, "b", &d) != AL_ERR_OK)
+            abort();
+        edits.skip_ups = 1;
+    }
+    rc = al_transform(&edits, line, size, &xf, &out, &n, &ev, &a);
+    if (rc != 1)
+        return;
+    if (!al_json_scan(out, n, &fresh.scan))
+        abort();
+    for (int k = 0; k < AL_KEY_COUNT; k++) {
+        const al_jfield_t *x = &ev.scan.field[k], *y = &fresh.scan.field[k];
+        if (x->type != y->type || x->seen != y->seen ||
+            (y->type != AL_JT_ABSENT && (x->off != y->off || x->len != y->len)))
+            abort();
+    }
+    if (al_event_rules(out, n, rules, &ev, &a) != al_event_check(out, n, rules, &fresh, &b) ||
+        a.code != b.code)
+        abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     al_rules_init(&rules);
     if (!al_event_check(line, size, &rules, &ev, &why))
         al_reason_format(&why, &rules, reason, sizeof(reason));
+    check_edit(line, size, &rules);
     free(line);
     return 0;
 }
