@@ -34,6 +34,7 @@
  * run's fault sequence depends only on the seed and the request order.
  */
 #include "event_check.h"
+#include "export.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -122,6 +123,8 @@ typedef struct {
     const char *bogus_200; /* answer every /batch 200 with this body, ingesting nothing */
     int echo_key_pad;      /* -1, or: a wrong key's error repeats it after this many bytes */
     int sink;
+    mock_store_t *store; /* --export or --record-dir: events kept per project */
+    mock_store_opts_t store_opts;
     /* shared, under lock */
     pthread_mutex_t lock;
     uint64_t rng;
@@ -144,9 +147,11 @@ typedef struct {
 
 typedef struct {
     int status;
-    char *body;      /* malloc'd JSON */
-    int retry_after; /* add the header */
-    int drop;        /* close without answering */
+    char *body;        /* malloc'd JSON, or body_len bytes of ctype */
+    size_t body_len;   /* 0: strlen(body) */
+    const char *ctype; /* NULL: application/json */
+    int retry_after;   /* add the header */
+    int drop;          /* close without answering */
 } reply_t;
 
 static double rand01(mock_t *m)
@@ -329,18 +334,21 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
 
 /* Counts and records the events of an accepted request. Caller holds the lock.
  * @return events ingested (duplicates included, as Amplitude counts them). */
-static size_t ingest(mock_t *m, json_t *events)
+static size_t ingest(mock_t *m, const char *key, json_t *events)
 {
     size_t i;
     json_t *ev;
-    uint64_t now_s = now_ms() / 1000;
+    uint64_t now = now_ms(), now_s = now / 1000;
     uint64_t window = m->eps_window ? m->eps_window : 1;
+    /* insert_ids deduplicate within a project, as Amplitude's do */
+    uint64_t project = (uint64_t)mock_project_app(key) * 0x9E3779B97F4A7C15ULL;
 
     json_array_foreach(events, i, ev)
     {
         json_t *iid = json_object_get(ev, "insert_id");
         if (json_is_string(iid)) {
-            slot_t *s = map_get(&m->seen_insert_ids, hash_str('i', json_string_value(iid)));
+            slot_t *s =
+                map_get(&m->seen_insert_ids, hash_str('i', json_string_value(iid)) ^ project);
             if (s->a++ > 0) {
                 m->duplicates++;
                 continue;
@@ -362,6 +370,8 @@ static size_t ingest(mock_t *m, json_t *events)
             s->b++;
             map_get(&m->daily, h)->a++;
         }
+        if (m->store != NULL)
+            mock_store_add(m->store, key, ev, now);
         if (m->record != NULL) {
             char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
             fprintf(m->record, "%s\n", text);
@@ -457,7 +467,7 @@ static void answer_doc(mock_t *m, json_t *doc, size_t body_len, int fail_status,
         if (!refuse_invalid(m, events, min_id, r)) {
             pthread_mutex_lock(&m->lock);
             if (!refuse_throttled(m, events, r)) {
-                n = ingest(m, events);
+                n = ingest(m, json_string_value(key), events);
                 if (fail_status == 0)
                     set_json(r, 200,
                              json_pack("{s:i,s:I,s:I,s:I}", "code", 200, "events_ingested",
@@ -551,6 +561,31 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
     json_decref(doc);
 }
 
+/* GET /api/2/export: draws a fault like /batch, then answers from the store. */
+static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t *up, reply_t *r)
+{
+    int fail_status = 0, partial = 0;
+    draw_fault(m, up, r, &fail_status, &partial);
+    if (r->drop)
+        return;
+    if (fail_status != 0) {
+        set_error(r, fail_status, "Injected failure");
+        r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
+        return;
+    }
+    if (m->store == NULL) {
+        set_error(r, 404, "Not Found (start the mock with --export)");
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    r->status =
+        mock_export(m->store, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+                    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start"),
+                    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "end"), &r->body,
+                    &r->body_len, &r->ctype);
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void handle_stats(mock_t *m, reply_t *r)
 {
     json_t *doc, *st = json_object();
@@ -624,6 +659,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         handle_batch(m, up, &r);
     else if (strcmp(url, "/stats") == 0 && strcmp(method, "GET") == 0)
         handle_stats(m, &r);
+    else if (strcmp(url, "/api/2/export") == 0 && strcmp(method, "GET") == 0)
+        handle_export(m, conn, up, &r);
     else if (strcmp(url, "/batch") == 0)
         set_error(&r, 405, "Method Not Allowed");
     else
@@ -635,8 +672,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     pthread_mutex_lock(&m->lock);
     m->status[r.status]++;
     pthread_mutex_unlock(&m->lock);
-    resp = MHD_create_response_from_buffer(strlen(r.body), r.body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    resp = MHD_create_response_from_buffer(r.body_len ? r.body_len : strlen(r.body), r.body,
+                                           MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", r.ctype ? r.ctype : "application/json");
     if (r.retry_after) {
         char v[16];
         snprintf(v, sizeof(v), "%u", m->retry_after);
@@ -687,6 +725,16 @@ static const char usage[] =
     "  --echo-key PAD        a wrong key's error repeats the whole key after PAD\n"
     "                        bytes, and the right one (a careless server's)\n"
     "  --record FILE         append every accepted event to FILE (one JSON per line)\n"
+    "  --record-dir DIR      the same per project (API key): DIR/<app>.ndjson, <app> the\n"
+    "                        project number its exports carry\n"
+    "  --export              keep accepted events per project and serve GET\n"
+    "                        /api/2/export?start=YYYYMMDDTHH&end=YYYYMMDDTHH (Basic auth\n"
+    "                        key:secret): a zip of gzipped rows in the export shape, one\n"
+    "                        member per hour and 1000 rows, end hour included, 404 when\n"
+    "                        empty; --fail-rate, --fail-status, --drop-rate apply to it\n"
+    "  --secret-key KEY      the export's secret key (default: any non-empty one)\n"
+    "  --upload-time event   take an event's upload hour from its time, not the clock\n"
+    "  --export-max-events N 400 (Amplitude's over 4 GB) for a window above N rows\n"
     "  --sink                only count requests and bytes (throughput benchmarks)\n"
     "  --seed N              seed of the fault sequence (default 1)\n"
     "  --exit-after S        stop by itself after S seconds (default: on SIGINT/SIGTERM)\n"
@@ -756,6 +804,11 @@ static const struct option opts[] = {
     {"exit-after", required_argument, NULL, 'x'},
     {"tls-cert", required_argument, NULL, 'C'},
     {"tls-key", required_argument, NULL, 'K'},
+    {"record-dir", required_argument, NULL, 'R'},
+    {"export", no_argument, NULL, 'X'},
+    {"secret-key", required_argument, NULL, 'Y'},
+    {"upload-time", required_argument, NULL, 'U'},
+    {"export-max-events", required_argument, NULL, 'M'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -848,6 +901,25 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
             if ((a->tls_key = slurp(optarg)) == NULL)
                 return 1;
             break;
+        case 'R':
+            m->store_opts.record_dir = optarg;
+            break;
+        case 'X':
+            m->store_opts.keep = 1;
+            break;
+        case 'Y':
+            m->store_opts.secret_key = optarg;
+            break;
+        case 'U':
+            if (strcmp(optarg, "event") != 0 && strcmp(optarg, "now") != 0) {
+                fprintf(stderr, "ampload-mock: --upload-time: use event or now\n");
+                return 2;
+            }
+            m->store_opts.upload_from_event = strcmp(optarg, "event") == 0;
+            break;
+        case 'M':
+            m->store_opts.max_events = (uint64_t)num_arg("--export-max-events", optarg, 1, 1e15);
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -859,6 +931,12 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
     if ((a->tls_cert == NULL) != (a->tls_key == NULL)) {
         fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
         return 2;
+    }
+    if (m->store_opts.keep || m->store_opts.record_dir != NULL) {
+        m->store_opts.api_key = m->api_key;
+        m->store = mock_store_new(&m->store_opts);
+        if (m->store == NULL)
+            return 1;
     }
     return -1;
 }
@@ -925,6 +1003,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     if (m.record != NULL)
         fclose(m.record);
+    mock_store_free(m.store);
     free(args.tls_cert);
     free(args.tls_key);
     free(m.seen_insert_ids.s);
