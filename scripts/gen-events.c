@@ -8,8 +8,10 @@
  * bytes, so tests and benchmarks can regenerate their inputs.
  *
  * Usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R]
- *                   [--insert-id-rate R] [--export] [--crlf] [--no-newline-at-end]
- *                   [-o FILE]
+ *                   [--insert-id-rate R] [--time-step MS] [--export] [--crlf]
+ *                   [--no-newline-at-end] [-o FILE]
+ * Event times start at 2023-11-14 22:13:20 UTC and advance --time-step ms
+ * (default 37) per line.
  * With --export the good lines are rows in the shape of Amplitude's Export
  * API (for --from amplitude-export), instead of /batch events.
  */
@@ -59,12 +61,13 @@ static void uuid(char *out)
 }
 
 static double insert_id_rate = 0.5;
+static uint64_t time_step = 37; /* ms between events (--time-step) */
 
 static void good_event(FILE *fp, uint64_t i)
 {
     char dev[40];
     uint64_t user = rnd() % 100000;
-    uint64_t t = 1700000000000ULL + i * 37 + rnd() % 1000;
+    uint64_t t = 1700000000000ULL + i * time_step + rnd() % 1000;
     int p = (int)(rnd() % 3), c = (int)(rnd() % 8);
     uint64_t shape = rnd() % 10;
 
@@ -115,7 +118,7 @@ static void export_row(FILE *fp, uint64_t i)
 {
     char dev[40], id[40], et[40], srv[40], up[40];
     uint64_t user = rnd() % 100000;
-    uint64_t t = 1700000000000ULL + i * 37 + rnd() % 1000;
+    uint64_t t = 1700000000000ULL + i * time_step + rnd() % 1000;
     int p = (int)(rnd() % 3), c = (int)(rnd() % 8);
     uint64_t shape = rnd() % 10;
 
@@ -233,6 +236,8 @@ int main(int argc, char **argv)
             insert_id_rate = strtod(v, NULL), i++;
         } else if (strcmp(a, "-o") == 0 && v) {
             out = v, i++;
+        } else if (strcmp(a, "--time-step") == 0 && v) {
+            time_step = strtoull(v, NULL, 10), i++;
         } else if (strcmp(a, "--export") == 0) {
             exports = 1;
         } else if (strcmp(a, "--crlf") == 0) {

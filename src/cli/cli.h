@@ -87,6 +87,12 @@ void cli_version(FILE *out);
  * @return 0 or an exit code after a message. */
 int cli_load_key(cli_settings_t *s);
 
+/* Reads a key from file (named by option opt in messages), else from the
+ * environment variable env, into key[cap] ("" when neither gives one):
+ * trimmed, checked, core dumps turned off once there is one.
+ * @return 0 or an exit code after a message. */
+int cli_read_secret(const char *opt, const char *file, const char *env, char *key, size_t cap);
+
 /* @return the secret every message must be redacted of ("" if none). */
 const char *cli_secret(void);
 
@@ -118,6 +124,9 @@ int cmd_load(int argc, char **argv);
 
 /* `ampload check [options] [FILE...]`. @return the exit code. */
 int cmd_check(int argc, char **argv);
+
+/* cmd_export.c: `ampload export`. @return the exit code. */
+int cmd_export(int argc, char **argv);
 
 /* ---- metrics.c ------------------------------------------------------------ */
 

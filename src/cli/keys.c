@@ -62,8 +62,9 @@ static int take_key(const char *from, const char *raw, size_t n, char *key, size
     return 0;
 }
 
-/* Reads the API key from path (see take_key). @return 0 or an exit code. */
-static int read_key_file(const char *path, char *key, size_t cap)
+/* Reads a key from path (see take_key); opt names the option that gave
+ * it. @return 0 or an exit code. */
+static int read_key_file(const char *opt, const char *path, char *key, size_t cap)
 {
     char raw[AL_MAX_API_KEY_BYTES * 4 + 2], from[PATH_MAX + 32];
     struct stat st;
@@ -71,7 +72,7 @@ static int read_key_file(const char *path, char *key, size_t cap)
     size_t n;
     int rc;
 
-    snprintf(from, sizeof(from), "--api-key-file %s", path);
+    snprintf(from, sizeof(from), "%s %s", opt, path);
     fp = fopen(path, "r");
     if (fp == NULL || fstat(fileno(fp), &st) != 0) {
         fprintf(stderr, "ampload: %s: %s\n", from, strerror(errno));
@@ -97,35 +98,43 @@ static int read_key_file(const char *path, char *key, size_t cap)
     return rc;
 }
 
-int cli_load_key(cli_settings_t *s)
+int cli_read_secret(const char *opt, const char *file, const char *env, char *key, size_t cap)
 {
-    const char *env_key = getenv("AMPLITUDE_API_KEY");
-    char *key = s->pipe.batch.api_key;
+    const char *env_key = getenv(env);
     int rc;
 
-    if (s->api_key_file != NULL) {
+    key[0] = '\0';
+    if (file != NULL) {
         struct stat kst;
-        rc = read_key_file(s->api_key_file, key, sizeof(s->pipe.batch.api_key));
+        rc = read_key_file(opt, file, key, cap);
         if (rc != 0)
             return rc;
-        if (stat(s->api_key_file, &kst) == 0 && (kst.st_mode & 077) != 0)
+        if (stat(file, &kst) == 0 && (kst.st_mode & 077) != 0)
             fprintf(stderr,
                     "ampload: warning: %s can be read by other users (mode %03o)\n"
                     "  hint: chmod 600 %s\n",
-                    s->api_key_file, (unsigned)(kst.st_mode & 0777), s->api_key_file);
+                    file, (unsigned)(kst.st_mode & 0777), file);
     } else if (env_key != NULL && env_key[0] != '\0') {
-        rc = take_key("AMPLITUDE_API_KEY", env_key, strlen(env_key), key,
-                      sizeof(s->pipe.batch.api_key));
+        rc = take_key(env, env_key, strlen(env_key), key, cap);
         if (rc != 0)
             return rc;
     }
-    secret = key;
-    s->send.secret = key; /* redacted from the server's words */
     if (key[0] != '\0') {
-        /* every request body in memory holds the key: a crash must not
-         * write it into a core file */
+        /* keys in memory must not end up in a core file */
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
     }
+    return 0;
+}
+
+int cli_load_key(cli_settings_t *s)
+{
+    char *key = s->pipe.batch.api_key;
+    int rc = cli_read_secret("--api-key-file", s->api_key_file, "AMPLITUDE_API_KEY", key,
+                             sizeof(s->pipe.batch.api_key));
+    if (rc != 0)
+        return rc;
+    secret = key;
+    s->send.secret = key; /* redacted from the server's words */
     return 0;
 }

@@ -2,6 +2,7 @@
  *
  *   ampload [load] [options] FILE...   cmd_load.c
  *   ampload check [options] [FILE...]  cmd_check.c
+ *   ampload export --start --end -o DIR cmd_export.c
  *
  * A first argument that names no subcommand is the load's own (an option or
  * an input), so `ampload FILE...` keeps meaning `ampload load FILE...`.
@@ -40,6 +41,7 @@ static const struct {
 } commands[] = {
     {"load", cmd_load},
     {"check", cmd_check},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,350 @@
+/* cmd_export.c - `ampload export`: a range of Amplitude's Export API into a
+ * directory of zstd files and a manifest (core/export_job.h does the work).
+ *
+ * Its options are its own (a different job from a load: a range, an output
+ * directory, two keys), read with a table of their own in the same manner
+ * as options.c. The keys come from files or the environment only, never the
+ * command line, and are never printed: curl sends them as Basic auth.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "cli.h"
+
+#include "../core/export_job.h"
+#include "../core/statedir.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define US_EXPORT "https://amplitude.com/api/2/export"
+#define EU_EXPORT "https://analytics.eu.amplitude.com/api/2/export"
+
+typedef struct {
+    const char *start, *end, *out_dir, *api_key_file, *secret_key_file;
+    char url[1024];
+    uint64_t window_hours, retry_time, timeout;
+    const char *ca_file;
+    int insecure, quiet, verbose;
+} export_args_t;
+
+static const char export_usage[] =
+    "Usage: ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
+    "Downloads Amplitude's Export API for the range (both hours included) into DIR:\n"
+    "one <start>-<end>.ndjson.zst per window and manifest.ndjson. Run it again to\n"
+    "resume. Keys: AMPLITUDE_API_KEY and AMPLITUDE_SECRET_KEY, or the files below.\n"
+    "  --start YYYYMMDDTHH   first hour (UTC)\n"
+    "  --end YYYYMMDDTHH     last hour, included\n"
+    "  -o, --output DIR      where the files and the manifest go (created)\n"
+    "  --window HOURS        hours per request, 1..8784 (default 24); a window the\n"
+    "                        API refuses as too large (400) or too slow (504) is\n"
+    "                        halved down to one hour\n"
+    "  --region us|eu        the documented host of each region (default us)\n"
+    "  --endpoint URL        the export URL (default https://amplitude.com/api/2/export)\n"
+    "  --api-key-file PATH   file holding the API key\n"
+    "  --secret-key-file PATH  file holding the secret key\n"
+    "  --retry-time SECONDS  retry budget per window for 429, 5xx, broken transfers\n"
+    "                        (default 600)\n"
+    "  --timeout SECONDS     a transfer without a byte for this long is broken\n"
+    "                        (default 120)\n"
+    "  --ca-file PATH        trust the CA certificates in PATH (PEM)\n"
+    "  --insecure            do not verify TLS certificates (test servers only)\n"
+    "  -q, --quiet           print nothing but errors\n"
+    "  -v, --verbose         one line per request (never the keys)\n"
+    "Exit codes: 0 every window done or empty, 2 usage, 4 keys or region refused,\n"
+    "5 some windows failed (run again, or see the hint), 6 interrupted (run again),\n"
+    "1 internal (the output directory).\n";
+
+static int export_usage_error(const char *fmt, const char *a)
+{
+    fprintf(stderr, "ampload export: ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\nTry 'ampload export --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int num(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long x;
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || x < lo || x > hi) {
+        fprintf(stderr, "ampload export: %s: '%s' is not a number in %llu..%llu\n", opt, v,
+                (unsigned long long)lo, (unsigned long long)hi);
+        return EXIT_USAGE;
+    }
+    *out = x;
+    return 0;
+}
+
+static const struct option export_opts[] = {
+    {"start", required_argument, NULL, 's'},
+    {"end", required_argument, NULL, 'e'},
+    {"output", required_argument, NULL, 'o'},
+    {"window", required_argument, NULL, 'w'},
+    {"region", required_argument, NULL, 'r'},
+    {"endpoint", required_argument, NULL, 'u'},
+    {"api-key-file", required_argument, NULL, 'k'},
+    {"secret-key-file", required_argument, NULL, 'S'},
+    {"retry-time", required_argument, NULL, 'R'},
+    {"timeout", required_argument, NULL, 't'},
+    {"ca-file", required_argument, NULL, 'C'},
+    {"insecure", no_argument, NULL, 'I'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* @return -1 to go on, or an exit code. */
+static int parse_export(export_args_t *a, int argc, char **argv)
+{
+    int opt, rc = 0;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":o:qvh", export_opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            a->start = optarg;
+            break;
+        case 'e':
+            a->end = optarg;
+            break;
+        case 'o':
+            a->out_dir = optarg;
+            break;
+        case 'w':
+            rc = num("--window", optarg, 1, 8784, &a->window_hours);
+            break;
+        case 'r':
+            if (strcmp(optarg, "us") != 0 && strcmp(optarg, "eu") != 0)
+                return export_usage_error("--region '%s': use us or eu", optarg);
+            snprintf(a->url, sizeof(a->url), "%s", optarg[0] == 'e' ? EU_EXPORT : US_EXPORT);
+            break;
+        case 'u':
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+                return export_usage_error("--endpoint '%s' is not an http(s) URL", optarg);
+            snprintf(a->url, sizeof(a->url), "%s", optarg);
+            break;
+        case 'k':
+            a->api_key_file = optarg;
+            break;
+        case 'S':
+            a->secret_key_file = optarg;
+            break;
+        case 'R':
+            rc = num("--retry-time", optarg, 0, 7 * 86400, &a->retry_time);
+            break;
+        case 't':
+            rc = num("--timeout", optarg, 1, 3600, &a->timeout);
+            break;
+        case 'C':
+            a->ca_file = optarg;
+            break;
+        case 'I':
+            a->insecure = 1;
+            break;
+        case 'q':
+            a->quiet = 1;
+            break;
+        case 'v':
+            a->verbose = 1;
+            break;
+        case 'h':
+            fputs(export_usage, stdout);
+            return EXIT_OK;
+        case ':':
+            return export_usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            return export_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return export_usage_error("unexpected argument '%s' (export reads no files)", argv[optind]);
+    if (a->start == NULL || a->end == NULL || a->out_dir == NULL)
+        return export_usage_error("%s", "--start, --end and -o DIR are required");
+    return -1;
+}
+
+/* ---- what the user sees --------------------------------------------------- */
+
+typedef struct {
+    const export_args_t *a;
+    const al_export_stats_t *st;
+    uint64_t bytes; /* of the download under way */
+} view_t;
+
+static void window_text(const al_exp_event_t *e, char *out)
+{
+    char a[12], b[12];
+    al_export_hour_text(e->start, a);
+    al_export_hour_text(e->end, b);
+    snprintf(out, 32, "%s-%s", a, b);
+}
+
+static void on_event(void *ctx, const al_exp_event_t *e)
+{
+    view_t *v = ctx;
+    char w[32];
+    if (e->kind == AL_EXP_PROGRESS) {
+        v->bytes = e->bytes;
+        if (!v->a->quiet && isatty(2))
+            fprintf(stderr, "\r  downloading: %.1f MB   ", (double)e->bytes / 1e6);
+        return;
+    }
+    window_text(e, w);
+    if (!v->a->quiet && isatty(2) && v->bytes > 0)
+        fprintf(stderr, "\r%40s\r", "");
+    v->bytes = 0;
+    switch (e->kind) {
+    case AL_EXP_REQUEST:
+        if (v->a->verbose)
+            fprintf(stderr,
+                    "ampload export: %s attempt %u: %s%ld, %" PRIu64 " bytes, %" PRIu64 " ms%s%s\n",
+                    w, e->attempt, e->status ? "HTTP " : "no answer", e->status, e->bytes, e->ms,
+                    e->detail ? ": " : "", e->detail ? e->detail : "");
+        break;
+    case AL_EXP_WINDOW_DONE:
+        if (!v->a->quiet)
+            fprintf(stderr,
+                    "ampload export: %s: %" PRIu64 " rows, %.1f MB (hours done %" PRIu64
+                    " of %" PRIu64 ")\n",
+                    w, e->rows, (double)e->bytes / 1e6, v->st->hours_done, v->st->hours);
+        break;
+    case AL_EXP_WINDOW_EMPTY:
+        if (!v->a->quiet)
+            fprintf(stderr,
+                    "ampload export: %s: empty (404) (hours done %" PRIu64 " of %" PRIu64 ")\n", w,
+                    v->st->hours_done, v->st->hours);
+        break;
+    case AL_EXP_WINDOW_SKIP:
+        if (v->a->verbose)
+            fprintf(stderr, "ampload export: %s: done before\n", w);
+        break;
+    case AL_EXP_WINDOW_SPLIT:
+        if (!v->a->quiet)
+            fprintf(stderr, "ampload export: %s: HTTP %ld (%s): halved\n", w, e->status,
+                    e->status == 400 ? "over 4 GB" : "too slow");
+        break;
+    case AL_EXP_WINDOW_FAILED:
+        fprintf(stderr, "ampload export: %s failed: %s\n", w, e->detail);
+        break;
+    default:
+        break;
+    }
+}
+
+static atomic_int stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop, 1);
+}
+
+static int summary(const export_args_t *a, const al_export_stats_t *st, al_err_t err,
+                   const al_diag_t *d)
+{
+    if (err == AL_ERR_INTERRUPTED) {
+        fprintf(stderr, "ampload export: interrupted\n  hint: run the same command again to "
+                        "resume\n");
+        return EXIT_INTERRUPTED;
+    }
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, d);
+        return cli_exit_code(err);
+    }
+    if (!a->quiet)
+        fprintf(stderr,
+                "ampload export: %" PRIu64 " windows: %" PRIu64 " done, %" PRIu64 " empty, %" PRIu64
+                " done before, %" PRIu64 " failed (%" PRIu64 " halvings); %" PRIu64
+                " rows, %.1f MB downloaded, %.1f MB written to %s\n",
+                st->windows, st->done, st->empty, st->skipped, st->failed, st->splits, st->rows,
+                (double)st->bytes_in / 1e6, (double)st->bytes_out / 1e6, a->out_dir);
+    if (st->failed > 0) {
+        fprintf(stderr, "  hint: run the same command again to retry them; an hour over 4 GB "
+                        "needs Amplitude's S3 export (Amazon S3 destination)\n");
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static char key[1024], secret[1024];
+    export_args_t a = {.window_hours = 24, .retry_time = 600, .timeout = 120};
+    al_export_opts_t o = {0};
+    al_export_stats_t st;
+    al_state_lock_t *lock = NULL;
+    view_t view = {&a, &st, 0};
+    struct sigaction sa;
+    al_diag_t d;
+    al_err_t err;
+    int rc = parse_export(&a, argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    if (a.url[0] == '\0')
+        snprintf(a.url, sizeof(a.url), "%s", US_EXPORT);
+    if (!al_export_parse_hour(a.start, &o.start) || !al_export_parse_hour(a.end, &o.end))
+        return export_usage_error("%s", "--start and --end are hours as YYYYMMDDTHH (UTC), "
+                                        "e.g. 20260101T00");
+    if (o.end < o.start)
+        return export_usage_error("--end %s is before --start", a.end);
+    if (o.end - o.start + 1 > 365 * 24)
+        return export_usage_error("%s", "the range is over 365 days, the Export API's limit");
+    rc = cli_read_secret("--api-key-file", a.api_key_file, "AMPLITUDE_API_KEY", key, sizeof(key));
+    if (rc == 0)
+        rc = cli_read_secret("--secret-key-file", a.secret_key_file, "AMPLITUDE_SECRET_KEY", secret,
+                             sizeof(secret));
+    if (rc != 0)
+        return rc;
+    if (key[0] == '\0' || secret[0] == '\0') {
+        fprintf(stderr,
+                "ampload export: no %s\n  hint: set AMPLITUDE_API_KEY and "
+                "AMPLITUDE_SECRET_KEY, or give --api-key-file and --secret-key-file\n",
+                key[0] == '\0' ? "API key" : "secret key");
+        return EXIT_CONFIG;
+    }
+    if (cli_make_dirs(a.out_dir, NULL) != 0) {
+        fprintf(stderr, "ampload export: cannot create %s: %s\n", a.out_dir, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    err = al_state_lock(a.out_dir, &lock, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return cli_exit_code(err);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    o.url = a.url;
+    o.api_key = key;
+    o.secret_key = secret;
+    o.out_dir = a.out_dir;
+    o.window_hours = (uint32_t)a.window_hours;
+    o.connect_timeout_ms = 10000;
+    o.stall_timeout_s = (long)a.timeout;
+    o.retry_time_s = (uint32_t)a.retry_time;
+    o.insecure = a.insecure;
+    o.ca_file = a.ca_file;
+    o.stop = &stop;
+    o.on_event = on_event;
+    o.ctx = &view;
+    err = al_export_run(&o, &st, &d);
+    rc = summary(&a, &st, err, &d);
+    al_state_unlock(lock);
+    explicit_bzero(secret, sizeof(secret));
+    explicit_bzero(key, sizeof(key));
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* export_job.h - `ampload export`: Amplitude's Export API to local files,
+ * window by window, resumable.
+ *
+ * The range [start, end] (hours, both included, as the API counts them) is
+ * cut into windows of window_hours that never overlap: [s, s+w-1], then
+ * [s+w, ...], the last one ending at end. Each window is downloaded with
+ * HTTP Basic auth straight to a file in the output directory (never whole
+ * in memory), then its zip is read member by member in natural order (the
+ * reader: libzip and ISA-L) and its rows written as one zstd file,
+ * <start>-<end>.ndjson.zst; the file is fsync'd and renamed into place and
+ * a line appended to manifest.ndjson (window, status, rows, bytes, sha256
+ * of the file), fsync'd too. A window is done only then: a rerun skips the
+ * windows the manifest covers and does the others, so a killed export
+ * resumes where it stopped and ends with the same files and manifest.
+ *
+ * Answers: 200 a window's rows; 404 an empty window (recorded as such);
+ * 400 (over 4 GB) and 504 (too slow) halve the window, down to one hour,
+ * and an hour that still fails is recorded as failed (a rerun tries it
+ * again; the CLI points to Amplitude's S3 export); 429, other 5xx, a broken
+ * transfer or a damaged zip are retried with backoff within retry_time_s,
+ * then the window fails; 401 and 403 stop the job (the key, the secret or
+ * the region is wrong).
+ *
+ * Thread-safety: one job per output directory (the caller holds its lock);
+ * events are reported from the calling thread.
+ */
+#ifndef AL_EXPORT_JOB_H
+#define AL_EXPORT_JOB_H
+
+#include "error.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    AL_EXP_WINDOW_DONE,   /* a window's file and manifest line are durable */
+    AL_EXP_WINDOW_EMPTY,  /* 404: nothing in it */
+    AL_EXP_WINDOW_SKIP,   /* done by an earlier run (the manifest says so) */
+    AL_EXP_WINDOW_SPLIT,  /* 400 or 504: halved */
+    AL_EXP_WINDOW_FAILED, /* given up; detail says why */
+    AL_EXP_REQUEST,       /* one HTTP attempt ended (status 0: no answer) */
+    AL_EXP_PROGRESS       /* bytes arrived */
+} al_exp_kind_t;
+
+typedef struct {
+    al_exp_kind_t kind;
+    int64_t start, end; /* the window, hours since 1970 */
+    long status;        /* AL_EXP_REQUEST: HTTP status, 0 when none */
+    uint32_t attempt;
+    uint64_t bytes;     /* downloaded so far (PROGRESS), or of the window */
+    uint64_t rows;      /* DONE */
+    uint64_t ms;        /* REQUEST: its time */
+    const char *detail; /* why (FAILED, REQUEST errors), or NULL; never holds a secret */
+} al_exp_event_t;
+
+typedef struct {
+    const char *url; /* the export URL, without query */
+    const char *api_key, *secret_key;
+    const char *out_dir;
+    int64_t start, end;    /* hours since 1970, end included */
+    uint32_t window_hours; /* >= 1 */
+    long connect_timeout_ms;
+    long stall_timeout_s;  /* a transfer with no byte for this long is broken */
+    uint32_t retry_time_s; /* per window */
+    int insecure;
+    const char *ca_file;
+    atomic_int *stop; /* set to stop between windows and retries, or NULL */
+    void (*on_event)(void *ctx, const al_exp_event_t *e);
+    void *ctx;
+} al_export_opts_t;
+
+typedef struct {
+    uint64_t windows;           /* in the range, before any halving */
+    uint64_t hours, hours_done; /* of the range; of its windows done, empty or done before */
+    uint64_t done, empty, skipped, failed, splits;
+    uint64_t rows, bytes_in, bytes_out;
+} al_export_stats_t;
+
+/* Runs the job. @return AL_ERR_OK when every window was tried (some may
+ * have failed: stats->failed), CONFIG (401/403), INTERRUPTED, WRITE or IO
+ * (the output directory), HTTP_CLIENT, NOMEM; diag says what. */
+al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_diag_t *diag);
+
+/* "YYYYMMDDTHH" to hours since 1970. @return 1, or 0 when malformed. */
+int al_export_parse_hour(const char *s, int64_t *hour);
+
+/* Hours since 1970 to "YYYYMMDDTHH" (out holds 12 bytes). */
+void al_export_hour_text(int64_t hour, char *out);
+
+#endif
