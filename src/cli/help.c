@@ -12,10 +12,12 @@
 static const char usage_text[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"
+    "       ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
     "Load NDJSON events (plain, zstd, gzip, or zip archives of those such as\n"
     "Amplitude's exports; '-' = stdin) into Amplitude's Batch Event Upload API.\n"
     "'check' verifies endpoint, TLS, key, inputs and state directory without\n"
-    "sending any event, and prints a checklist.\n"
+    "sending any event, and prints a checklist. 'export' downloads Amplitude's\n"
+    "Export API into zstd files ('ampload export --help').\n"
     "\n"
     "Delivery:\n"
     "  --endpoint URL        default https://api2.amplitude.com/batch\n"
