@@ -44,6 +44,32 @@ check "$([ $? -eq 4 ]; echo $?)" "a wrong key is not a configuration error"
 leaks=$(grep -rl -- "$key" o*.txt e*.txt r*.json a*.ndjson st1 st2 st3 2>/dev/null)
 check "$([ -z "$leaks" ]; echo $?)" "the key appears in: $leaks"
 
+# the export's secret key: from a file or the environment, in no output,
+# audit line, manifest, file, nor the command line
+secret="ExPoRtSeCrEt-$(date +%s%N)"
+start_mock exp --export --upload-time event --secret-key "$secret" --api-key "$key" --latency-ms 200
+AMPLITUDE_API_KEY="$key" "$bin" -q --endpoint "$url/batch" --state st4 in.ndjson
+printf '%s\n' "$secret" >secret.txt
+chmod 600 secret.txt
+AMPLITUDE_API_KEY="$key" "$bin" export -v --secret-key-file secret.txt --endpoint \
+    "$url/api/2/export" --start 20231114T00 --end 20231115T23 -o ex --audit ax.ndjson \
+    >o4.txt 2>e4.txt &
+lpid=$!
+sleep 0.1
+cmdline=$(tr '\0' ' ' <"/proc/$lpid/cmdline" 2>/dev/null)
+wait $lpid
+rc=$?
+check "$([ $rc -eq 0 ]; echo $?)" "export exited $rc: $(tail -3 e4.txt)"
+check "$(grep -q 'attempt 1: HTTP 200' e4.txt; echo $?)" "no debug line per export request"
+check "$([ "$(wc -l <ax.ndjson)" -ge 2 ]; echo $?)" "no export audit lines"
+check "$(case "$cmdline" in *"$secret"* | *"$key"*) echo 1 ;; *) echo 0 ;; esac)" \
+    "a key in the export's command line"
+AMPLITUDE_API_KEY="$key" AMPLITUDE_SECRET_KEY="${secret}-wrong" "$bin" export -v --endpoint \
+    "$url/api/2/export" --start 20231114T00 --end 20231115T23 -o ex2 >o5.txt 2>e5.txt
+check "$([ $? -eq 4 ]; echo $?)" "a wrong secret is not a configuration error"
+leaks=$(grep -rlF -e "$secret" -e "$key" o4.txt e4.txt o5.txt e5.txt ax.ndjson ex ex2 2>/dev/null)
+check "$([ -z "$leaks" ]; echo $?)" "a key appears in: $leaks"
+
 # one audit line per request the loader made
 req=$(sed -n 's/.*"requests": \([0-9]*\).*/\1/p' r1.json | head -1)
 check "$([ "$(wc -l <a1.ndjson)" -eq "$req" ] && [ "$req" -gt 0 ]; echo $?)" \
