@@ -146,6 +146,16 @@ grep -q '"start":"20231114T22"' tiny/manifest.ndjson && bad "the failed hour is 
 [ "$(grep -c '"status":"done"' tiny/manifest.ndjson)" -ge 2 ] &&
     grep -q '"status":"empty"' tiny/manifest.ndjson && ok || bad "the other hours: $(cat tiny/manifest.ndjson)"
 
+# a server that always times out (504): halved to single hours, each failed
+start_mock slowest --export --upload-time event --secret-key "$secret" --fail-rate 1 \
+    --fail-status 504
+"$bin" export --endpoint "$url/api/2/export" --start 20231114T22 --end 20231114T23 --window 2 \
+    --retry-time 0 -o to 2>to.err
+rc=$?
+[ $rc -eq 5 ] && grep -q "HTTP 504 (too slow): halved" to.err &&
+    [ "$(grep -c "failed: one hour keeps timing out (504)" to.err)" -eq 2 ] && ok ||
+    bad "504 windows: exit $rc: $(cat to.err)"
+
 # 7. the wrong secret, a missing one, a bad range
 AMPLITUDE_SECRET_KEY=wrong "$bin" export --endpoint "$murl/api/2/export" "${range[@]}" -o w 2>w.err
 rc=$?
