@@ -32,18 +32,6 @@
 
 /* ---- hours --------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 int al_export_parse_hour(const char *s, int64_t *hour)
 {
     static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -57,7 +45,7 @@ int al_export_parse_hour(const char *s, int64_t *hour)
         d < 1 || d > mdays[m - 1] || h > 23 ||
         (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
         return 0;
-    *hour = days_from_civil(y, (unsigned)m, (unsigned)d) * 24 + h;
+    *hour = al_days_from_civil(y, (unsigned)m, (unsigned)d) * 24 + h;
     return 1;
 }
 

@@ -1,6 +1,8 @@
 /* transform.c - edits of events on their raw bytes (transform.h). */
 #include "transform.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,19 +258,6 @@ static int digits(const char *s, size_t n, int *v)
     return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 int al_parse_utc_ms(const char *s, size_t n, int64_t *ms)
 {
     static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -299,7 +288,8 @@ int al_parse_utc_ms(const char *s, size_t n, int64_t *ms)
         for (k = n; k < 23; k++)
             frac *= 10; /* ".5" is 500 ms */
     }
-    *ms = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se) * 1000 +
+    *ms = (al_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se) *
+              1000 +
           frac;
     return 1;
 }
