@@ -152,10 +152,9 @@ int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_eve
     return al_event_rules(line, len, rules, ev, why);
 }
 
-int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
-                   al_reason_t *why)
+int al_shape_rules(size_t len, const al_rules_t *rules, const al_jscan_t *scan, al_reason_t *why)
 {
-    const al_jfield_t *f = ev->scan.field;
+    const al_jfield_t *f = scan->field;
 
     memset(why, 0, sizeof(*why));
     if (len > rules->max_event_bytes) {
@@ -163,7 +162,7 @@ int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_eve
         why->length = len;
         return 0;
     }
-    if (ev->scan.top_type != AL_JT_OBJECT) {
+    if (scan->top_type != AL_JT_OBJECT) {
         why->code = AL_REASON_NOT_OBJECT;
         return 0;
     }
@@ -174,10 +173,32 @@ int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_eve
             return 0;
         }
     }
-    if (ev->scan.max_depth > AL_MAX_PROPERTY_DEPTH + 1) {
+    if (scan->max_depth > AL_MAX_PROPERTY_DEPTH + 1) {
         why->code = AL_REASON_TOO_DEEP;
         return 0;
     }
+    return 1;
+}
+
+int al_id_rules(const char *line, const al_rules_t *rules, const al_jscan_t *scan, al_reason_t *why)
+{
+    const al_jfield_t *f = scan->field;
+    if ((f[AL_KEY_USER_ID].type == AL_JT_ABSENT || f[AL_KEY_USER_ID].type == AL_JT_NULL) &&
+        (f[AL_KEY_DEVICE_ID].type == AL_JT_ABSENT || f[AL_KEY_DEVICE_ID].type == AL_JT_NULL)) {
+        why->code = AL_REASON_MISSING_ID;
+        return 0;
+    }
+    return check_id(line, &f[AL_KEY_USER_ID], AL_KEY_USER_ID, rules, why) &&
+           check_id(line, &f[AL_KEY_DEVICE_ID], AL_KEY_DEVICE_ID, rules, why);
+}
+
+int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
+                   al_reason_t *why)
+{
+    const al_jfield_t *f = ev->scan.field;
+
+    if (!al_shape_rules(len, rules, &ev->scan, why))
+        return 0;
     if (f[AL_KEY_EVENT_TYPE].type == AL_JT_ABSENT || f[AL_KEY_EVENT_TYPE].type == AL_JT_NULL) {
         why->code = AL_REASON_MISSING_EVENT_TYPE;
         return 0;
@@ -190,14 +211,7 @@ int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_eve
         why->code = AL_REASON_EVENT_TYPE_EMPTY;
         return 0;
     }
-    if ((f[AL_KEY_USER_ID].type == AL_JT_ABSENT || f[AL_KEY_USER_ID].type == AL_JT_NULL) &&
-        (f[AL_KEY_DEVICE_ID].type == AL_JT_ABSENT || f[AL_KEY_DEVICE_ID].type == AL_JT_NULL)) {
-        why->code = AL_REASON_MISSING_ID;
-        return 0;
-    }
-    if (!check_id(line, &f[AL_KEY_USER_ID], AL_KEY_USER_ID, rules, why))
-        return 0;
-    if (!check_id(line, &f[AL_KEY_DEVICE_ID], AL_KEY_DEVICE_ID, rules, why))
+    if (!al_id_rules(line, rules, &ev->scan, why))
         return 0;
     if (f[AL_KEY_TIME].type != AL_JT_ABSENT && f[AL_KEY_TIME].type != AL_JT_NULL &&
         f[AL_KEY_TIME].type != AL_JT_INTEGER) {
@@ -226,7 +240,10 @@ char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *bu
                  (unsigned long long)why->length, rules->max_event_bytes);
         break;
     case AL_REASON_DUPLICATE_KEY:
-        snprintf(buf, cap, "duplicate key %s", key);
+        snprintf(buf, cap, "duplicate key %s", why->field != NULL ? why->field : key);
+        break;
+    case AL_REASON_OPERATION_NOT_OBJECT:
+        snprintf(buf, cap, "the value of %s is not an object of properties", why->field);
         break;
     case AL_REASON_ID_NOT_STRING:
         snprintf(buf, cap, "%s is not a string", key);

@@ -49,7 +49,14 @@
     X(TIME_NOT_INTEGER, "time_not_integer", "time is not an integer")                              \
     X(INSERT_ID_NOT_STRING, "insert_id_not_string", "insert_id is not a string")                   \
     X(BAD_EVENT_TIME, "bad_event_time", "no event time that can be read")                          \
-    X(TOO_MANY_FIELDS, "too_many_fields", "more top-level fields than an edit handles")
+    X(TOO_MANY_FIELDS, "too_many_fields", "more top-level fields than an edit handles")            \
+    X(USER_PROPERTIES_NOT_OBJECT, "user_properties_not_object",                                    \
+      "user_properties is not an object")                                                          \
+    X(MIXED_OPERATIONS, "mixed_operations",                                                        \
+      "user_properties mixes operations ($set, ...) and plain properties")                         \
+    X(UNKNOWN_OPERATION, "unknown_operation", "unknown user_properties operation")                 \
+    X(OPERATION_NOT_OBJECT, "operation_not_object", "an operation's value is not an object")       \
+    X(ADD_NOT_NUMERIC, "add_not_numeric", "$add of a value that is not a number")
 
 typedef enum {
 #define AL_REASON_ENUM(name, key, desc) AL_REASON_##name,
@@ -71,7 +78,8 @@ typedef struct {
     al_json_key_t key;       /* which field, for the per-field reasons */
     const char *placeholder; /* ID_PLACEHOLDER: the refused value, static */
     uint64_t length;         /* TOO_LONG: the line's length */
-    const char *field;       /* BAD_EVENT_TIME: the export field that is not a time, or NULL */
+    const char *field;       /* BAD_EVENT_TIME: the export field that is not a time, or NULL;
+                              * identify reasons: the operation or property concerned */
 } al_reason_t;
 
 /* What the batcher and later stages need from a valid event. */
@@ -92,6 +100,15 @@ int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_eve
  * transform.h). Same results as al_event_check(). */
 int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
                    al_reason_t *why);
+
+/* The parts of the rules an identification (identify.h) shares with an
+ * event, on a scanned line: al_shape_rules - the size limit, a JSON
+ * object, no tracked key twice, the nesting depth (it clears why first);
+ * al_id_rules - user_id and/or device_id, each valid.
+ * @return 1, or 0 with why set. */
+int al_shape_rules(size_t len, const al_rules_t *rules, const al_jscan_t *scan, al_reason_t *why);
+int al_id_rules(const char *line, const al_rules_t *rules, const al_jscan_t *scan,
+                al_reason_t *why);
 
 /* Formats why as a sentence ("user_id shorter than 5"). Never writes more
  * than cap bytes; always NUL-terminates. @return buf. */

@@ -6,8 +6,10 @@
  * agrees with jansson's, and that every scanner variant (AVX2, SSE2,
  * portable) gives exactly the same result; that the export mapping and the
  * generic edits, applied to the line, give JSON whose scan (built by the
- * edit) is what a fresh scan finds; a disagreement aborts, leaving the input
+ * edit) is what a fresh scan finds; that an identification's rules (and
+ * the form encoding of the line, decoded back) hold up; a disagreement aborts, leaving the input
  * as a crash file to turn into a unit test. */
+#include "identify.h"
 #include "json.h"
 #include "transform.h"
 #include "validate.h"
@@ -98,6 +100,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!al_event_check(line, size, &rules, &ev, &why))
         al_reason_format(&why, &rules, reason, sizeof(reason));
     check_edit(line, size, &rules);
+    {
+        /* an identification's rules never pass what is not JSON, and the
+         * form encoding of any bytes decodes back to them */
+        al_ident_t id;
+        char *enc = malloc(AL_FORM_ENCODED_MAX(size) + 1), *dec = malloc(size + 1);
+        size_t e, d;
+        if (al_ident_check(line, size, &rules, &id, &why) && !ours)
+            abort();
+        e = al_form_encode(enc, line, size);
+        d = al_form_decode(dec, enc, e);
+        if (d != size || memcmp(dec, line, size) != 0)
+            abort();
+        free(enc);
+        free(dec);
+    }
     free(line);
     return 0;
 }
