@@ -12,6 +12,8 @@ bin=$1
 mock=$2
 gen=$3
 shim=$4
+# the whole script uses its first mock: let it live as long as ctest allows
+MOCK_LIFETIME=290
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 

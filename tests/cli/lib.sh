@@ -3,7 +3,8 @@
 # (and stops every server started here) on exit.
 #
 #   start_mock NAME ARGS...  starts ampload-mock ($mock) on a free loopback
-#                            port with ARGS; sets $url (http:// or https://)
+#                            port with ARGS; sets $url (http:// or https://);
+#                            it stops by itself after $MOCK_LIFETIME s (120)
 #   ok / bad MESSAGE...      count a passed / failed check (bad prints it)
 #   finish                   prints "N passed, M failed"; fails if any failed
 
@@ -17,7 +18,7 @@ trap 'kill "${_pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
 start_mock() {
     local name=$1
     shift
-    "$mock" --port 0 --exit-after 120 "$@" >"$name.out" 2>"$name.err" &
+    "$mock" --port 0 --exit-after "${MOCK_LIFETIME:-120}" "$@" >"$name.out" 2>"$name.err" &
     _pids+=($!)
     for _ in $(seq 50); do grep -q listening "$name.out" && break; sleep 0.1; done
     url=$(sed -n 's/.*listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$name.out")
