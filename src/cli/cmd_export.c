@@ -52,7 +52,7 @@ static const char export_usage[] =
     "  --retry-time SECONDS  retry budget per window for 429, 5xx, broken transfers\n"
     "                        (default 600)\n"
     "  --timeout SECONDS     a transfer without a byte for this long is broken\n"
-    "                        (default 120)\n"
+    "                        (default 900: a large export may take minutes to start)\n"
     "  --ca-file PATH        trust the CA certificates in PATH (PEM)\n"
     "  --insecure            do not verify TLS certificates (test servers only)\n"
     "  -q, --quiet           print nothing but errors\n"
@@ -296,7 +296,8 @@ static int summary(const export_args_t *a, const al_export_stats_t *st, al_err_t
 int cmd_export(int argc, char **argv)
 {
     static char key[1024], secret[1024];
-    export_args_t a = {.window_hours = 24, .retry_time = 600, .timeout = 120};
+    /* the API may build a large export for minutes before its first byte */
+    export_args_t a = {.window_hours = 24, .retry_time = 600, .timeout = 900};
     al_export_opts_t o = {0};
     al_export_stats_t st;
     al_state_lock_t *lock = NULL;
