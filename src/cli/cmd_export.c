@@ -205,7 +205,8 @@ static void on_event(void *ctx, const al_exp_event_t *e)
     if (e->kind == AL_EXP_PROGRESS) {
         v->bytes = e->bytes;
         if (!v->a->quiet && isatty(2))
-            fprintf(stderr, "\r  downloading: %.1f MB   ", (double)e->bytes / 1e6);
+            fprintf(stderr, "\r  window %" PRIu64 " of %" PRIu64 ": %.1f MB downloaded   ",
+                    v->st->window, v->st->windows, (double)e->bytes / 1e6);
         return;
     }
     window_text(e, w);
@@ -231,15 +232,17 @@ static void on_event(void *ctx, const al_exp_event_t *e)
     case AL_EXP_WINDOW_DONE:
         if (!v->a->quiet)
             fprintf(stderr,
-                    "ampload export: %s: %" PRIu64 " rows, %.1f MB (hours done %" PRIu64
-                    " of %" PRIu64 ")\n",
-                    w, e->rows, (double)e->bytes / 1e6, v->st->hours_done, v->st->hours);
+                    "ampload export: %s: %" PRIu64 " rows, %.1f MB (window %" PRIu64 " of %" PRIu64
+                    ", hours done %" PRIu64 " of %" PRIu64 ")\n",
+                    w, e->rows, (double)e->bytes / 1e6, v->st->window, v->st->windows,
+                    v->st->hours_done, v->st->hours);
         break;
     case AL_EXP_WINDOW_EMPTY:
         if (!v->a->quiet)
             fprintf(stderr,
-                    "ampload export: %s: empty (404) (hours done %" PRIu64 " of %" PRIu64 ")\n", w,
-                    v->st->hours_done, v->st->hours);
+                    "ampload export: %s: empty (404) (window %" PRIu64 " of %" PRIu64
+                    ", hours done %" PRIu64 " of %" PRIu64 ")\n",
+                    w, v->st->window, v->st->windows, v->st->hours_done, v->st->hours);
         break;
     case AL_EXP_WINDOW_SKIP:
         if (v->a->verbose)

@@ -520,6 +520,7 @@ al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_d
     err = setup_curl(&j);
     for (int64_t s = o->start; err == AL_ERR_OK && s <= o->end; s += o->window_hours) {
         int64_t e = s + o->window_hours - 1 < o->end ? s + o->window_hours - 1 : o->end;
+        stats->window++;
         if (o->stop != NULL && atomic_load(o->stop))
             err = AL_ERR_INTERRUPTED;
         else

@@ -72,6 +72,7 @@ typedef struct {
 
 typedef struct {
     uint64_t windows;           /* in the range, before any halving */
+    uint64_t window;            /* the one under way, 1-based */
     uint64_t hours, hours_done; /* of the range; of its windows done, empty or done before */
     uint64_t done, empty, skipped, failed, splits;
     uint64_t rows, bytes_in, bytes_out;
