@@ -94,15 +94,21 @@ static const char *out_path(job_t *j, const char *name)
 }
 
 /* Reads the manifest's windows (done or empty). A torn last line (a crash
- * while appending) is ignored: its window is not done. */
+ * while appending) is cut off, so that the next line appended stands on a
+ * line of its own; its window is not done and is downloaded again. */
 static al_err_t read_manifest(job_t *j)
 {
-    FILE *fp = fopen(out_path(j, MANIFEST), "r");
+    FILE *fp = fopen(out_path(j, MANIFEST), "r+");
     char *line = NULL;
     size_t cap = 0;
+    off_t whole = 0; /* the end of the last line with its newline */
+    ssize_t n;
     if (fp == NULL)
         return errno == ENOENT ? AL_ERR_OK : AL_ERR_IO;
-    while (getline(&line, &cap, fp) > 0) {
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        if (line[n - 1] != '\n')
+            break;
+        whole += n;
         json_t *doc = json_loads(line, 0, NULL);
         const char *st = json_string_value(json_object_get(doc, "status"));
         int64_t s, e;
@@ -120,6 +126,10 @@ static al_err_t read_manifest(job_t *j)
         json_decref(doc);
     }
     free(line);
+    if (n > 0 && (ftruncate(fileno(fp), whole) != 0 || fsync(fileno(fp)) != 0)) {
+        fclose(fp);
+        return AL_ERR_WRITE;
+    }
     fclose(fp);
     return AL_ERR_OK;
 }
@@ -275,8 +285,8 @@ static void put_rows(sink_t *k, const void *in, size_t n, int end)
     } while (end ? left != 0 : ib.pos < ib.size);
 }
 
-/* Copies every row of one member into the sink. @return AL_ERR_OK, or the
- * reader's error (a damaged download). */
+/* Copies every row of one member into the sink. @return AL_ERR_OK, the
+ * reader's error (a damaged download), or INVALID_ARG (a row too long). */
 static al_err_t copy_member(sink_t *k, const al_source_t *src, al_diag_t *diag)
 {
     al_reader_opts_t ro = {.zip = src->zip, .member = src->member, .name = src->name};
@@ -290,7 +300,15 @@ static al_err_t copy_member(sink_t *k, const al_source_t *src, al_diag_t *diag)
                 put_rows(k, "\n", 1, 0);
             k->rows += c->lines;
         } else {
-            k->failed = 1; /* a row longer than a chunk: cannot be copied whole */
+            /* a row longer than a chunk cannot be copied whole: the window
+             * fails rather than lose it */
+            al_diag_set(diag, src->name, 0);
+            diag->offset = c->offset;
+            diag->has_offset = 1;
+            snprintf(diag->detail, sizeof(diag->detail),
+                     "a row of %llu bytes, over the %u-byte limit",
+                     (unsigned long long)c->long_line, AL_DEFAULT_CHUNK_BYTES);
+            err = AL_ERR_INVALID_ARG;
         }
         al_chunk_release(c);
     }
@@ -469,7 +487,10 @@ static al_err_t do_window(job_t *j, int64_t s, int64_t e)
             err = finish_window(j, s, e, 0);
             if (err == AL_ERR_OK || err == AL_ERR_WRITE || err == AL_ERR_NOMEM)
                 return err;
-            why = "the downloaded zip is damaged"; /* retried: the transfer may have broken */
+            if (err == AL_ERR_INVALID_ARG) /* the same rows would come again */
+                return window_failed(j, s, e, j->diag->detail);
+            /* a damaged zip is retried: the transfer may have broken */
+            why = j->diag->detail[0] != '\0' ? j->diag->detail : "the downloaded zip is damaged";
         } else if (status == 404) {
             return finish_window(j, s, e, 1);
         } else if (status == 400 || status == 504) {

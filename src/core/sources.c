@@ -72,7 +72,6 @@ static int is_zip_file(const char *path)
 typedef struct {
     uint64_t index;
     const char *name;
-    uint64_t comp_size;
 } member_t;
 
 static int member_order(const void *a, const void *b)
@@ -139,7 +138,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al
             err = AL_ERR_ZIP_UNSUPPORTED;
             goto out;
         }
-        mem[nm++] = (member_t){i, e.name, e.comp_size};
+        mem[nm++] = (member_t){i, e.name};
     }
     qsort(mem, nm, sizeof(*mem), member_order);
     err = grow(s, cap, nm, diag, path);
@@ -151,7 +150,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al
             break;
         }
         snprintf(name, len, "%s:%s", path, mem[k].name);
-        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].comp_size};
+        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index};
     }
 out:
     free(mem);
@@ -187,7 +186,7 @@ al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t
         }
         err = grow(out, &cap, 1, diag, paths[i]);
         if (err == AL_ERR_OK)
-            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0, 0};
+            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0};
     }
     if (err == AL_ERR_OK)
         err = index_names(out);

@@ -31,7 +31,6 @@ typedef struct {
     const char *path; /* the file to open ("-" = standard input) */
     al_zip_t *zip;    /* the archive holding it, or NULL */
     uint64_t member;  /* its index in the archive's directory */
-    uint64_t size;    /* bytes stored (compressed size of a member), 0 when unknown */
 } al_source_t;
 
 typedef struct {

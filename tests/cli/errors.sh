@@ -85,6 +85,8 @@ with zipfile.ZipFile("export.zip", "w") as z:
     z.writestr("p/p_0#2.json.gz", gzip.compress(ev[:half]), compress_type=zipfile.ZIP_DEFLATED)
     z.writestr("__MACOSX/p/._p_0#2.json.gz", b"junk")
     z.writestr("p/notes.bin", b"\x00\x01binary")
+with zipfile.ZipFile("bz.zip", "w") as z:
+    z.writestr("a.ndjson", ev, compress_type=zipfile.ZIP_BZIP2)
 with zipfile.ZipFile("odd.zip", "w") as z:
     z.writestr("a.ndjson", ev, compress_type=zipfile.ZIP_LZMA)
 data = open("export.zip", "rb").read()
@@ -107,6 +109,7 @@ with zipfile.ZipFile("clean.zip", "w") as z:
 PY
 expect 0 "1 zip archive: 2 members to read, 1 entry skipped" -- --dry-run clean.zip
 expect 0 "2000 valid events" -- --dry-run clean.zip
+expect 0 "2000 valid events" -- --dry-run bz.zip
 expect 3 "cut\.zip: corrupt zip archive \(central directory: " -- --dry-run cut.zip
 expect 3 "hint: the archive is damaged" -- --dry-run cut.zip
 expect 3 "bad\.zip:day\.ndjson: corrupt zip archive \(zip member data: .*\) at byte [0-9]+" -- --dry-run bad.zip

@@ -6,6 +6,7 @@
 #                            port with ARGS; sets $url (http:// or https://);
 #                            it stops by itself after $MOCK_LIFETIME s (120)
 #   ok / bad MESSAGE...      count a passed / failed check (bad prints it)
+#   same_events A B          the record files A and B hold the same events
 #   finish                   prints "N passed, M failed"; fails if any failed
 
 tmp=$(mktemp -d)
@@ -37,6 +38,27 @@ ok() {
 bad() {
     echo "FAIL: $*"
     fail=$((fail + 1))
+}
+
+# same_events A B: the two record files hold the same events, field by field,
+# apart from event_id (an export adds it and the re-import mapping keeps it)
+same_events() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+def events(path):
+    out = []
+    for line in open(path):
+        e = json.loads(line)
+        e.pop("event_id", None)
+        out.append(json.dumps(e, sort_keys=True))
+    return sorted(out)
+a, b = events(sys.argv[1]), events(sys.argv[2])
+if a != b:
+    print("%s has %d events, %s %d; first difference:" % (sys.argv[1], len(a), sys.argv[2], len(b)))
+    print(" ", sorted(set(a) - set(b))[:1])
+    print(" ", sorted(set(b) - set(a))[:1])
+    sys.exit(1)
+EOF
 }
 
 finish() {
