@@ -35,6 +35,7 @@
  */
 #include "event_check.h"
 #include "export.h"
+#include "identify.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -125,6 +126,7 @@ typedef struct {
     int sink;
     mock_store_t *store; /* --export or --record-dir: events kept per project */
     mock_store_opts_t store_opts;
+    mock_users_t *users; /* user properties set through POST /identify */
     /* shared, under lock */
     pthread_mutex_t lock;
     uint64_t rng;
@@ -135,6 +137,7 @@ typedef struct {
     uint64_t requests, events_received, accepted, duplicates, rejected, throttled, over_quota;
     uint64_t bytes, dropped;
     uint64_t gzip_requests; /* POST /batch with Content-Encoding: gzip */
+    uint64_t identifications_received, identified;
     uint64_t status[600];
 } mock_t;
 
@@ -332,6 +335,28 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
     return any;
 }
 
+/* Counts an accepted event (or identification) against the rate and the
+ * daily quota of its ids. Caller holds the lock. */
+static void count_ids(mock_t *m, json_t *ev, uint64_t now_s)
+{
+    uint64_t window = m->eps_window ? m->eps_window : 1;
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(ev, k == 0 ? "user_id" : "device_id");
+        uint64_t h;
+        slot_t *s;
+        if (!json_is_string(v))
+            continue;
+        h = hash_str(k == 0 ? 'u' : 'd', json_string_value(v));
+        s = map_get(&m->rate, h);
+        if (s->a + window <= now_s) {
+            s->a = now_s - now_s % window;
+            s->b = 0;
+        }
+        s->b++;
+        map_get(&m->daily, h)->a++;
+    }
+}
+
 /* Counts and records the events of an accepted request. Caller holds the lock.
  * @return events ingested (duplicates included, as Amplitude counts them). */
 static size_t ingest(mock_t *m, const char *key, json_t *events)
@@ -339,7 +364,6 @@ static size_t ingest(mock_t *m, const char *key, json_t *events)
     size_t i;
     json_t *ev;
     uint64_t now = now_ms(), now_s = now / 1000;
-    uint64_t window = m->eps_window ? m->eps_window : 1;
     /* insert_ids deduplicate within a project, as Amplitude's do */
     uint64_t project = (uint64_t)mock_project_app(key) * 0x9E3779B97F4A7C15ULL;
 
@@ -355,21 +379,7 @@ static size_t ingest(mock_t *m, const char *key, json_t *events)
             }
         }
         m->accepted++;
-        for (int k = 0; k < 2; k++) {
-            json_t *v = json_object_get(ev, k == 0 ? "user_id" : "device_id");
-            uint64_t h;
-            slot_t *s;
-            if (!json_is_string(v))
-                continue;
-            h = hash_str(k == 0 ? 'u' : 'd', json_string_value(v));
-            s = map_get(&m->rate, h);
-            if (s->a + window <= now_s) {
-                s->a = now_s - now_s % window;
-                s->b = 0;
-            }
-            s->b++;
-            map_get(&m->daily, h)->a++;
-        }
+        count_ids(m, ev, now_s);
         if (m->store != NULL)
             mock_store_add(m->store, key, ev, now);
         if (m->record != NULL) {
@@ -428,6 +438,29 @@ out:
     return got;
 }
 
+/* Answers a missing or wrong API key as Amplitude does. @return 1 if it
+ * answered. */
+static int refuse_key(mock_t *m, const char *key, reply_t *r)
+{
+    if (key == NULL || key[0] == '\0') {
+        set_json(r, 400,
+                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
+                           "missing_field", "api_key"));
+        return 1;
+    }
+    if (m->api_key != NULL && strcmp(key, m->api_key) != 0) {
+        char msg[1400];
+        if (m->echo_key_pad >= 0)
+            snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
+                     m->echo_key_pad, "", key, m->api_key);
+        else
+            snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", key);
+        set_error(r, 400, msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* Answers a request body that is a JSON object, as /batch does: the key
  * first, then the events array, then each event; ingests what passes. A
  * failure drawn with `partial` set is answered after ingesting. */
@@ -439,18 +472,8 @@ static void answer_doc(mock_t *m, json_t *doc, size_t body_len, int fail_status,
 
     key = json_object_get(doc, "api_key");
     events = json_object_get(doc, "events");
-    if (!json_is_string(key) || json_string_length(key) == 0) {
-        set_json(r, 400,
-                 json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
-                           "missing_field", "api_key"));
-    } else if (m->api_key != NULL && strcmp(json_string_value(key), m->api_key) != 0) {
-        char msg[1400];
-        if (m->echo_key_pad >= 0)
-            snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
-                     m->echo_key_pad, "", json_string_value(key), m->api_key);
-        else
-            snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", json_string_value(key));
-        set_error(r, 400, msg);
+    if (refuse_key(m, json_string_value(key), r)) {
+        /* answered */
     } else if (!json_is_array(events)) {
         set_json(r, 400,
                  json_pack("{s:i,s:s,s:s}", "code", 400, "error", "Request missing required field",
@@ -561,6 +584,122 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
     json_decref(doc);
 }
 
+static void set_text(reply_t *r, int status, const char *text)
+{
+    r->status = status;
+    r->body = strdup(text);
+    r->ctype = "text/plain";
+}
+
+/* Applies the identifications of an accepted request (array), or answers
+ * 429 for ids over their rate. Caller holds the lock. @return 1 applied. */
+static int apply_identifications(mock_t *m, const char *key, json_t *list, reply_t *r)
+{
+    size_t i;
+    json_t *idn;
+    uint64_t now_s = now_ms() / 1000;
+    if (refuse_throttled(m, list, r))
+        return 0;
+    json_array_foreach(list, i, idn)
+    {
+        mock_users_apply(m->users, key, idn);
+        count_ids(m, idn, now_s);
+        m->identified++;
+        if (m->record != NULL) {
+            char *text = json_dumps(idn, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fprintf(m->record, "%s\n", text);
+            free(text);
+        }
+    }
+    if (m->record != NULL)
+        fflush(m->record);
+    return 1;
+}
+
+/* Answers the form fields of POST /identify: the key, then the
+ * identifications (one object or an array), each checked before any is
+ * applied; applied, unless throttled. */
+static void answer_identify(mock_t *m, const char *key, const char *text, int fail_status,
+                            reply_t *r)
+{
+    json_error_t jerr;
+    json_t *doc, *list, *idn;
+    size_t i;
+
+    if (refuse_key(m, key, r))
+        return;
+    doc = text != NULL ? json_loads(text, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (json_is_object(doc)) {
+        list = json_array();
+        json_array_append_new(list, doc);
+    } else {
+        list = doc;
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        json_decref(list);
+        set_text(r, 400, "missing_event");
+        return;
+    }
+    json_array_foreach(list, i, idn) if (mock_identification_error(idn) != NULL)
+    {
+        json_decref(list);
+        set_text(r, 400, "missing_event");
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->identifications_received += json_array_size(list);
+    if (apply_identifications(m, key, list, r) && fail_status == 0)
+        set_text(r, 200, "success");
+    pthread_mutex_unlock(&m->lock);
+    if (fail_status != 0 && r->status == 0)
+        set_error(r, fail_status, "Injected failure after ingestion");
+    json_decref(list);
+}
+
+/* POST /identify: the faults of /batch, then the form. */
+static void handle_identify(mock_t *m, const upload_t *up, reply_t *r)
+{
+    int fail_status = 0, partial = 0;
+    char *key = NULL, *text = NULL;
+
+    draw_fault(m, up, r, &fail_status, &partial);
+    if (r->drop)
+        return;
+    if (m->sink) {
+        set_text(r, 200, "success");
+        return;
+    }
+    if (up->encoding != 0) {
+        set_error(r, 415, "Unsupported Content-Encoding");
+        return;
+    }
+    if (up->total > m->max_body) {
+        set_error(r, 413, "Payload too large");
+        return;
+    }
+    if (fail_status != 0 && !partial) {
+        set_error(r, fail_status, "Injected failure");
+        r->retry_after = fail_status == 503 && m->retry_after > 0;
+        return;
+    }
+    if (mock_form_fields(up->buf != NULL ? up->buf : "", up->len, &key, &text) != 0) {
+        set_text(r, 400, "missing_event");
+        return;
+    }
+    answer_identify(m, key, text, fail_status, r);
+    free(key);
+    free(text);
+}
+
+static void handle_users(mock_t *m, reply_t *r)
+{
+    json_t *doc;
+    pthread_mutex_lock(&m->lock);
+    doc = mock_users_dump(m->users);
+    pthread_mutex_unlock(&m->lock);
+    set_json(r, 200, doc);
+}
+
 /* GET /api/2/export: draws a fault like /batch, then answers from the store. */
 static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t *up, reply_t *r)
 {
@@ -604,6 +743,9 @@ static void handle_stats(mock_t *m, reply_t *r)
                     "over_quota", (json_int_t)m->over_quota, "dropped", (json_int_t)m->dropped,
                     "bytes", (json_int_t)m->bytes, "gzip_requests", (json_int_t)m->gzip_requests,
                     "status", st);
+    json_object_set_new(doc, "identifications_received",
+                        json_integer((json_int_t)m->identifications_received));
+    json_object_set_new(doc, "identified", json_integer((json_int_t)m->identified));
     pthread_mutex_unlock(&m->lock);
     set_json(r, 200, doc);
 }
@@ -657,8 +799,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(url, "/batch") == 0 && strcmp(method, "POST") == 0)
         handle_batch(m, up, &r);
+    else if (strcmp(url, "/identify") == 0 && strcmp(method, "POST") == 0)
+        handle_identify(m, up, &r);
     else if (strcmp(url, "/stats") == 0 && strcmp(method, "GET") == 0)
         handle_stats(m, &r);
+    else if (strcmp(url, "/users") == 0 && strcmp(method, "GET") == 0)
+        handle_users(m, &r);
     else if (strcmp(url, "/api/2/export") == 0 && strcmp(method, "GET") == 0)
         handle_export(m, conn, up, &r);
     else if (strcmp(url, "/batch") == 0)
@@ -980,6 +1126,9 @@ int main(int argc, char **argv)
     rc = parse_args(argc, argv, &m, &args);
     if (rc >= 0)
         return rc;
+    m.users = mock_users_new();
+    if (m.users == NULL)
+        return 1;
     /* Signals are taken synchronously by the main thread below. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -1004,6 +1153,7 @@ int main(int argc, char **argv)
     if (m.record != NULL)
         fclose(m.record);
     mock_store_free(m.store);
+    mock_users_free(m.users);
     free(args.tls_cert);
     free(args.tls_key);
     free(m.seen_insert_ids.s);
