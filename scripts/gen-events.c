@@ -8,12 +8,17 @@
  * bytes, so tests and benchmarks can regenerate their inputs.
  *
  * Usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R]
- *                   [--insert-id-rate R] [--time-step MS] [--export] [--crlf]
- *                   [--no-newline-at-end] [-o FILE]
+ *                   [--insert-id-rate R] [--time-step MS] [--export]
+ *                   [--identify] [--users U] [--crlf] [--no-newline-at-end] [-o FILE]
  * Event times start at 2023-11-14 22:13:20 UTC and advance --time-step ms
  * (default 37) per line.
  * With --export the good lines are rows in the shape of Amplitude's Export
  * API (for --from amplitude-export), instead of /batch events.
+ * With --identify the lines are identifications for `ampload identify` (of
+ * --users users, default 1000): every operation kind, idempotent or not,
+ * each line naming a property of its own (s<i>, o<i>, p<i>, a<i>, v<i>,
+ * t<i>), so a test can tell from the resulting user properties whether
+ * line i was applied, and how often; bad lines break the Identify rules.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -177,6 +182,67 @@ static void export_row(FILE *fp, uint64_t i)
             (int)(rnd() % 10));
 }
 
+static uint64_t users = 1000;
+
+/* Identification i (--identify): kinds 0-4 and 9 are idempotent, 5-8 not. */
+static void identification(FILE *fp, uint64_t i)
+{
+    uint64_t u = i % users;
+    fprintf(fp, "{\"user_id\":\"user_%llu@example.com\",", (unsigned long long)u);
+    switch (rnd() % 10) {
+    case 0:
+    case 1:
+    case 2:
+        fprintf(fp,
+                "\"user_properties\":{\"$set\":{\"plan\":\"pro\",\"s%llu\":\"a&b=c+d %%25 "
+                "\\\"q\\\" \u00fc\u00df \u65e5\u672c \\u00e9 %llu\"}}}",
+                (unsigned long long)i, (unsigned long long)i);
+        break;
+    case 3:
+        fprintf(fp, "\"user_properties\":{\"$setOnce\":{\"o%llu\":%llu}}}", (unsigned long long)i,
+                (unsigned long long)i);
+        break;
+    case 4:
+        fprintf(fp,
+                "\"user_properties\":{\"p%llu\":\"x\",\"tier\":\"gold\"},"
+                "\"platform\":\"iOS\"}",
+                (unsigned long long)i);
+        break;
+    case 5:
+    case 6:
+        fprintf(fp, "\"user_properties\":{\"$add\":{\"logins\":1,\"a%llu\":1}}}",
+                (unsigned long long)i);
+        break;
+    case 7:
+        fprintf(fp, "\"user_properties\":{\"$append\":{\"seen\":\"v%llu\"}}}",
+                (unsigned long long)i);
+        break;
+    case 8:
+        fprintf(fp,
+                "\"device_id\":\"dev-%llu-abcdef\",\"user_properties\":{\"$postInsert\":"
+                "{\"tags\":\"t%llu\"},\"$set\":{\"s%llu\":1}}}",
+                (unsigned long long)u, (unsigned long long)i, (unsigned long long)i);
+        break;
+    default:
+        fprintf(fp, "\"user_properties\":{\"$set\":{\"s%llu\":2},\"$unset\":{\"gone\":\"-\"}}}",
+                (unsigned long long)i);
+        break;
+    }
+}
+
+/* Identifications that break the Identify rules (--identify --bad-rate). */
+static const char *const bad_identifications[] = {
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":{\"$set\":{\"a\":1},\"b\":2}}",
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":{\"$increment\":{\"a\":1}}}",
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":{\"$add\":{\"a\":\"1\"}}}",
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":[1]}",
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":{\"$set\":5}}",
+    "{\"user_properties\":{\"$set\":{\"a\":1}}}",
+    "{\"user_id\":\"abc\",\"user_properties\":{\"$set\":{\"a\":1}}}",
+    "{\"user_id\":\"user_1@example.com\",\"user_properties\":{\"$set\":{\"a\":1}}",
+};
+#define N_BAD_IDENT (sizeof(bad_identifications) / sizeof(bad_identifications[0]))
+
 /* One line of each kind the loader must refuse. */
 static const char *const bad_lines[] = {
     "{\"event_type\":\"a\",\"user_id\":\"user_1@example.com\",}",   /* trailing comma */
@@ -217,7 +283,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = 1000, seed = 1;
     double bad_rate = 0, blank_rate = 0;
-    int crlf = 0, no_final_newline = 0, exports = 0;
+    int crlf = 0, no_final_newline = 0, exports = 0, identify = 0;
     const char *out = NULL;
     FILE *fp = stdout;
 
@@ -240,13 +306,20 @@ int main(int argc, char **argv)
             time_step = strtoull(v, NULL, 10), i++;
         } else if (strcmp(a, "--export") == 0) {
             exports = 1;
+        } else if (strcmp(a, "--identify") == 0) {
+            identify = 1;
+        } else if (strcmp(a, "--users") == 0 && v) {
+            users = strtoull(v, NULL, 10), i++;
+            if (users == 0)
+                users = 1;
         } else if (strcmp(a, "--crlf") == 0) {
             crlf = 1;
         } else if (strcmp(a, "--no-newline-at-end") == 0) {
             no_final_newline = 1;
         } else {
             fprintf(stderr, "usage: gen-events [-n N] [--seed S] [--bad-rate R] [--blank-rate R] "
-                            "[--export] [--crlf] [--no-newline-at-end] [-o FILE]\n");
+                            "[--export] [--identify] [--users U] [--crlf] [--no-newline-at-end] "
+                            "[-o FILE]\n");
             return 2;
         }
     }
@@ -263,7 +336,9 @@ int main(int argc, char **argv)
         rng_state = 1;
     for (uint64_t i = 0; i < n; i++) {
         double r = rnd01();
-        if (r < bad_rate) {
+        if (r < bad_rate && identify) {
+            fputs(bad_identifications[rnd() % N_BAD_IDENT], fp);
+        } else if (r < bad_rate) {
             uint64_t k = rnd() % (N_BAD + 1);
             if (k == N_BAD)
                 deep_line(fp);
@@ -271,6 +346,8 @@ int main(int argc, char **argv)
                 fputs(bad_lines[k], fp);
         } else if (r < bad_rate + blank_rate) {
             fputs(rnd() % 2 ? "" : "  \t", fp);
+        } else if (identify) {
+            identification(fp, i);
         } else if (exports) {
             export_row(fp, i);
         } else {

@@ -74,7 +74,7 @@ START_TEST(saves_and_loads_the_marks)
     t = al_track_new(0, 18, 3);
     al_ckpt_track(ck, t);
     al_track_resolve(t, 1);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_OK);
     ck_assert_uint_eq(m.offset, 18);
@@ -91,7 +91,7 @@ START_TEST(a_missing_checkpoint_is_not_an_error_and_a_torn_temp_file_is_ignored)
     char *tmp = fx_path(dir, "checkpoint.tmp");
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_NOT_FOUND);
     ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     fx_write(tmp, "{\"version\":1,\"inpu", 18); /* a save cut short by a crash */
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, NULL, &m, &d), AL_ERR_OK);
@@ -110,7 +110,7 @@ START_TEST(a_changed_input_or_another_input_list_is_refused)
     const char *two[2];
     char *other = fx_path(dir, "other.ndjson");
     ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     fx_write(other, "x\n", 2);
     two[0] = input;
@@ -131,7 +131,7 @@ START_TEST(a_checkpoint_belongs_to_its_shard)
     al_diag_t d;
     al_mark_t m;
     ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, "1/4", NULL, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "1/4", &m, &d), AL_ERR_OK);
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "2/4", &m, &d),
@@ -142,7 +142,7 @@ START_TEST(a_checkpoint_belongs_to_its_shard)
     ck_assert_ptr_nonnull(strstr(d.detail, "this run is a run without --shard"));
     /* and an unsharded checkpoint is not taken by a shard */
     ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, NULL, &d), AL_ERR_OK);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     ck_assert_int_eq(al_ckpt_load(ckpath, paths, NULL, 1, "0/2", &m, &d),
                      AL_ERR_CHECKPOINT_MISMATCH);
@@ -169,7 +169,9 @@ START_TEST(rollback_keeps_only_records_below_the_marks)
     fx_write(rej, rejtext, strlen(rejtext));
     fx_write(failed, "{\"e\":1}\n{\"e\":2}\n{\"e\":3}\n", 24);
     fx_write(index, "0 0 1\n0 20 3\n0 9 2\n", 19);
-    ck_assert_int_eq(al_ckpt_rollback(ckpt, rej, failed, index, paths, 1, &m, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_rollback(ckpt, &(al_state_files_t){rej, failed, index, NULL, NULL},
+                                      paths, 1, &m, &d),
+                     AL_ERR_OK);
     text = fx_read(rej, &n);
     ck_assert_ptr_nonnull(strstr(text, "\"line\":1"));
     ck_assert_ptr_nonnull(strstr(text, "\"line\":2"));
@@ -208,7 +210,8 @@ START_TEST(recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one)
     fx_write(index, "0 0 1\n", 6);
     fx_write(sfailed, "new\n", 4);
     fx_write(sindex, "0 9 2\n", 6);
-    ck_assert_int_eq(al_ckpt_recover(ckpt, rej, failed, index, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_recover(ckpt, &(al_state_files_t){rej, failed, index, NULL, NULL}, &d),
+                     AL_ERR_OK);
     text = fx_read(failed, &n);
     ck_assert_str_eq(text, "old\n");
     free(text);
@@ -220,7 +223,8 @@ START_TEST(recover_finishes_a_committed_rollback_and_drops_an_uncommitted_one)
     fx_write(failed, "new\n", 4); /* renamed already */
     fx_write(srej, "{}\n", 3);
     fx_write(marker, "rollback staged\n", 16);
-    ck_assert_int_eq(al_ckpt_recover(ckpt, rej, failed, index, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_recover(ckpt, &(al_state_files_t){rej, failed, index, NULL, NULL}, &d),
+                     AL_ERR_OK);
     text = fx_read(index, &n);
     ck_assert_str_eq(text, "0 9 2\n");
     free(text);
@@ -263,7 +267,7 @@ START_TEST(members_of_an_archive_share_its_identity)
     al_ckpt_track(ck, t);
     al_ckpt_input_done(ck, 0, 4, 3);
     al_track_resolve(t, 1);
-    ck_assert_int_eq(al_ckpt_save(ck, NULL, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
     al_ckpt_free(ck);
     ck_assert_int_eq(al_ckpt_load(ckpath, names, files, 2, NULL, m, &d), AL_ERR_OK);
     ck_assert_int_eq(m[0].done, 1);

@@ -53,6 +53,7 @@ typedef struct {
     int restart;      /* --restart: ignore and replace the checkpoint */
     int metrics_port; /* --metrics-port: -1 = off, 0 = any free port */
     int check;        /* inputs are optional (`ampload check`) */
+    int identify;     /* `ampload identify`: identifications to the Identify API */
     const char *state_dir;
     const char *report_path;
     const char *audit_path;
@@ -65,20 +66,24 @@ typedef struct {
 /* What cli_parse_options() found: go on, or print help / the version. */
 enum { CLI_PARSED = 0, CLI_HELP = -1, CLI_VERSION = -2 };
 
+/* Which command the options are for. */
+enum { CLI_MODE_LOAD = 0, CLI_MODE_CHECK = 1, CLI_MODE_IDENTIFY = 2 };
+
 /* Parses the environment (AMPLOAD_*, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG),
- * then argv[1..argc) over it, into s; the remaining arguments are the
- * inputs (at least one unless inputs_optional). Never exits.
- * @return CLI_PARSED, CLI_HELP, CLI_VERSION, or an exit code after printing
- * the error. */
-int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optional);
+ * then argv[1..argc) over it, into s, for the command of mode (CLI_MODE_*);
+ * the remaining arguments are the inputs (at least one unless checking).
+ * Never exits. @return CLI_PARSED, CLI_HELP, CLI_VERSION, or an exit code
+ * after printing the error. */
+int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode);
 
 /* What every subcommand does first: parses the options (printing help or
  * the version when asked), reads the API key, warns about --insecure.
  * @return 1 to go on; 0 to end with exit code *rc. Defined in main.c. */
-int cli_settle(cli_settings_t *s, int argc, char **argv, int inputs_optional, int *rc);
+int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc);
 
-/* --help and --version. */
+/* --help (of the load, of identify) and --version. */
 void cli_help(FILE *out);
+void cli_identify_help(FILE *out);
 void cli_version(FILE *out);
 
 /* Reads the API key named by the settings (--api-key-file, else
@@ -121,6 +126,10 @@ void cli_remove_created_dirs(const char *path, int created);
 /* `ampload load [options] FILE...` (and `ampload [options] FILE...`).
  * argv[0] is the program name. @return the exit code. */
 int cmd_load(int argc, char **argv);
+
+/* `ampload identify [options] FILE...`: the load's run, for the Identify
+ * API (cmd_load.c). @return the exit code. */
+int cmd_identify(int argc, char **argv);
 
 /* `ampload check [options] [FILE...]`. @return the exit code. */
 int cmd_check(int argc, char **argv);

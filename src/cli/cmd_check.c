@@ -576,7 +576,7 @@ int cmd_check(int argc, char **argv)
     cli_check_opts_t co;
     int rc;
 
-    if (!cli_settle(&set, argc, argv, 1, &rc))
+    if (!cli_settle(&set, argc, argv, CLI_MODE_CHECK, &rc))
         return rc;
     co = (cli_check_opts_t){
         .send = &set.send,

@@ -25,6 +25,11 @@ static int prepare_sending(cli_run_t *r, FILE **audit)
     r->pipe.send = &r->send;
     r->pipe.failed_path = r->failed_buf;
     r->pipe.failed_index_path = r->index_buf;
+    if (s->identify) {
+        r->pipe.held_path = r->held_buf;
+        r->pipe.held_index_path = r->held_index_buf;
+        r->pipe.journal_path = r->journal_buf;
+    }
     r->pipe.stop = &r->stop;
     r->send.stop = &r->stop;
     r->send.on_request = cli_reqlog_on_request;
@@ -150,14 +155,15 @@ static int run(cli_run_t *r, FILE *audit)
     return rc;
 }
 
-int cmd_load(int argc, char **argv)
+/* The run of `load` or `identify` (mode). */
+static int load_run(int argc, char **argv, int mode)
 {
     static cli_settings_t set; /* large; paths and names in it outlive every thread */
     static cli_run_t r;        /* and its live counters too */
     FILE *audit = NULL;
     int rc;
 
-    if (!cli_settle(&set, argc, argv, 0, &rc))
+    if (!cli_settle(&set, argc, argv, mode, &rc))
         return rc;
     if (!set.dry_run && set.pipe.batch.api_key[0] == '\0') {
         fprintf(stderr, "ampload: no API key\n"
@@ -185,9 +191,20 @@ int cmd_load(int argc, char **argv)
         cli_signals_start(&r);
     }
     rc = run(&r, audit);
+    al_jset_free(r.jset);
     free(r.marks);
     al_sources_free(&r.sources);
     cli_reqlog_free(&r.log);
     al_state_unlock(r.lock);
     return rc;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    return load_run(argc, argv, CLI_MODE_LOAD);
+}
+
+int cmd_identify(int argc, char **argv)
+{
+    return load_run(argc, argv, CLI_MODE_IDENTIFY);
 }

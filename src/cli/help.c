@@ -13,11 +13,13 @@ static const char usage_text[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"
     "       ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
+    "       ampload identify [options] FILE...\n"
     "Load NDJSON events (plain, zstd, gzip, or zip archives of those such as\n"
     "Amplitude's exports; '-' = stdin) into Amplitude's Batch Event Upload API.\n"
     "'check' verifies endpoint, TLS, key, inputs and state directory without\n"
     "sending any event, and prints a checklist. 'export' downloads Amplitude's\n"
-    "Export API into zstd files ('ampload export --help').\n"
+    "Export API into zstd files ('ampload export --help'). 'identify' loads user\n"
+    "properties into the Identify API ('ampload identify --help').\n"
     "\n"
     "Delivery:\n"
     "  --endpoint URL        default https://api2.amplitude.com/batch\n"
@@ -100,9 +102,49 @@ static const char usage_text[] =
     "  ampload --dry-run day-*.zst                     validate, see what would be sent\n"
     "  zstdcat a.zst | ampload --region eu -           read standard input\n";
 
+static const char identify_text[] =
+    "Usage: ampload identify [options] FILE...\n"
+    "Load NDJSON identifications (user properties: one JSON object per line with\n"
+    "user_id and/or device_id and user_properties, plain or operations such as\n"
+    "$set, $add, $append) into Amplitude's Identify API, as form POSTs of\n"
+    "--batch-size identifications. Inputs, state directory, checkpoint, reject and\n"
+    "failed files, progress, report and exit codes are those of the load\n"
+    "('ampload --help').\n"
+    "\n"
+    "Identify deduplicates nothing, and $add, $append, $prepend, $preInsert,\n"
+    "$postInsert and $remove change data when applied twice. An identification\n"
+    "whose fate is unknown (a 5xx, a connection lost after the request left, or\n"
+    "in flight when a run was killed) is sent again only when all its operations\n"
+    "are idempotent; the others go to non-idempotent.ndjson in the state\n"
+    "directory (counted in the report as non_idempotent_held), for you to check.\n"
+    "A resume never resends an acknowledged identification.\n"
+    "\n"
+    "Identify:\n"
+    "  --endpoint URL        default https://api2.amplitude.com/identify\n"
+    "  --region us|eu        the documented host of each region\n"
+    "  --batch-size N        identifications per request, 1..2000 (default 1000)\n"
+    "  --resend-non-idempotent  resend identifications in doubt even when a\n"
+    "                        second application would change data\n"
+    "\n"
+    "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 15)\n"
+    "\n"
+    "Also: --api-key-file, --concurrency, --rate, --retry-time, --timeout,\n"
+    "--ca-file, --insecure,\n"
+    "--dry-run, --threads, --state, --resume, --restart, --report, -q, --progress,\n"
+    "-v, --audit, --metrics-port, --shard, --min-id-length, --max-event-bytes,\n"
+    "--batch-bytes (default 6500000), --chunk-bytes; see 'ampload --help'.\n"
+    "\n"
+    "Example:\n"
+    "  AMPLITUDE_API_KEY=... ampload identify --region eu users.ndjson\n";
+
 void cli_help(FILE *out)
 {
     fputs(usage_text, out);
+}
+
+void cli_identify_help(FILE *out)
+{
+    fputs(identify_text, out);
 }
 
 void cli_version(FILE *out)

@@ -3,6 +3,7 @@
  *   ampload [load] [options] FILE...   cmd_load.c
  *   ampload check [options] [FILE...]  cmd_check.c
  *   ampload export --start --end -o DIR cmd_export.c
+ *   ampload identify [options] FILE... cmd_load.c (the load, for identifications)
  *
  * A first argument that names no subcommand is the load's own (an option or
  * an input), so `ampload FILE...` keeps meaning `ampload load FILE...`.
@@ -18,11 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_settle(cli_settings_t *s, int argc, char **argv, int inputs_optional, int *rc)
+int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc)
 {
-    *rc = cli_parse_options(s, argc, argv, inputs_optional);
+    *rc = cli_parse_options(s, argc, argv, mode);
     if (*rc == CLI_HELP || *rc == CLI_VERSION) {
-        (*rc == CLI_HELP ? cli_help : cli_version)(stdout);
+        if (*rc == CLI_VERSION)
+            cli_version(stdout);
+        else if (mode == CLI_MODE_IDENTIFY)
+            cli_identify_help(stdout);
+        else
+            cli_help(stdout);
         *rc = EXIT_OK;
         return 0;
     }
@@ -42,6 +48,7 @@ static const struct {
     {"load", cmd_load},
     {"check", cmd_check},
     {"export", cmd_export},
+    {"identify", cmd_identify},
 };
 
 int main(int argc, char **argv)

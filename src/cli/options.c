@@ -24,7 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EU_ENDPOINT "https://api.eu.amplitude.com/batch"
+#define EU_ENDPOINT          "https://api.eu.amplitude.com/batch"
+#define EU_IDENTIFY_ENDPOINT "https://api.eu.amplitude.com/identify"
+/* Identifications per request by default: see README (Identify). */
+#define IDENTIFY_BATCH_DEFAULT 1000
+/* Identify's JSON per request at most, so that its form (up to 3 bytes per
+ * byte, percent-encoded) stays within the 20 MB a /batch body may have. */
+#define IDENTIFY_BATCH_BYTES 6500000u
 
 typedef enum { ARG_NONE, ARG_NUM, ARG_TEXT } arg_t;
 
@@ -187,9 +193,11 @@ static int set_region(cli_settings_t *s, const char *t, uint64_t v)
 {
     (void)v;
     if (strcmp(t, "us") == 0)
-        snprintf(s->send.url, sizeof(s->send.url), "%s", AL_DEFAULT_ENDPOINT);
+        snprintf(s->send.url, sizeof(s->send.url), "%s",
+                 s->identify ? AL_DEFAULT_IDENTIFY_ENDPOINT : AL_DEFAULT_ENDPOINT);
     else if (strcmp(t, "eu") == 0)
-        snprintf(s->send.url, sizeof(s->send.url), "%s", EU_ENDPOINT);
+        snprintf(s->send.url, sizeof(s->send.url), "%s",
+                 s->identify ? EU_IDENTIFY_ENDPOINT : EU_ENDPOINT);
     else
         return usage_error("--region '%s': use us or eu%s", t, "");
     return 0;
@@ -366,6 +374,16 @@ static int set_skip_ups(cli_settings_t *s, const char *t, uint64_t v)
     return 0;
 }
 
+static int set_resend(cli_settings_t *s, const char *t, uint64_t v)
+{
+    (void)t, (void)v;
+    if (!s->identify)
+        return usage_error("--resend-non-idempotent is an option of 'ampload identify'%s%s", "",
+                           "");
+    s->send.resend_non_idempotent = 1;
+    return 0;
+}
+
 static int set_verbose(cli_settings_t *s, const char *t, uint64_t v)
 {
     (void)t, (void)v;
@@ -396,6 +414,8 @@ static const option_t options[] = {
     {"min-id-length", 0, NULL, ARG_NUM, 1, 1024, set_min_id},
     {"max-event-bytes", 0, NULL, ARG_NUM, 64, AL_MAX_BATCH_BYTES, set_max_event},
     {"batch-events", 0, "AMPLOAD_BATCH_EVENTS", ARG_NUM, 1, AL_MAX_BATCH_EVENTS, set_batch_events},
+    {"batch-size", 0, NULL, ARG_NUM, 1, AL_MAX_BATCH_EVENTS, set_batch_events},
+    {"resend-non-idempotent", 0, NULL, ARG_NONE, 0, 0, set_resend},
     {"batch-bytes", 0, NULL, ARG_NUM, 1024, AL_MAX_BATCH_BYTES, set_batch_bytes},
     {"chunk-bytes", 0, NULL, ARG_NUM, 4096, (uint64_t)1 << 30, set_chunk_bytes},
     {"api-key-file", 0, NULL, ARG_TEXT, 0, 0, set_key_file},
@@ -451,10 +471,11 @@ static int apply_environment(cli_settings_t *s)
             fprintf(stderr, "ampload: AMPLITUDE_BASE_URL '%s' is not an http(s) URL\n", base);
             return EXIT_USAGE;
         }
-        snprintf(s->send.url, sizeof(s->send.url), "%.*s%s", (int)bl, base,
-                 (bl >= 6 && strcmp(base + bl - 6, "/batch") == 0) ? ""
-                 : base[bl - 1] == '/'                             ? "batch"
-                                                                   : "/batch");
+        const char *path = s->identify ? "identify" : "batch";
+        size_t pl = strlen(path);
+        int has = bl > pl && base[bl - pl - 1] == '/' && strcmp(base + bl - pl, path) == 0;
+        snprintf(s->send.url, sizeof(s->send.url), "%.*s%s%s", (int)bl, base,
+                 has || base[bl - 1] == '/' ? "" : "/", has ? "" : path);
     }
     for (size_t i = 0; i < NOPTIONS; i++) {
         const char *val = options[i].env != NULL ? getenv(options[i].env) : NULL;
@@ -479,16 +500,47 @@ static int apply_environment(cli_settings_t *s)
     return 0;
 }
 
-static void defaults(cli_settings_t *s)
+static void defaults(cli_settings_t *s, int mode)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     memset(s, 0, sizeof(*s));
     al_pipeline_opts_init(&s->pipe);
     al_send_opts_init(&s->send);
-    s->pipe.insert_ids = 1;
+    s->check = mode == CLI_MODE_CHECK;
+    s->identify = mode == CLI_MODE_IDENTIFY;
+    s->pipe.insert_ids = !s->identify; /* Identify has no insert_id */
+    if (s->identify) {
+        s->pipe.identify = 1;
+        s->send.identify = 1;
+        s->pipe.batch.form = 1;
+        s->pipe.batch.max_events = IDENTIFY_BATCH_DEFAULT;
+        s->pipe.batch.max_bytes = IDENTIFY_BATCH_BYTES;
+        s->send.throttle_wait_ms = 15000; /* what Amplitude asks of a throttled id */
+        snprintf(s->send.url, sizeof(s->send.url), "%s", AL_DEFAULT_IDENTIFY_ENDPOINT);
+    }
     s->pipe.threads = (uint32_t)(cores < 1 ? 1 : cores > AL_MAX_THREADS ? AL_MAX_THREADS : cores);
     s->progress = -1;
     s->metrics_port = -1;
+}
+
+/* Options of the load that an identification has no use for. */
+static int check_identify(cli_settings_t *s, int insert_id_set)
+{
+    if (!s->identify)
+        return 0;
+    if (s->pipe.batch.gzip_level > 0)
+        return usage_error("--gzip: the Identify API takes a form body, not gzip; not with "
+                           "'ampload identify'%s%s",
+                           "", "");
+    if (insert_id_set)
+        return usage_error("--insert-id: identifications have no insert_id; not with "
+                           "'ampload identify'%s%s",
+                           "", "");
+    if (al_edits_active(&s->edits))
+        return usage_error("--from, --rename, --drop, --set and --skip-user-properties-sync "
+                           "edit events; not with 'ampload identify'%s%s",
+                           "", "");
+    return 0;
 }
 
 /* The checks that need every option: the event size against the body. */
@@ -508,15 +560,14 @@ static int check_combination(cli_settings_t *s, int max_event_set)
     return 0;
 }
 
-int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optional)
+int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode)
 {
     struct option longopts[NOPTIONS + 1];
     char shorts[2 * NOPTIONS + 2] = ":";
     size_t ns = 1;
-    int opt, rc, max_event_set = 0;
+    int opt, rc, max_event_set = 0, insert_id_set = 0;
 
-    defaults(s);
-    s->check = inputs_optional;
+    defaults(s, mode);
     for (size_t i = 0; i < NOPTIONS; i++) {
         longopts[i] = (struct option){options[i].name,
                                       options[i].arg == ARG_NONE ? no_argument : required_argument,
@@ -548,6 +599,7 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optio
             return usage_error("unknown option '%s'%s", argv[optind - 1], "");
         snprintf(flag, sizeof(flag), "--%s", o->name);
         max_event_set |= o->apply == set_max_event;
+        insert_id_set |= o->apply == set_insert_id;
         rc = apply_option(s, o, flag, optarg);
         if (rc != 0)
             return rc;
@@ -555,6 +607,8 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int inputs_optio
     if (optind >= argc && !s->check)
         return usage_error("no input files%s%s", " (give FILE... or '-' for standard input)", "");
     rc = check_combination(s, max_event_set);
+    if (rc == 0)
+        rc = check_identify(s, insert_id_set);
     if (rc != 0)
         return rc;
     s->pipe.paths = (const char *const *)(argv + optind);

@@ -12,6 +12,7 @@
 #define AL_CLI_RUN_H
 
 #include "../core/checkpoint.h"
+#include "../core/journal.h"
 #include "../core/sources.h"
 #include "../core/statedir.h"
 #include "cli.h"
@@ -35,8 +36,16 @@ typedef struct {
     char failed_buf[PATH_MAX + 32];
     char index_buf[PATH_MAX + 32];
     char checkpoint_buf[PATH_MAX + 32];
+    char held_buf[PATH_MAX + 32];       /* identify: identifications in doubt */
+    char held_index_buf[PATH_MAX + 32]; /* their origins */
+    char journal_buf[PATH_MAX + 32];    /* identify: sent and acknowledged */
+    al_jset_t *jset;                    /* identify resume: the journal past the marks */
     cli_reqlog_t log;
 } cli_run_t;
+
+/* state.c: the record files of the state directory, as the checkpoint
+ * rolls them back. */
+al_state_files_t cli_state_files(const cli_run_t *r);
 
 /* state.c: before anything in the state directory is touched - refuses
  * inputs given twice or that the run would overwrite, creates the directory,
@@ -50,8 +59,9 @@ int cli_take_state_dir(cli_run_t *r);
  * message. */
 int cli_expand_inputs(cli_run_t *r);
 
-/* state.c: decides between a fresh start and a resume, and rolls the reject
- * and failed files back to the checkpoint. @return 0 or an exit code. */
+/* state.c: decides between a fresh start and a resume, and rolls the reject,
+ * failed and held files back to the checkpoint (and, for identify, reads
+ * the journal past it). @return 0 or an exit code. */
 int cli_prepare_resume(cli_run_t *r);
 
 /* signals.c: from now on SIGINT, SIGTERM and SIGHUP are taken by a thread

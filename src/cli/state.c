@@ -42,8 +42,9 @@ void cli_default_state_dir(cli_settings_t *s)
                         ? *base
                         : '_';
     name[n] = '\0';
-    snprintf(s->state_buf, sizeof(s->state_buf), ".ampload/%s-%08" PRIx32, name,
-             (uint32_t)(h ^ (h >> 32)));
+    /* identify keeps its own: its journal and held file are no load's */
+    snprintf(s->state_buf, sizeof(s->state_buf), ".ampload/%s%s-%08" PRIx32,
+             s->identify ? "identify-" : "", name, (uint32_t)(h ^ (h >> 32)));
     if (s->pipe.shard_count > 1)
         snprintf(s->state_buf + strlen(s->state_buf), sizeof(s->state_buf) - strlen(s->state_buf),
                  "-shard-%" PRIu32 "-of-%" PRIu32, s->pipe.shard_index, s->pipe.shard_count);
@@ -54,7 +55,7 @@ int cli_take_state_dir(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
     char lock_path[PATH_MAX + 32];
-    const char *outputs[7];
+    const char *outputs[10];
     al_diag_t d;
     al_err_t err;
 
@@ -62,6 +63,9 @@ int cli_take_state_dir(cli_run_t *r)
     snprintf(r->failed_buf, sizeof(r->failed_buf), "%s/failed.ndjson", s->state_dir);
     snprintf(r->index_buf, sizeof(r->index_buf), "%s/failed.index", s->state_dir);
     snprintf(r->checkpoint_buf, sizeof(r->checkpoint_buf), "%s/checkpoint", s->state_dir);
+    snprintf(r->held_buf, sizeof(r->held_buf), "%s/non-idempotent.ndjson", s->state_dir);
+    snprintf(r->held_index_buf, sizeof(r->held_index_buf), "%s/non-idempotent.index", s->state_dir);
+    snprintf(r->journal_buf, sizeof(r->journal_buf), "%s/identify.journal", s->state_dir);
     snprintf(lock_path, sizeof(lock_path), "%s/lock", s->state_dir);
     outputs[0] = r->reject_buf;
     outputs[1] = r->failed_buf;
@@ -70,7 +74,10 @@ int cli_take_state_dir(cli_run_t *r)
     outputs[4] = lock_path;
     outputs[5] = s->report_path;
     outputs[6] = s->audit_path;
-    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, 7, &d);
+    outputs[7] = r->held_buf;
+    outputs[8] = r->held_index_buf;
+    outputs[9] = r->journal_buf;
+    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, 10, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         return cli_exit_code(err);
@@ -82,8 +89,10 @@ int cli_take_state_dir(cli_run_t *r)
         return EXIT_INTERNAL;
     }
     err = al_state_lock(s->state_dir, &r->lock, &d);
-    if (err == AL_ERR_OK)
-        err = al_ckpt_recover(r->checkpoint_buf, r->reject_buf, r->failed_buf, r->index_buf, &d);
+    if (err == AL_ERR_OK) {
+        al_state_files_t files = cli_state_files(r);
+        err = al_ckpt_recover(r->checkpoint_buf, &files, &d);
+    }
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         return cli_exit_code(err);
@@ -91,9 +100,33 @@ int cli_take_state_dir(cli_run_t *r)
     return 0;
 }
 
+al_state_files_t cli_state_files(const cli_run_t *r)
+{
+    return (al_state_files_t){r->reject_buf, r->failed_buf, r->index_buf, r->held_buf,
+                              r->held_index_buf};
+}
+
+/* A fresh identify run still reads the journal: a run killed before its
+ * first checkpoint may have had identifications acknowledged or in flight. */
+static int fresh_identify(cli_run_t *r)
+{
+    al_diag_t d;
+    al_err_t err;
+    for (uint32_t i = 0; i < r->pipe.npaths; i++)
+        r->marks[i] = (al_mark_t){0, 1, 0};
+    err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return EXIT_INTERNAL;
+    }
+    r->pipe.journal_set = r->jset;
+    return 0;
+}
+
 int cli_prepare_resume(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
+    al_state_files_t files;
     al_diag_t d;
     al_err_t err;
     uint64_t done_lines = 0;
@@ -103,6 +136,7 @@ int cli_prepare_resume(cli_run_t *r)
     r->pipe.checkpoint_path = r->checkpoint_buf;
     if (s->restart) {
         unlink(r->checkpoint_buf);
+        unlink(r->journal_buf);
         return 0;
     }
     r->marks = calloc(r->pipe.npaths, sizeof(*r->marks));
@@ -111,18 +145,21 @@ int cli_prepare_resume(cli_run_t *r)
     err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths, r->sources.files, r->pipe.npaths,
                        s->shard[0] ? s->shard : NULL, r->marks, &d);
     if (err == AL_ERR_NOT_FOUND)
-        return 0;
+        return s->identify ? fresh_identify(r) : 0;
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         fprintf(stderr, "  (checkpoint: %s)\n", r->checkpoint_buf);
         return cli_exit_code(err);
     }
-    err = al_ckpt_rollback(r->checkpoint_buf, r->reject_buf, r->failed_buf, r->index_buf,
-                           r->pipe.paths, r->pipe.npaths, r->marks, &d);
+    files = cli_state_files(r);
+    err = al_ckpt_rollback(r->checkpoint_buf, &files, r->pipe.paths, r->pipe.npaths, r->marks, &d);
+    if (err == AL_ERR_OK && s->identify)
+        err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         return EXIT_INTERNAL;
     }
+    r->pipe.journal_set = r->jset;
     for (uint32_t i = 0; i < r->pipe.npaths; i++)
         done_lines += r->marks[i].line - 1;
     r->pipe.start = r->marks;

@@ -7,7 +7,7 @@
 
 /* Sets s->state_dir to ./.ampload/<first input's name>-<hash of all
  * inputs>, so the same command finds the same state again; each shard has
- * its own (-shard-I-of-N). */
+ * its own (-shard-I-of-N), and identify its own (identify-<name>-...). */
 void cli_default_state_dir(cli_settings_t *s);
 
 #endif

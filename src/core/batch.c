@@ -22,6 +22,7 @@
  */
 #include "batch.h"
 
+#include "identify.h"
 #include "json.h"
 
 #include <pthread.h>
@@ -84,6 +85,10 @@ void al_batch_opts_init(al_batch_opts_t *opts)
 static size_t write_head(const al_batch_opts_t *o, char *dst)
 {
     size_t n = 0;
+    if (o->form) {
+        dst[0] = '[';
+        return 1;
+    }
     memcpy(dst, "{\"api_key\":\"", 12);
     n = 12;
     n += al_json_escape(dst + n, o->api_key, strlen(o->api_key));
@@ -93,6 +98,10 @@ static size_t write_head(const al_batch_opts_t *o, char *dst)
 
 static size_t write_tail(const al_batch_opts_t *o, char *dst)
 {
+    if (o->form) {
+        dst[0] = ']';
+        return 1;
+    }
     if (o->min_id_length == 0) {
         memcpy(dst, "]}", 2);
         return 2;
@@ -282,15 +291,41 @@ static void compress_body(al_batch_t *b)
         b->gz_len = g->zs.total_out;
 }
 
-void al_batch_finish(al_batch_t *b)
+/* The Identify form of the finished body into b->gz: both values
+ * percent-encoded, in the thread that finished the batch. */
+static al_err_t write_form(al_batch_t *b)
+{
+    size_t klen = strlen(b->opts->api_key);
+    size_t need = 8 + AL_FORM_ENCODED_MAX(klen) + 16 + AL_FORM_ENCODED_MAX(b->len);
+    size_t n;
+    if (need > b->gz_cap) {
+        unsigned char *nb = realloc(b->gz, need);
+        if (nb == NULL)
+            return AL_ERR_NOMEM;
+        b->gz = nb;
+        b->gz_cap = need;
+    }
+    memcpy(b->gz, "api_key=", 8);
+    n = 8 + al_form_encode((char *)b->gz + 8, b->opts->api_key, klen);
+    memcpy(b->gz + n, "&identification=", 16);
+    n += 16;
+    n += al_form_encode((char *)b->gz + n, b->body, b->len);
+    b->gz_len = n;
+    return AL_ERR_OK;
+}
+
+al_err_t al_batch_finish(al_batch_t *b)
 {
     if (b->finished)
-        return;
+        return AL_ERR_OK;
     b->len += write_tail(b->opts, b->body + b->len);
     b->finished = 1;
     b->gz_len = 0;
+    if (b->opts->form)
+        return write_form(b);
     if (b->opts->gzip_level > 0)
         compress_body(b);
+    return AL_ERR_OK;
 }
 
 const void *al_batch_wire(const al_batch_t *b, size_t *len)

@@ -2,9 +2,11 @@
  *
  * A body is {"api_key":"K","events":[e1,e2,...],"options":{"min_id_length":N}}
  * where each e is the event's original text, copied once and never
- * re-serialised. A batch closes when one more event would break either limit:
- * max_events events, or max_bytes bytes for the whole body, envelope included.
- * An event is never split or dropped to fit: it starts the next batch.
+ * re-serialised. For the Identify API (opts.form) the body is the JSON
+ * array [e1,e2,...] and what goes on the wire is the form
+ * api_key=K&identification=[...], percent-encoded by al_batch_finish(). A batch closes when one
+ * more event would break either limit: max_events events, or max_bytes bytes for the whole body,
+ * envelope included. An event is never split or dropped to fit: it starts the next batch.
  *
  * For each event the batch keeps where it sits in the body and where it came
  * from, so a later stage can drop, split or report single events.
@@ -34,10 +36,15 @@ typedef struct {
     size_t max_bytes;                       /* whole body, envelope included */
     uint32_t min_id_length;                 /* sent as options.min_id_length; 0 = no options */
     int gzip_level; /* 1..9: al_batch_finish() also gzips the body; 0 = off */
+    int form;       /* Identify: the body is a JSON array, sent as a form */
 } al_batch_opts_t;
 
 /* Where one event of a batch came from. */
 struct al_track;
+
+/* al_origin_t.flags */
+#define AL_ORIGIN_NON_IDEMPOTENT 1u /* an identification a resend would apply twice */
+#define AL_ORIGIN_WAS_SENT       2u /* in flight when an earlier run stopped (journal.h) */
 
 typedef struct {
     uint64_t line;          /* 1-based line number in its input */
@@ -46,6 +53,7 @@ typedef struct {
     uint64_t did;           /* al_id_hash() of device_id, 0 if none */
     struct al_track *track; /* the chunk's resolution counter, or NULL */
     uint32_t file_id;
+    uint32_t flags; /* AL_ORIGIN_* */
 } al_origin_t;
 
 /* An edit to make while copying an event: bytes [at, at+cut) are replaced by
@@ -69,7 +77,8 @@ typedef struct {
     al_origin_t origin[AL_MAX_BATCH_EVENTS];
     const al_batch_opts_t *opts; /* borrowed; must outlive the batch */
     /* With opts->gzip_level: the finished body gzip-compressed, what goes on
-     * the wire (Content-Encoding: gzip). gz_len 0: send body as it is. */
+     * the wire (Content-Encoding: gzip); with opts->form: the form. gz_len
+     * 0: send body as it is. */
     unsigned char *gz;
     size_t gz_len, gz_cap;
 } al_batch_t;
@@ -105,8 +114,10 @@ al_err_t al_batch_add_from(al_batch_t *dst, const al_batch_t *src, uint32_t i);
 
 /* Closes the envelope; body[0..len) is then the complete request body. With
  * opts->gzip_level it also compresses the body into gz (when compression
- * fails for want of memory, gz_len stays 0 and the body goes as it is). */
-void al_batch_finish(al_batch_t *b);
+ * fails for want of memory, gz_len stays 0 and the body goes as it is).
+ * With opts->form it writes the form into gz. @return AL_ERR_OK, or NOMEM
+ * when the form could not be written (the batch cannot be sent). */
+al_err_t al_batch_finish(al_batch_t *b);
 
 /* @return the bytes to send for a finished batch (gz when compressed, else
  * body) and their length in *len. */

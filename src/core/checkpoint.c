@@ -244,7 +244,7 @@ static int write_checkpoint(FILE *fp, const al_ckpt_t *ck, const al_mark_t *mark
     return ferror(fp) ? -1 : 0;
 }
 
-al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *failed,
+al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *const *files, uint32_t nfiles,
                       al_diag_t *diag)
 {
     char tmp[PATH_MAX + 8];
@@ -257,9 +257,8 @@ al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *
     al_ckpt_marks(ck, marks);
     /* Records below the marks are in the kernel already; make them durable
      * before the checkpoint says so. */
-    err = al_deadletter_sync(rejects, diag);
-    if (err == AL_ERR_OK)
-        err = al_deadletter_sync(failed, diag);
+    for (uint32_t i = 0; i < nfiles && err == AL_ERR_OK; i++)
+        err = al_deadletter_sync(files[i], diag);
     if (err != AL_ERR_OK)
         goto out;
     snprintf(tmp, sizeof(tmp), "%s.tmp", ck->path);
@@ -405,8 +404,8 @@ out:
 
 /* ---- rollback ----------------------------------------------------------- */
 
-/* Rollback rewrites up to three files that must change together: the failed
- * file and its index are read as pairs, so a new failed file with the old
+/* Rollback rewrites up to five files that must change together: the failed
+ * (and held) file and its index are read as pairs, so a new failed file with the old
  * index would label events with the wrong lines. The new files are written
  * beside the old ones (NAME.rollback) and synced; then a commit marker
  * (<checkpoint>.rollback, itself made by rename) says they are complete;
@@ -420,6 +419,10 @@ typedef struct {
     const char *final;
     char tmp[PATH_MAX + 16];
 } staged_t;
+
+#define NSTAGED 5 /* reject, failed, failed index, held, held index */
+
+static void staged_all(staged_t *st, const al_state_files_t *f);
 
 static void staged_init(staged_t *s, const char *final)
 {
@@ -461,7 +464,7 @@ static al_err_t commit_staged(staged_t *st, int n, al_diag_t *diag)
  * the marker, each step made durable before the next. */
 static al_err_t finish_committed(staged_t *st, const char *marker, al_diag_t *diag)
 {
-    al_err_t err = commit_staged(st, 3, diag);
+    al_err_t err = commit_staged(st, NSTAGED, diag);
     if (err == AL_ERR_OK)
         err = sync_dir(marker, diag);
     if (err == AL_ERR_OK && unlink(marker) != 0) {
@@ -471,22 +474,28 @@ static al_err_t finish_committed(staged_t *st, const char *marker, al_diag_t *di
     return err == AL_ERR_OK ? sync_dir(marker, diag) : err;
 }
 
-al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const char *failed_path,
-                         const char *failed_index_path, al_diag_t *diag)
+static void staged_all(staged_t *st, const al_state_files_t *f)
+{
+    staged_init(&st[0], f->reject);
+    staged_init(&st[1], f->failed);
+    staged_init(&st[2], f->failed_index);
+    staged_init(&st[3], f->held);
+    staged_init(&st[4], f->held_index);
+}
+
+al_err_t al_ckpt_recover(const char *ckpt_path, const al_state_files_t *files, al_diag_t *diag)
 {
     char marker[PATH_MAX + 16], mtmp[PATH_MAX + 24];
-    staged_t st[3];
+    staged_t st[NSTAGED];
 
     memset(diag, 0, sizeof(*diag));
-    staged_init(&st[0], reject_path);
-    staged_init(&st[1], failed_path);
-    staged_init(&st[2], failed_index_path);
+    staged_all(st, files);
     marker_path(marker, sizeof(marker), ckpt_path);
     snprintf(mtmp, sizeof(mtmp), "%s.tmp", marker);
     if (access(marker, F_OK) == 0)
         return finish_committed(st, marker, diag);
     /* no marker: whatever was staged was never complete */
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NSTAGED; i++)
         if (st[i].final != NULL)
             (void)unlink(st[i].tmp);
     (void)unlink(mtmp);
@@ -617,25 +626,32 @@ static al_err_t write_marker(const char *marker, al_diag_t *diag)
     return sync_dir(marker, diag);
 }
 
-al_err_t al_ckpt_rollback(const char *ckpt_path, const char *reject_path, const char *failed_path,
-                          const char *failed_index_path, const char *const *paths, uint32_t n,
-                          const al_mark_t *marks, al_diag_t *diag)
+al_err_t al_ckpt_rollback(const char *ckpt_path, const al_state_files_t *files,
+                          const char *const *paths, uint32_t n, const al_mark_t *marks,
+                          al_diag_t *diag)
 {
     char marker[PATH_MAX + 16];
-    staged_t st[3];
+    staged_t st[NSTAGED];
     al_err_t err;
+    int any = 0;
 
-    err = al_ckpt_recover(ckpt_path, reject_path, failed_path, failed_index_path, diag);
+    err = al_ckpt_recover(ckpt_path, files, diag);
     if (err != AL_ERR_OK)
         return err;
-    staged_init(&st[0], reject_path);
-    staged_init(&st[1], failed_index_path != NULL ? failed_path : NULL);
-    staged_init(&st[2], failed_path != NULL ? failed_index_path : NULL);
+    staged_all(st, files);
+    for (int i = 1; i < NSTAGED; i += 2) {
+        /* a pair counts only whole */
+        if (st[i].final == NULL || st[i + 1].final == NULL)
+            st[i].final = st[i + 1].final = NULL;
+    }
     if (st[0].final != NULL)
         err = stage_rejects(&st[0], paths, n, marks, diag);
-    if (err == AL_ERR_OK && st[1].final != NULL)
-        err = stage_failed(&st[1], &st[2], n, marks, diag);
-    if (err != AL_ERR_OK || (st[0].final == NULL && st[1].final == NULL && st[2].final == NULL))
+    for (int i = 1; i < NSTAGED && err == AL_ERR_OK; i += 2)
+        if (st[i].final != NULL)
+            err = stage_failed(&st[i], &st[i + 1], n, marks, diag);
+    for (int i = 0; i < NSTAGED; i++)
+        any |= st[i].final != NULL;
+    if (err != AL_ERR_OK || !any)
         return err;
     marker_path(marker, sizeof(marker), ckpt_path);
     err = write_marker(marker, diag);

@@ -77,9 +77,10 @@ void al_ckpt_track(al_ckpt_t *ck, al_track_t *t);
 /* The reader reached the end of input file_id (at `end`, next line `line`). */
 void al_ckpt_input_done(al_ckpt_t *ck, uint32_t file_id, uint64_t end, uint64_t line);
 
-/* Advances the marks, makes the reject and failed files durable (either may
- * be NULL), and replaces the checkpoint file. @return AL_ERR_OK or WRITE. */
-al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *rejects, al_deadletter_t *failed,
+/* Advances the marks, makes the nfiles record files durable (the reject,
+ * failed and held files; entries may be NULL), and replaces the checkpoint
+ * file. @return AL_ERR_OK or WRITE. */
+al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *const *files, uint32_t nfiles,
                       al_diag_t *diag);
 
 /* Copies the current marks into marks[n]. */
@@ -96,21 +97,28 @@ void al_ckpt_free(al_ckpt_t *ck);
 al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *const *files,
                       uint32_t n, const char *shard, al_mark_t *marks, al_diag_t *diag);
 
+/* The record files of a state directory (any may be NULL): the reject
+ * file, the failed file and its origins index, and the held file of
+ * identifications in doubt (send.h) and its index. */
+typedef struct {
+    const char *reject, *failed, *failed_index, *held, *held_index;
+} al_state_files_t;
+
 /* Before a resume: removes from the reject file the records of lines at or
- * past each input's mark, and likewise from the failed file and its origins
- * index, as one step: a crash at any point leaves either the old three files
- * or the new three (finished by al_ckpt_recover at the next start). The
- * commit marker is <ckpt_path>.rollback. Missing files are fine.
- * The caller holds the state directory's lock. @return AL_ERR_OK, IO or WRITE. */
-al_err_t al_ckpt_rollback(const char *ckpt_path, const char *reject_path, const char *failed_path,
-                          const char *failed_index_path, const char *const *paths, uint32_t n,
-                          const al_mark_t *marks, al_diag_t *diag);
+ * past each input's mark, and likewise from the failed and held files and
+ * their origins indexes, as one step: a crash at any point leaves either
+ * all the old files or all the new ones (finished by al_ckpt_recover at the
+ * next start). The commit marker is <ckpt_path>.rollback. Missing files are
+ * fine. The caller holds the state directory's lock.
+ * @return AL_ERR_OK, IO or WRITE. */
+al_err_t al_ckpt_rollback(const char *ckpt_path, const al_state_files_t *files,
+                          const char *const *paths, uint32_t n, const al_mark_t *marks,
+                          al_diag_t *diag);
 
 /* At every start, before anything reads or writes the state files: finishes
  * a rollback that a crash interrupted after its commit marker, or removes
  * the leftovers of one interrupted before it. The caller holds the lock.
  * @return AL_ERR_OK or WRITE. */
-al_err_t al_ckpt_recover(const char *ckpt_path, const char *reject_path, const char *failed_path,
-                         const char *failed_index_path, al_diag_t *diag);
+al_err_t al_ckpt_recover(const char *ckpt_path, const al_state_files_t *files, al_diag_t *diag);
 
 #endif

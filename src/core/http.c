@@ -35,11 +35,13 @@ int al_http_tls_error(CURLcode rc)
     }
 }
 
-struct curl_slist *al_http_headers(int gzip)
+struct curl_slist *al_http_headers(int body)
 {
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *h = curl_slist_append(
+        NULL, body == AL_BODY_FORM ? "Content-Type: application/x-www-form-urlencoded"
+                                   : "Content-Type: application/json");
     struct curl_slist *more;
-    const char *rest[] = {gzip ? "Content-Encoding: gzip" : NULL, "Expect:"};
+    const char *rest[] = {body == AL_BODY_GZIP ? "Content-Encoding: gzip" : NULL, "Expect:"};
     for (size_t i = 0; h != NULL && i < 2; i++) {
         if (rest[i] == NULL)
             continue;

@@ -14,6 +14,7 @@
 #include "pipeline.h"
 
 #include "deadletter.h"
+#include "identify.h"
 #include "insertid.h"
 #include "queue.h"
 
@@ -30,6 +31,9 @@ typedef struct {
     al_queue_t chunks;
     al_deadletter_t *dl;
     al_deadletter_t *failed_file;
+    al_deadletter_t *held_file; /* identify: identifications in doubt */
+    al_journal_t *journal;      /* identify: sent and acknowledged */
+    al_send_opts_t send;        /* the caller's, with the files above */
     al_sender_t *sender;
     al_batch_sink_fn sink;
     void *sink_ctx;
@@ -189,7 +193,8 @@ static al_err_t ship_batch(parser_t *w)
     al_batch_t *b = w->batch;
     al_err_t err = AL_ERR_OK;
 
-    al_batch_finish(b);
+    if (al_batch_finish(b) != AL_ERR_OK)
+        return AL_ERR_NOMEM;
     w->stats.batches_built++;
     w->stats.batch_bytes += b->len;
     if (w->track != NULL && w->untracked > 0) {
@@ -250,12 +255,21 @@ static void skip_foreign(parser_t *w)
 }
 
 /* Validates a line, edited first when the run has edits (the event is
- * then the edit's output, *p and *len changed). @return 1 valid, 0 refused
- * (why set), -1 out of memory. */
-static int check_line(parser_t *w, const char **p, size_t *len, al_event_t *ev, al_reason_t *why)
+ * then the edit's output, *p and *len changed); an identification with the
+ * Identify rules (*flags gets its class). @return 1 valid, 0 refused (why
+ * set), -1 out of memory. */
+static int check_line(parser_t *w, const char **p, size_t *len, al_event_t *ev, al_reason_t *why,
+                      uint32_t *flags)
 {
     const al_pipeline_opts_t *o = w->run->opts;
     int rc;
+    if (o->identify) {
+        al_ident_t id;
+        rc = al_ident_check(*p, *len, &o->rules, &id, why);
+        ev->scan = id.scan;
+        *flags = id.non_idempotent ? AL_ORIGIN_NON_IDEMPOTENT : 0;
+        return rc;
+    }
     if (o->edits == NULL)
         return al_event_check(*p, *len, &o->rules, ev, why);
     if (w->xf == NULL && (w->xf = calloc(1, sizeof(*w->xf))) == NULL)
@@ -275,13 +289,14 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
     al_event_t ev;
     al_reason_t why;
     al_err_t err;
+    uint32_t flags = 0;
     int valid;
 
     if (len == 0 || (p[0] != '{' && is_blank(p, len))) {
         w->stats.skipped++;
         return AL_ERR_OK;
     }
-    valid = check_line(w, &p, &len, &ev, &why);
+    valid = check_line(w, &p, &len, &ev, &why, &flags);
     if (valid < 0) {
         run_fail(w->run, AL_ERR_NOMEM, NULL);
         return AL_ERR_NOMEM;
@@ -303,10 +318,21 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
         .did = ids ? al_event_id_hash(p, &ev.scan.field[AL_KEY_DEVICE_ID]) : 0,
         .track = c->track,
         .file_id = c->file_id,
+        .flags = flags,
     };
     if (!owned(o, origin.did != 0 ? origin.did : origin.uid)) {
         skip_foreign(w);
         return AL_ERR_OK;
+    }
+    if (o->journal_set != NULL) {
+        int known = al_jset_state(o->journal_set, c->file_id, offset);
+        if (known == AL_JOURNAL_ACKED) { /* applied by an earlier run */
+            w->stats.skipped++;
+            w->stats.skipped_acknowledged++;
+            return AL_ERR_OK;
+        }
+        if (known == AL_JOURNAL_SENT)
+            origin.flags |= AL_ORIGIN_WAS_SENT;
     }
     char idbuf[64];
     al_inject_t inj;
@@ -464,6 +490,12 @@ static void *parser_main(void *arg)
 
 /* ---- the checkpointer ---------------------------------------------------- */
 
+static al_err_t save_checkpoint(run_t *run, al_diag_t *d)
+{
+    al_deadletter_t *files[3] = {run->dl, run->failed_file, run->held_file};
+    return al_ckpt_save(run->ck, files, 3, d);
+}
+
 static void *ckpt_main(void *arg)
 {
     run_t *run = arg;
@@ -478,7 +510,7 @@ static void *ckpt_main(void *arg)
         if (run->ck_done)
             break;
         pthread_mutex_unlock(&run->ck_lock);
-        if (al_ckpt_save(run->ck, run->dl, run->failed_file, &d) != AL_ERR_OK)
+        if (save_checkpoint(run, &d) != AL_ERR_OK)
             run_fail(run, AL_ERR_WRITE, &d);
         pthread_mutex_lock(&run->ck_lock);
     }
@@ -499,7 +531,7 @@ static void end_checkpoints(run_t *run, al_err_t *err, al_diag_t *diag)
         pthread_mutex_unlock(&run->ck_lock);
         pthread_join(run->ck_tid, NULL);
     }
-    if (al_ckpt_save(run->ck, run->dl, run->failed_file, &d) != AL_ERR_OK && *err == AL_ERR_OK) {
+    if (save_checkpoint(run, &d) != AL_ERR_OK && *err == AL_ERR_OK) {
         *err = AL_ERR_WRITE;
         *diag = d;
     }
@@ -525,14 +557,20 @@ static void end_sender(run_t *run, al_stats_t *stats, al_err_t *err, al_diag_t *
 
 static void close_files(run_t *run, al_err_t *err, al_diag_t *diag)
 {
-    al_deadletter_t *files[2] = {run->dl, run->failed_file};
-    for (int i = 0; i < 2; i++) {
-        al_diag_t d;
-        al_err_t cerr = al_deadletter_close(files[i], &d);
+    al_deadletter_t *files[3] = {run->dl, run->failed_file, run->held_file};
+    al_diag_t d;
+    al_err_t cerr;
+    for (int i = 0; i < 3; i++) {
+        cerr = al_deadletter_close(files[i], &d);
         if (*err == AL_ERR_OK && cerr != AL_ERR_OK) {
             *err = cerr;
             *diag = d;
         }
+    }
+    cerr = al_journal_close(run->journal, &d);
+    if (*err == AL_ERR_OK && cerr != AL_ERR_OK) {
+        *err = cerr;
+        *diag = d;
     }
 }
 
@@ -652,11 +690,19 @@ static al_err_t start_delivery(run_t *run, al_diag_t *diag)
     char shard[32] = "";
     al_err_t err;
 
+    run->send = *o->send;
     err = al_deadletter_open(&run->failed_file, o->failed_path, AL_DL_RAW, o->resume_files,
                              o->failed_index_path, diag);
+    if (err == AL_ERR_OK && o->identify && o->held_path != NULL)
+        err = al_deadletter_open(&run->held_file, o->held_path, AL_DL_RAW, o->resume_files,
+                                 o->held_index_path, diag);
+    if (err == AL_ERR_OK && o->identify && o->journal_path != NULL)
+        err = al_journal_open(&run->journal, o->journal_path, diag);
+    run->send.held = run->held_file;
+    run->send.journal = run->journal;
     if (err == AL_ERR_OK)
-        err = al_sender_start(&run->sender, o->send, run->dl, run->failed_file, o->paths, o->live,
-                              diag);
+        err = al_sender_start(&run->sender, &run->send, run->dl, run->failed_file, o->paths,
+                              o->live, diag);
     if (err != AL_ERR_OK)
         return err;
     run->sink = al_sender_submit;

@@ -30,6 +30,7 @@
 #include "batch.h"
 #include "checkpoint.h"
 #include "error.h"
+#include "journal.h"
 #include "reader.h"
 #include "send.h"
 #include "sources.h"
@@ -80,6 +81,17 @@ typedef struct {
      * event once and reject each bad line once. Other shards' lines count
      * as skipped (and skipped_shard). Blank lines are skipped by every shard. */
     uint32_t shard_index, shard_count;
+    /* Identify API (identify.h): lines are identifications, checked as such
+     * (al_ident_check), batched as forms (batch.form must be set) and
+     * sent with send->identify. With a sender, identifications in doubt go
+     * to held_path (with held_index_path: their origins) and the journal
+     * (journal.h) is kept at journal_path. journal_set (from al_jset_load,
+     * may be NULL) is what the journal knows past the marks: acknowledged
+     * identifications are skipped (skipped_acknowledged), those in doubt
+     * are flagged AL_ORIGIN_WAS_SENT for the sender to decide. */
+    int identify;
+    const char *held_path, *held_index_path, *journal_path;
+    const al_jset_t *journal_set;
     /* Durability (with a sender only; NULL / 0 turns each off). */
     const char *checkpoint_path;   /* written at most every second and at the end */
     const char *failed_index_path; /* origins of the failed file's events */

@@ -217,6 +217,51 @@ al_err_t al_response_parse(al_response_t *r, long status, const char *body, size
     return err;
 }
 
+/* @return 1 when body[0..len), without surrounding blanks and quotes, is
+ * word. */
+static int body_is(const char *body, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    while (len > 0 && strchr(" \t\r\n\"", body[0]) != NULL) {
+        body++;
+        len--;
+    }
+    while (len > 0 && strchr(" \t\r\n\"", body[len - 1]) != NULL)
+        len--;
+    return len == n && memcmp(body, word, n) == 0;
+}
+
+al_err_t al_response_parse_identify(al_response_t *r, long status, const char *body, size_t len,
+                                    uint32_t nidents, const char *secret)
+{
+    al_err_t err;
+    if (body == NULL)
+        len = 0;
+    if (status >= 200 && status < 300) {
+        memset(r, 0, sizeof(*r));
+        r->status = status;
+        r->nevents = nidents > AL_MAX_BATCH_EVENTS ? AL_MAX_BATCH_EVENTS : nidents;
+        r->kind = body_is(body, len, "success") ? AL_RESP_OK : AL_RESP_CONFIG;
+        if (r->kind == AL_RESP_CONFIG)
+            describe_bogus_ack(r, NULL, body, len, secret);
+        return AL_ERR_OK;
+    }
+    err = al_response_parse(r, status, body, len, nidents, secret);
+    if (status == 400 && r->error[0] == '\0' && len > 0) {
+        /* Identify answers in plain text: "missing_event", "Invalid API key" */
+        copy_text(r->error, sizeof(r->error), body, len < 4096 ? len : 4096, secret);
+        if (al_response_key_refused(r))
+            r->kind = AL_RESP_CONFIG;
+    }
+    if (r->kind == AL_RESP_DROP) {
+        /* Identify names no identifications: indices are not its answer */
+        r->kind = AL_RESP_UNDELIVERABLE;
+        memset(r->mark, 0, sizeof(r->mark));
+        r->refused = 0;
+    }
+    return err;
+}
+
 int al_response_key_refused(const al_response_t *r)
 {
     return r->status == 400 && (strncmp(r->error, "Invalid API key", 15) == 0 ||

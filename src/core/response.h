@@ -75,6 +75,15 @@ typedef struct {
 al_err_t al_response_parse(al_response_t *r, long status, const char *body, size_t len,
                            uint32_t nevents, const char *secret);
 
+/* The same for an Identify answer (nidents identifications): 2xx is OK only
+ * with the body "success" (else CONFIG, as a captive portal's 200 would
+ * be); 400 "missing_event" (plain text) is UNDELIVERABLE, its text in
+ * r->error; a 400 with "Invalid API key" or missing_field is CONFIG; 413,
+ * 429 (with /batch's lists when the body has them), 408, 5xx and the other
+ * 4xx as for /batch. @return AL_ERR_OK or NOMEM. */
+al_err_t al_response_parse_identify(al_response_t *r, long status, const char *body, size_t len,
+                                    uint32_t nidents, const char *secret);
+
 /* Marks QUOTA every event of b whose user or device is in r->quota_ids.
  * @return how many events it marked. */
 uint32_t al_response_mark_quota(al_response_t *r, const al_batch_t *b);

@@ -25,6 +25,14 @@
  * the input queue is closed so the parsers stop, and every event still held
  * here goes to the failed file, so the accounting still balances.
  *
+ * Identify (o.identify) changes three things: bodies are forms, answers are
+ * read by al_response_parse_identify(), and an answer that leaves a request's
+ * fate unknown (a 5xx, a connection lost after the request left) does not
+ * simply retry it: Identify deduplicates nothing, so its non-idempotent
+ * identifications go to the held file (hold_in_doubt) and only the rest is
+ * retried. The journal (journal.h) records each request before it leaves
+ * (synced once per round of starts) and each answer, so a resume knows.
+ *
  * Bodies are handed to curl without a copy (CURLOPT_POSTFIELDS points into
  * the batch, at its gzipped body when it has one, sent with
  * `Content-Encoding: gzip`), and `Expect: 100-continue` is switched off: the
@@ -93,7 +101,9 @@ struct al_sender {
     pthread_t tid;
     int started;
     al_deadletter_t *failed;
-    al_dl_writer_t rejw, failw;
+    al_dl_writer_t rejw, failw, heldw;
+    uint8_t doubt[AL_MAX_BATCH_EVENTS]; /* scratch of hold_in_doubt */
+    int journal_dirty;                  /* SENT records not yet synced */
     const char *const *paths;
     al_live_t *live;
     /* owned by the sender thread */
@@ -339,6 +349,20 @@ static void req_free(al_sender_t *s, req_t *r)
     free(r);
 }
 
+/* Notes type for every identification of b in the journal (identify). */
+static void journal(al_sender_t *s, char type, const al_batch_t *b)
+{
+    al_diag_t d;
+    if (s->o.journal == NULL)
+        return;
+    al_journal_note(s->o.journal, type, b);
+    if (type == AL_JOURNAL_SENT) {
+        s->journal_dirty = 1;
+    } else if (al_journal_flush(s->o.journal, 0, &d) != AL_ERR_OK) {
+        write_fatal(s, &d);
+    }
+}
+
 /* @return a new batch holding the events of src whose mark is `keep`. */
 static al_batch_t *subset(const al_batch_t *src, const uint8_t *marks, uint8_t keep)
 {
@@ -348,8 +372,56 @@ static al_batch_t *subset(const al_batch_t *src, const uint8_t *marks, uint8_t k
     for (uint32_t i = 0; i < src->events; i++)
         if (marks[i] == keep)
             al_batch_add_from(b, src, i);
-    al_batch_finish(b);
+    if (al_batch_finish(b) != AL_ERR_OK) {
+        al_batch_free(b);
+        return NULL;
+    }
     return b;
+}
+
+/* Identify: the identifications of r whose flags hold all of `need` are in
+ * doubt and would change data if applied twice; unless resending was asked
+ * for, their lines go to the held file, durably, and are resolved.
+ * @return the request with the rest (r itself, or a new one), or NULL when
+ * nothing is left to send. */
+static req_t *hold_in_doubt(al_sender_t *s, req_t *r, uint32_t need)
+{
+    al_batch_t *b = r->batch, *rest;
+    uint8_t *marks = s->doubt;
+    uint32_t held = 0;
+    req_t *n;
+    al_diag_t d;
+
+    if (!s->o.identify || s->o.resend_non_idempotent || s->o.held == NULL)
+        return r;
+    for (uint32_t i = 0; i < b->events; i++) {
+        marks[i] = (b->origin[i].flags & need) == need;
+        held += marks[i];
+    }
+    if (held == 0)
+        return r;
+    for (uint32_t i = 0; i < b->events; i++)
+        if (marks[i])
+            write_failed(s, &s->heldw, b, i);
+    if (al_dl_writer_commit(&s->heldw, &d) != AL_ERR_OK) {
+        write_fatal(s, &d); /* not durable: not resolved; a resume decides */
+        req_free(s, r);
+        return NULL;
+    }
+    resolve_tracks(b, marked_as, marks, 1);
+    s->st.non_idempotent_held += held;
+    if (held == b->events) {
+        req_free(s, r);
+        return NULL;
+    }
+    rest = subset(b, marks, 0);
+    n = rest != NULL ? req_new(s, rest, r) : NULL;
+    if (n == NULL) {
+        al_batch_free(rest);
+        fail_events(s, b, marks, 0, AL_FAIL_NOMEM);
+    }
+    req_free(s, r);
+    return n;
 }
 
 /* Queues the events of r's batch marked `keep` as a new request, at once
@@ -447,7 +519,8 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     const void *wire = al_batch_wire(r->batch, &wire_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->batch->gz_len > 0 ? s->gz_headers : s->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                     r->batch->gz_len > 0 && !s->o.identify ? s->gz_headers : s->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -463,6 +536,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
         r->first_ms = now;
     r->start_ms = now;
     r->attempt++;
+    journal(s, AL_JOURNAL_SENT, r->batch); /* synced before curl sends it */
     s->flying[s->in_flight++] = r;
     s->flying_bytes += held_of(r);
     return 0;
@@ -516,22 +590,64 @@ static al_fail_cause_t plan_retry(al_sender_t *s, const req_t *r, uint64_t now, 
 }
 
 /* Retries r after a backoff, or fails its events when the budget is spent;
- * reports the attempt that led here with the decision. */
-static void retry_or_fail(al_sender_t *s, req_t *r, long status, CURLcode res, uint64_t now)
+ * reports the attempt that led here with the decision (unless it was
+ * reported already). @return 1 when it will be retried. */
+static int schedule_retry(al_sender_t *s, req_t *r, long status, CURLcode res, uint64_t now,
+                          int report)
 {
     char why[160];
     uint64_t delay;
     al_fail_cause_t cause = plan_retry(s, r, now, &delay, why, sizeof(why));
     if (cause != AL_FAIL_COUNT) {
-        report_attempt(s, r, status, res, now, "failed", why);
+        if (report)
+            report_attempt(s, r, status, res, now, "failed", why);
         fail_events(s, r->batch, NULL, 0, cause);
         req_free(s, r);
-        return;
+        return 0;
     }
-    report_attempt(s, r, status, res, now, "retry", NULL);
+    if (report)
+        report_attempt(s, r, status, res, now, "retry", NULL);
     COUNT(s, retries, retries, 1);
     r->due_ms = now + delay;
     list_push(&s->deferred, r, 0);
+    return 1;
+}
+
+static void retry_or_fail(al_sender_t *s, req_t *r, long status, CURLcode res, uint64_t now)
+{
+    (void)schedule_retry(s, r, status, res, now, 1);
+}
+
+/* Identify: an answer that leaves r's fate unknown (a 5xx, a connection
+ * lost after the request left): it may have been applied. Its
+ * non-idempotent identifications are held; the rest retry. */
+static void in_doubt(al_sender_t *s, req_t *r, long status, CURLcode res, uint64_t now)
+{
+    uint32_t n = r->batch->events;
+    int report = 1;
+    if (!s->o.resend_non_idempotent) {
+        for (uint32_t i = 0; i < n && report; i++)
+            if (r->batch->origin[i].flags & AL_ORIGIN_NON_IDEMPOTENT) {
+                char why[96];
+                snprintf(why, sizeof(why), "in doubt: non-idempotent identifications held");
+                report_attempt(s, r, status, res, now, "held", why);
+                report = 0;
+            }
+    }
+    r = hold_in_doubt(s, r, AL_ORIGIN_NON_IDEMPOTENT);
+    if (r == NULL)
+        return;
+    n = r->batch->events;
+    if (schedule_retry(s, r, status, res, now, report))
+        s->st.resent_in_doubt += n;
+}
+
+/* @return 1 when curl's failure means the request never left (nothing can
+ * have been applied). */
+static int never_left(CURLcode res)
+{
+    return res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST ||
+           res == CURLE_COULDNT_RESOLVE_PROXY || al_http_tls_error(res);
 }
 
 static void pause_id(al_sender_t *s, uint64_t id, uint64_t until)
@@ -609,6 +725,7 @@ static void on_ok(al_sender_t *s, req_t *r, uint64_t latency, uint64_t now)
 {
     al_batch_t *b = r->batch;
     al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
+    journal(s, AL_JOURNAL_ACKED, b); /* written before the line counts as resolved */
     resolve_tracks(b, NULL, NULL, 0);
     COUNT(s, events_sent, events_sent, b->events);
     s->st.batches_sent++;
@@ -707,6 +824,12 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     }
     if (res == CURLE_OPERATION_TIMEDOUT)
         al_aimd_congestion(&s->aimd, now);
+    if (s->o.identify && !never_left(res)) {
+        in_doubt(s, r, 0, res, now);
+        return;
+    }
+    if (s->o.identify)
+        journal(s, AL_JOURNAL_CLEAR, r->batch);
     retry_or_fail(s, r, 0, res, now);
 }
 
@@ -752,8 +875,17 @@ static void on_done(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         on_no_answer(s, r, res, now);
         return;
     }
-    if (al_response_parse(rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
+    if ((s->o.identify ? al_response_parse_identify : al_response_parse)(
+            rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
         retry_or_fail(s, r, status, res, now); /* out of memory reading the lists */
+        return;
+    }
+    if (s->o.identify && status >= 400 && status < 500)
+        journal(s, AL_JOURNAL_CLEAR, b); /* refused: nothing was applied */
+    if (s->o.identify && rp->kind == AL_RESP_RETRY && status >= 500) {
+        al_aimd_congestion(&s->aimd, now);
+        in_doubt(s, r, status, res, now);
+        al_response_free(rp);
         return;
     }
     if (al_response_not_inflated(rp, b->gz_len > 0))
@@ -809,6 +941,10 @@ static void drain(al_sender_t *s, int fail)
         r = s->flying[--s->in_flight];
         s->flying_bytes -= held_of(r);
         curl_multi_remove_handle(s->multi, r->easy);
+        if (fail) /* it left: an identification in it may have been applied */
+            r = hold_in_doubt(s, r, AL_ORIGIN_NON_IDEMPOTENT);
+        if (r == NULL)
+            continue;
         if (fail)
             fail_events(s, r->batch, NULL, 0, AL_FAIL_STOPPED);
         req_free(s, r);
@@ -846,6 +982,19 @@ static void release_due(al_sender_t *s, uint64_t now, uint64_t *wake)
     }
 }
 
+/* Identify: identifications an earlier run had in flight when it stopped
+ * are in doubt; the non-idempotent ones are held, the others sent again.
+ * @return what is left of r, or NULL. */
+static req_t *resume_in_doubt(al_sender_t *s, req_t *r)
+{
+    uint64_t was_sent = 0;
+    r = hold_in_doubt(s, r, AL_ORIGIN_NON_IDEMPOTENT | AL_ORIGIN_WAS_SENT);
+    for (uint32_t i = 0; r != NULL && i < r->batch->events; i++)
+        was_sent += (r->batch->origin[i].flags & AL_ORIGIN_WAS_SENT) != 0;
+    s->st.resent_in_doubt += was_sent;
+    return r;
+}
+
 /* @return the next request to start: a ready one, else a new batch from
  * the input queue (only while deferred requests hold less than their byte
  * bound), or NULL. */
@@ -866,6 +1015,8 @@ static req_t *next_request(al_sender_t *s)
         if (r == NULL) {
             fail_events(s, item, NULL, 0, AL_FAIL_NOMEM);
             al_batch_free(item);
+        } else if (s->o.identify) {
+            r = resume_in_doubt(s, r);
         }
     }
     return r;
@@ -898,6 +1049,14 @@ static void start_ready(al_sender_t *s, uint64_t now, uint64_t *wake)
             fail_events(s, r->batch, NULL, 0, AL_FAIL_NOMEM);
             req_free(s, r);
         }
+    }
+    if (s->journal_dirty) {
+        /* before curl sends anything just started: a crash from here on
+         * finds them in the journal, in doubt */
+        al_diag_t d;
+        s->journal_dirty = 0;
+        if (al_journal_flush(s->o.journal, 1, &d) != AL_ERR_OK)
+            write_fatal(s, &d);
     }
     if (s->live != NULL) {
         atomic_store_explicit(&s->live->in_flight, s->in_flight, memory_order_relaxed);
@@ -945,6 +1104,8 @@ static void *sender_main(void *arg)
         } else {
             release_due(s, now, &wake);
             start_ready(s, now, &wake);
+            if (atomic_load(&s->stopped))
+                break; /* the journal could not be written: send nothing unrecorded */
             if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
                 break;
         }
@@ -960,6 +1121,8 @@ static void *sender_main(void *arg)
     if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
         write_fatal(s, &d);
     if (al_dl_writer_flush(&s->failw, &d) != AL_ERR_OK)
+        write_fatal(s, &d);
+    if (s->o.held != NULL && al_dl_writer_flush(&s->heldw, &d) != AL_ERR_OK)
         write_fatal(s, &d);
     return NULL;
 }
@@ -997,6 +1160,8 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
     al_first_err_init(&s->first);
     al_dl_writer_init(&s->rejw, rejects);
     al_dl_writer_init(&s->failw, failed);
+    if (s->o.held != NULL)
+        al_dl_writer_init(&s->heldw, s->o.held);
     al_aimd_init(&s->aimd, s->o.concurrency, s->o.adaptive);
     al_bucket_init(&s->bucket, s->o.rate_eps,
                    s->o.rate_eps > AL_MAX_BATCH_EVENTS ? s->o.rate_eps : AL_MAX_BATCH_EVENTS, now);
@@ -1009,8 +1174,8 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         return err;
     }
     s->multi = curl_multi_init();
-    s->headers = al_http_headers(0);
-    s->gz_headers = al_http_headers(1);
+    s->headers = al_http_headers(s->o.identify ? AL_BODY_FORM : AL_BODY_JSON);
+    s->gz_headers = al_http_headers(AL_BODY_GZIP);
     if (s->multi == NULL || s->headers == NULL || s->gz_headers == NULL) {
         err = AL_ERR_HTTP_CLIENT;
         goto fail;

@@ -21,13 +21,15 @@
 #include "batch.h"
 #include "deadletter.h"
 #include "error.h"
+#include "journal.h"
 #include "stats.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define AL_DEFAULT_ENDPOINT         "https://api2.amplitude.com/batch"
-#define AL_DEFAULT_THROTTLE_WAIT_MS 30000
+#define AL_DEFAULT_ENDPOINT          "https://api2.amplitude.com/batch"
+#define AL_DEFAULT_IDENTIFY_ENDPOINT "https://api2.amplitude.com/identify"
+#define AL_DEFAULT_THROTTLE_WAIT_MS  30000
 
 /* What one finished attempt looked like, for debug logs and audit files. */
 typedef struct {
@@ -65,6 +67,19 @@ typedef struct {
     uint64_t drain_ms;
     al_request_fn on_request; /* may be NULL */
     void *on_request_ctx;
+    /* Identify API: batches are forms (batch.h), answers are read by
+     * al_response_parse_identify(), and an identification whose fate is in
+     * doubt - its request met a 5xx or lost its connection after leaving,
+     * or it was in flight when an earlier run stopped (AL_ORIGIN_WAS_SENT) -
+     * is sent again only when it is idempotent or resend_non_idempotent is
+     * set; otherwise its line goes to `held` (non_idempotent_held), never
+     * blindly twice. `journal` (may be NULL) gets SENT before each request
+     * leaves, ACKED on success, CLEAR when nothing was applied. Both are
+     * borrowed until al_sender_join() returns. */
+    int identify;
+    int resend_non_idempotent;
+    al_deadletter_t *held;
+    al_journal_t *journal;
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;

@@ -6,7 +6,8 @@
  * counted when it was read, a batch when it was built.
  *
  * Accounting (checked by tests):
- *   lines_read = events_sent + rejected_local + rejected_server + failed + skipped
+ *   lines_read = events_sent + rejected_local + rejected_server + failed
+ *              + non_idempotent_held + skipped
  * and, in a dry run, where nothing is sent:
  *   lines_read = events_valid + rejected_local + skipped
  *
@@ -52,6 +53,13 @@ const char *al_fail_cause_text(al_fail_cause_t c);
  *   failed          events written to the failed file
  *   skipped         blank lines, lines done before a resume, other shards'
  *   skipped_shard   of skipped, the lines other shards own (--shard)
+ *   skipped_acknowledged  of skipped, identifications an earlier run had
+ *                   acknowledged past its checkpoint (identify, journal.h)
+ *   non_idempotent_held   identifications in doubt written to the held
+ *                   file instead of being resent (identify)
+ *   resent_in_doubt identifications in doubt (an ambiguous answer, or in
+ *                   flight when an earlier run stopped) that were sent
+ *                   again: idempotent, or --resend-non-idempotent
  *   events_valid    lines that passed validation and went into a batch
  *   batches_built / batches_sent   request bodies built / acknowledged
  *   requests, retries, http_429, http_5xx   attempts and their answers
@@ -66,6 +74,9 @@ const char *al_fail_cause_text(al_fail_cause_t c);
     X(failed)                                                                                      \
     X(skipped)                                                                                     \
     X(skipped_shard)                                                                               \
+    X(skipped_acknowledged)                                                                        \
+    X(non_idempotent_held)                                                                         \
+    X(resent_in_doubt)                                                                             \
     X(events_valid)                                                                                \
     X(batches_built)                                                                               \
     X(batches_sent)                                                                                \

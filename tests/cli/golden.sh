@@ -29,6 +29,9 @@ case_() {
 }
 
 case_ help 0 --help
+case_ identify-help 0 identify --help
+case_ identify-gzip 2 identify --gzip x.ndjson
+case_ resend-without-identify 2 --resend-non-idempotent x.ndjson
 case_ no-input 2 --dry-run
 case_ unknown-option 2 --frobnicate x.ndjson
 case_ batch-events-too-big 2 --batch-events 5000 x.ndjson

@@ -1,0 +1,295 @@
+/* journal.c - the Identify journal: fixed-size records, and the set a
+ * resume looks identifications up in (open addressing on input and offset). */
+#include "journal.h"
+
+#include "statedir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    uint8_t type;
+    uint8_t check;
+    uint16_t zero;
+    uint32_t file_id;
+    uint64_t offset;
+} rec_t;
+
+_Static_assert(sizeof(rec_t) == 16, "journal records are 16 bytes");
+
+#define BUF_RECS 4096
+
+struct al_journal {
+    int fd;
+    char path[PATH_MAX];
+    rec_t buf[BUF_RECS];
+    size_t n;
+    int failed; /* a write failed: the next flush reports it */
+};
+
+static uint8_t check_of(uint8_t type, uint32_t file_id, uint64_t offset)
+{
+    uint64_t h = (offset + 0x9E3779B97F4A7C15ULL) * 0xBF58476D1CE4E5B9ULL;
+    h ^= ((uint64_t)file_id << 8 | type) * 0x94D049BB133111EBULL;
+    return (uint8_t)(h >> 56) ^ 0x5A;
+}
+
+al_err_t al_journal_open(al_journal_t **out, const char *path, al_diag_t *diag)
+{
+    al_journal_t *j = calloc(1, sizeof(*j));
+    *out = NULL;
+    if (j == NULL)
+        return AL_ERR_NOMEM;
+    snprintf(j->path, sizeof(j->path), "%s", path);
+    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        al_diag_set(diag, path, errno);
+        free(j);
+        return AL_ERR_WRITE;
+    }
+    *out = j;
+    return AL_ERR_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void spill(al_journal_t *j)
+{
+    if (j->n > 0 && write_all(j->fd, j->buf, j->n * sizeof(rec_t)) != 0)
+        j->failed = errno != 0 ? errno : EIO;
+    j->n = 0;
+}
+
+void al_journal_note(al_journal_t *j, char type, const al_batch_t *b)
+{
+    for (uint32_t i = 0; i < b->events; i++) {
+        rec_t *r;
+        if (j->n == BUF_RECS)
+            spill(j);
+        r = &j->buf[j->n++];
+        r->type = (uint8_t)type;
+        r->zero = 0;
+        r->file_id = b->origin[i].file_id;
+        r->offset = b->origin[i].offset;
+        r->check = check_of(r->type, r->file_id, r->offset);
+    }
+}
+
+al_err_t al_journal_flush(al_journal_t *j, int sync, al_diag_t *diag)
+{
+    spill(j);
+    if (j->failed == 0 && sync && fdatasync(j->fd) != 0)
+        j->failed = errno;
+    if (j->failed != 0) {
+        al_diag_set(diag, j->path, j->failed);
+        return AL_ERR_WRITE;
+    }
+    return AL_ERR_OK;
+}
+
+al_err_t al_journal_close(al_journal_t *j, al_diag_t *diag)
+{
+    al_err_t err;
+    if (j == NULL)
+        return AL_ERR_OK;
+    err = al_journal_flush(j, 1, diag);
+    if (close(j->fd) != 0 && err == AL_ERR_OK) {
+        al_diag_set(diag, j->path, errno);
+        err = AL_ERR_WRITE;
+    }
+    free(j);
+    return err;
+}
+
+/* ---- the resume's view -------------------------------------------------- */
+
+typedef struct {
+    uint64_t offset;
+    uint32_t file_id;
+    uint8_t used, state; /* state: SENT or ACKED; CLEAR entries are dropped */
+} slot_t;
+
+struct al_jset {
+    slot_t *s;
+    size_t cap, n;
+};
+
+static size_t slot_of(const al_jset_t *set, uint32_t file_id, uint64_t offset)
+{
+    uint64_t h = (offset ^ ((uint64_t)file_id << 40)) * 0x9E3779B97F4A7C15ULL;
+    size_t i = (size_t)(h >> 20) & (set->cap - 1);
+    while (set->s[i].used && (set->s[i].file_id != file_id || set->s[i].offset != offset))
+        i = (i + 1) & (set->cap - 1);
+    return i;
+}
+
+static int grow(al_jset_t *set)
+{
+    al_jset_t g = {calloc(set->cap * 2, sizeof(slot_t)), set->cap * 2, 0};
+    if (g.s == NULL)
+        return -1;
+    for (size_t i = 0; i < set->cap; i++) {
+        if (set->s[i].used && set->s[i].state != 0) {
+            g.s[slot_of(&g, set->s[i].file_id, set->s[i].offset)] = set->s[i];
+            g.n++;
+        }
+    }
+    free(set->s);
+    *set = g;
+    return 0;
+}
+
+/* Applies one record: SENT puts it in doubt unless acknowledged before
+ * (an acknowledgement is final), ACKED makes it final, CLEAR takes back a
+ * doubt. */
+static int apply(al_jset_t *set, const rec_t *r)
+{
+    size_t i;
+    if (set->n * 2 >= set->cap && grow(set) != 0)
+        return -1;
+    i = slot_of(set, r->file_id, r->offset);
+    if (!set->s[i].used) {
+        if (r->type == AL_JOURNAL_CLEAR)
+            return 0;
+        set->s[i] = (slot_t){r->offset, r->file_id, 1, 0};
+        set->n++;
+    }
+    if (set->s[i].state == AL_JOURNAL_ACKED)
+        return 0;
+    set->s[i].state = r->type == AL_JOURNAL_CLEAR ? 0 : r->type;
+    return 0;
+}
+
+static int wanted(const rec_t *r, const al_mark_t *marks, uint32_t n)
+{
+    if (r->file_id >= n)
+        return 0;
+    return !marks[r->file_id].done && r->offset >= marks[r->file_id].offset;
+}
+
+static int valid(const rec_t *r)
+{
+    return (r->type == AL_JOURNAL_SENT || r->type == AL_JOURNAL_ACKED ||
+            r->type == AL_JOURNAL_CLEAR) &&
+           r->zero == 0 && r->check == check_of(r->type, r->file_id, r->offset);
+}
+
+static al_err_t read_records(FILE *fp, al_jset_t *set, const al_mark_t *marks, uint32_t n)
+{
+    rec_t r;
+    while (fread(&r, sizeof(r), 1, fp) == 1) {
+        if (!valid(&r))
+            break; /* torn by a crash: what follows was never written whole */
+        if (wanted(&r, marks, n) && apply(set, &r) != 0)
+            return AL_ERR_NOMEM;
+    }
+    return AL_ERR_OK;
+}
+
+/* Rewrites path with one record per identification the set still knows. */
+static al_err_t compact(const char *path, const al_jset_t *set, al_diag_t *diag)
+{
+    char tmp[PATH_MAX + 8];
+    FILE *fp;
+    int bad = 0;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fp = al_fopen_tmp(tmp);
+    if (fp == NULL) {
+        al_diag_set(diag, tmp, errno);
+        return AL_ERR_WRITE;
+    }
+    for (size_t i = 0; i < set->cap; i++) {
+        const slot_t *s = &set->s[i];
+        rec_t r;
+        if (!s->used || s->state == 0)
+            continue;
+        r = (rec_t){s->state, check_of(s->state, s->file_id, s->offset), 0, s->file_id, s->offset};
+        bad |= fwrite(&r, sizeof(r), 1, fp) != 1;
+    }
+    bad |= fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+    bad |= fclose(fp) != 0;
+    if (bad || rename(tmp, path) != 0 || al_fsync_parent(path) != 0) {
+        al_diag_set(diag, path, errno);
+        (void)unlink(tmp);
+        return AL_ERR_WRITE;
+    }
+    return AL_ERR_OK;
+}
+
+al_err_t al_jset_load(const char *path, const al_mark_t *marks, uint32_t n, al_jset_t **out,
+                      al_diag_t *diag)
+{
+    al_jset_t *set = calloc(1, sizeof(*set));
+    FILE *fp;
+    al_err_t err;
+
+    *out = NULL;
+    if (set == NULL || (set->s = calloc(1024, sizeof(slot_t))) == NULL) {
+        free(set);
+        return AL_ERR_NOMEM;
+    }
+    set->cap = 1024;
+    fp = fopen(path, "rb");
+    if (fp == NULL) {
+        if (errno == ENOENT) {
+            *out = set;
+            return AL_ERR_OK;
+        }
+        al_diag_set(diag, path, errno);
+        al_jset_free(set);
+        return AL_ERR_IO;
+    }
+    err = read_records(fp, set, marks, n);
+    fclose(fp);
+    if (err == AL_ERR_OK)
+        err = compact(path, set, diag);
+    if (err != AL_ERR_OK) {
+        al_jset_free(set);
+        return err;
+    }
+    *out = set;
+    return AL_ERR_OK;
+}
+
+int al_jset_state(const al_jset_t *set, uint32_t file_id, uint64_t offset)
+{
+    const slot_t *s;
+    if (set == NULL || set->n == 0)
+        return 0;
+    s = &set->s[slot_of(set, file_id, offset)];
+    return s->used ? s->state : 0;
+}
+
+uint64_t al_jset_count(const al_jset_t *set, int state)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; set != NULL && i < set->cap; i++)
+        k += set->s[i].used && set->s[i].state == state;
+    return k;
+}
+
+void al_jset_free(al_jset_t *set)
+{
+    if (set == NULL)
+        return;
+    free(set->s);
+    free(set);
+}
