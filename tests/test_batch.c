@@ -348,6 +348,45 @@ START_TEST(gzip_bodies_are_no_larger_than_zlib_level_1)
 }
 END_TEST
 
+/* Identify: the body is the JSON array; the wire is the form, each value
+ * percent-encoded, and a subset rebuilt from it is a form again. */
+START_TEST(an_identify_batch_goes_as_a_form)
+{
+    static const char *const e1 = "{\"user_id\":\"a b\"}", *const e2 = "{\"p\":\"%\u00e9\"}";
+    static const char *const all =
+        "api_key=k%26%3D%2B+y&identification="
+        "%5B%7B%22user_id%22%3A%22a+b%22%7D%2C%7B%22p%22%3A%22%25%C3%A9%22%7D%5D";
+    static const char *const second = "api_key=k%26%3D%2B+y&identification="
+                                      "%5B%7B%22p%22%3A%22%25%C3%A9%22%7D%5D";
+    al_batch_opts_t fo;
+    al_batch_t *b, *c;
+    al_origin_t o = {.line = 1};
+    const char *wire;
+    size_t n;
+
+    al_batch_opts_init(&fo);
+    strcpy(fo.api_key, "k&=+ y");
+    fo.form = 1;
+    b = al_batch_new(&fo);
+    ck_assert_int_eq(al_batch_add(b, e1, strlen(e1), &o), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_add(b, e2, strlen(e2), &o), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_finish(b), AL_ERR_OK);
+    ck_assert_uint_eq(b->len, strlen(e1) + strlen(e2) + 3);
+    ck_assert_int_eq(memcmp(b->body, "[{\"user_id\":\"a b\"},{\"p\":\"%\u00e9\"}]", b->len), 0);
+    wire = al_batch_wire(b, &n);
+    ck_assert_uint_eq(n, strlen(all));
+    ck_assert_int_eq(memcmp(wire, all, n), 0);
+    c = al_batch_new(&fo);
+    ck_assert_int_eq(al_batch_add_from(c, b, 1), AL_ERR_OK);
+    ck_assert_int_eq(al_batch_finish(c), AL_ERR_OK);
+    wire = al_batch_wire(c, &n);
+    ck_assert_uint_eq(n, strlen(second));
+    ck_assert_int_eq(memcmp(wire, second, n), 0);
+    al_batch_free(b);
+    al_batch_free(c);
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -362,6 +401,7 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, bodies_parse_as_json_with_every_event_intact);
     tcase_add_test(tc, grows_its_buffer_up_to_the_limit_and_resets);
     tcase_add_test(tc, omits_options_when_min_id_length_is_zero);
+    tcase_add_test(tc, an_identify_batch_goes_as_a_form);
     suite_add_tcase(s, tc);
     return s;
 }

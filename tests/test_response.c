@@ -210,6 +210,58 @@ START_TEST(id_hashes_agree_whatever_the_escaping)
 }
 END_TEST
 
+static void parse_identify(long status, const char *body, uint32_t n)
+{
+    ck_assert_int_eq(
+        al_response_parse_identify(&r, status, body, body ? strlen(body) : 0, n, "SECRETKEY1"),
+        AL_ERR_OK);
+}
+
+/* Identify answers 200 "success" in plain text; anything else under a 2xx
+ * is not Amplitude's; 400 missing_event fails the request; a refused key
+ * stops the run; 429 lists pause ids; 5xx retries (the sender decides what
+ * is in doubt). */
+START_TEST(identify_answers)
+{
+    parse_identify(200, "success", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_OK);
+    parse_identify(200, "\"success\"\n", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_OK);
+    parse_identify(200, "{\"code\":200,\"events_ingested\":3}", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse_identify(200, "", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse_identify(204, NULL, 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse_identify(400, "missing_event", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_UNDELIVERABLE);
+    ck_assert_str_eq(r.error, "missing_event");
+    parse_identify(400, "Invalid API key: SECRETKEY1", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    ck_assert_ptr_null(strstr(r.error, "SECRETKEY1"));
+    parse_identify(400,
+                   "{\"code\":400,\"error\":\"Request missing required field\","
+                   "\"missing_field\":\"api_key\"}",
+                   3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+    parse_identify(400, "{\"code\":400,\"events_with_invalid_fields\":{\"x\":[0]}}", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_UNDELIVERABLE); /* Identify names no lines */
+    ck_assert_uint_eq(r.refused, 0);
+    ck_assert_int_eq(r.mark[0], AL_MARK_NONE);
+    parse_identify(
+        429, "{\"code\":429,\"throttled_users\":{\"u12345\":30},\"throttled_events\":[1]}", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_THROTTLED);
+    ck_assert_uint_eq(r.nthrottled, 1);
+    ck_assert_int_eq(r.mark[1], AL_MARK_THROTTLED);
+    parse_identify(502, "<html>bad gateway</html>", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_RETRY);
+    parse_identify(413, NULL, 3);
+    ck_assert_int_eq(r.kind, AL_RESP_TOO_LARGE);
+    parse_identify(403, "Forbidden", 3);
+    ck_assert_int_eq(r.kind, AL_RESP_CONFIG);
+}
+END_TEST
+
 static Suite *response_suite(void)
 {
     Suite *s = suite_create("response");
@@ -226,6 +278,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, throttling_marks_throttled_events_and_collects_quota_ids);
     tcase_add_test(tc, classifies_the_other_statuses);
     tcase_add_test(tc, id_hashes_agree_whatever_the_escaping);
+    tcase_add_test(tc, identify_answers);
     suite_add_tcase(s, tc);
     return s;
 }

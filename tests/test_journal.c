@@ -1,0 +1,200 @@
+/* test_journal.c - the Identify journal: what a resume learns from it. */
+#include "fixtures.h"
+#include "journal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir, *path;
+static al_batch_opts_t bo;
+
+static void setup(void)
+{
+    dir = fx_tempdir();
+    path = fx_path(dir, "identify.journal");
+    al_batch_opts_init(&bo);
+    bo.form = 1;
+}
+
+static void teardown(void)
+{
+    fx_rmtree(dir);
+    free(dir);
+    free(path);
+}
+
+/* A batch of identifications of input file_id at the given offsets. */
+static al_batch_t *batch_at(uint32_t file_id, const uint64_t *offsets, size_t n)
+{
+    al_batch_t *b = al_batch_new(&bo);
+    for (size_t i = 0; i < n; i++) {
+        al_origin_t o = {.file_id = file_id, .offset = offsets[i], .line = i + 1};
+        ck_assert_int_eq(al_batch_add(b, "{\"user_id\":\"u1234\"}", 19, &o), AL_ERR_OK);
+    }
+    return b;
+}
+
+static void note(al_journal_t *j, char type, uint32_t file_id, const uint64_t *off, size_t n)
+{
+    al_batch_t *b = batch_at(file_id, off, n);
+    al_journal_note(j, type, b);
+    al_batch_free(b);
+}
+
+START_TEST(each_identification_ends_as_its_last_record_says)
+{
+    static const uint64_t a[] = {0, 40, 80}, b[] = {120, 160}, c[] = {200};
+    al_mark_t marks[2] = {{0, 1, 0}, {0, 1, 0}};
+    al_journal_t *j;
+    al_jset_t *set;
+    al_diag_t d;
+    struct stat st;
+
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_SENT, 0, a, 3);
+    note(j, AL_JOURNAL_SENT, 0, b, 2);
+    note(j, AL_JOURNAL_ACKED, 0, a, 3);
+    note(j, AL_JOURNAL_CLEAR, 0, b, 2); /* a 429: not applied */
+    note(j, AL_JOURNAL_SENT, 0, b + 1, 1);
+    note(j, AL_JOURNAL_SENT, 1, c, 1);
+    note(j, AL_JOURNAL_SENT, 0, a, 1); /* an acknowledgement is final */
+    ck_assert_int_eq(al_journal_flush(j, 1, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 0), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_state(set, 0, 40), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_state(set, 0, 80), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_state(set, 0, 120), 0);
+    ck_assert_int_eq(al_jset_state(set, 0, 160), AL_JOURNAL_SENT);
+    ck_assert_int_eq(al_jset_state(set, 1, 200), AL_JOURNAL_SENT);
+    ck_assert_int_eq(al_jset_state(set, 1, 0), 0);
+    ck_assert_int_eq(al_jset_state(set, 0, 200), 0);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 3);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_SENT), 2);
+    al_jset_free(set);
+}
+END_TEST
+
+START_TEST(the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file)
+{
+    uint64_t off[100];
+    al_mark_t marks[1] = {{2000, 51, 0}};
+    al_journal_t *j;
+    al_jset_t *set;
+    al_diag_t d;
+    size_t n;
+    char *bytes;
+
+    for (int i = 0; i < 100; i++)
+        off[i] = (uint64_t)i * 40;
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_SENT, 0, off, 100);
+    note(j, AL_JOURNAL_ACKED, 0, off, 100);
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    free(fx_read(path, &n));
+    ck_assert_uint_eq(n, 200 * 16);
+
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 1960), 0); /* below the mark: not kept */
+    ck_assert_int_eq(al_jset_state(set, 0, 2000), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 50);
+    al_jset_free(set);
+    bytes = fx_read(path, &n);
+    ck_assert_uint_eq(n, 50 * 16); /* one record per identification still needed */
+    free(bytes);
+    /* and the compacted file says the same */
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 50);
+    al_jset_free(set);
+    /* a finished input needs nothing */
+    marks[0].done = 1;
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 0);
+    al_jset_free(set);
+    free(fx_read(path, &n));
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(a_torn_or_damaged_record_ends_the_journal)
+{
+    static const uint64_t a[] = {0, 40}, b[] = {80};
+    al_mark_t marks[1] = {{0, 1, 0}};
+    al_journal_t *j;
+    al_jset_t *set;
+    al_diag_t d;
+    size_t n;
+    char *bytes;
+
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_SENT, 0, a, 2);
+    note(j, AL_JOURNAL_SENT, 0, b, 1);
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    bytes = fx_read(path, &n);
+    ck_assert_uint_eq(n, 48);
+    fx_write(path, bytes, 40); /* the third record cut in half */
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 40), AL_JOURNAL_SENT);
+    ck_assert_int_eq(al_jset_state(set, 0, 80), 0);
+    al_jset_free(set);
+    bytes[16 + 9] ^= 0x40; /* the second record's offset damaged */
+    fx_write(path, bytes, 48);
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 0), AL_JOURNAL_SENT);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_SENT), 1);
+    al_jset_free(set);
+    free(bytes);
+}
+END_TEST
+
+START_TEST(a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set)
+{
+    al_mark_t marks[1] = {{0, 1, 0}};
+    al_journal_t *j;
+    al_jset_t *set;
+    al_diag_t d;
+    uint64_t off[1000];
+
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 0), 0);
+    al_jset_free(set);
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    for (int k = 0; k < 20; k++) { /* 20000 records: past the write buffer and the first table */
+        for (int i = 0; i < 1000; i++)
+            off[i] = (uint64_t)(k * 1000 + i) * 7;
+        note(j, k % 2 ? AL_JOURNAL_ACKED : AL_JOURNAL_SENT, 0, off, 1000);
+    }
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 10000);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_SENT), 10000);
+    ck_assert_int_eq(al_jset_state(set, 0, 1000 * 7), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_state(set, 0, 19999 * 7), AL_JOURNAL_ACKED);
+    ck_assert_int_eq(al_jset_state(set, 0, 18000 * 7), AL_JOURNAL_SENT);
+    al_jset_free(set);
+}
+END_TEST
+
+static Suite *journal_suite(void)
+{
+    Suite *s = suite_create("journal");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, each_identification_ends_as_its_last_record_says);
+    tcase_add_test(tc, the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file);
+    tcase_add_test(tc, a_torn_or_damaged_record_ends_the_journal);
+    tcase_add_test(tc, a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(journal_suite());
+}
