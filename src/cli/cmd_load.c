@@ -94,7 +94,8 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
     /* what the failed file holds now: this run's events and any left there
      * by earlier runs of this state directory (below the checkpoint) */
     r->failed_total = s->dry_run ? 0 : cli_count_lines(r->failed_buf);
-    if (rc == EXIT_OK && r->failed_total > 0)
+    r->held_total = s->dry_run || !s->identify ? 0 : cli_count_lines(r->held_buf);
+    if (rc == EXIT_OK && (r->failed_total > 0 || r->held_total > 0))
         rc = EXIT_FAILED;
     /* Counts are worth showing whenever the run got as far as reading. */
     if (!s->quiet && stats->lines_read > 0)

@@ -84,10 +84,26 @@ const char *cli_resume_hint(const cli_run_t *r)
                           : "run the same command again to resume";
 }
 
+/* Identifications in doubt wait for the user's decision: reported even
+ * with -q, like undelivered events. */
+static void print_held(const cli_run_t *r)
+{
+    if (r->held_total == 0)
+        return;
+    fprintf(stderr,
+            "ampload: %" PRIu64 " identifications with non-idempotent operations may or may not "
+            "have been applied (a 5xx, a lost connection or a crash in flight); they are in %s\n",
+            r->held_total, r->held_buf);
+    fprintf(stderr, "  hint: check the users' properties in Amplitude; send those not applied "
+                    "with: ampload identify --resend-non-idempotent FILE (then remove the file, or "
+                    "this command keeps exiting 5)\n");
+}
+
 /* Undelivered events are an error: reported even with -q, whichever run of
  * this state directory put them in the failed file. */
 void cli_print_failed(const cli_run_t *r, const al_stats_t *s)
 {
+    print_held(r);
     if (r->failed_total == 0)
         return;
     if (s->failed == r->failed_total)
@@ -110,17 +126,22 @@ static void print_delivery(const cli_run_t *r, const al_stats_t *s, double elaps
     double eps = elapsed > 0 ? (double)s->events_sent / elapsed : 0.0;
     fprintf(stderr, "ampload: done in %.2f s\n", elapsed);
     fprintf(stderr, "  %-22s %12" PRIu64 "\n", "lines read", s->lines_read);
-    fprintf(stderr, "  %-22s %12" PRIu64 "   %.0f events/s, %.1f MB/s\n", "events sent",
-            s->events_sent, eps, elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
+    fprintf(stderr, "  %-22s %12" PRIu64 "   %.0f/s, %.1f MB/s\n",
+            r->set->identify ? "identifications sent" : "events sent", s->events_sent, eps,
+            elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
     fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected here", s->rejected_local);
+    if (r->set->identify)
+        fprintf(stderr, "  %-22s %12" PRIu64 "   resent in doubt %" PRIu64 "\n",
+                "held (non-idempotent)", s->non_idempotent_held, s->resent_in_doubt);
     fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected by the server", s->rejected_server);
     if (r->failed_total != s->failed)
         fprintf(stderr, "  %-22s %12" PRIu64 "   %" PRIu64 " in the failed file in all\n", "failed",
                 s->failed, r->failed_total);
     else
         fprintf(stderr, "  %-22s %12" PRIu64 "\n", "failed", s->failed);
-    fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume%s\n",
-            "skipped", s->skipped, r->set->shard[0] ? ", or of other shards" : "");
+    fprintf(stderr, "  %-22s %12" PRIu64 "   blank lines and lines done before a resume%s%s\n",
+            "skipped", s->skipped, r->set->shard[0] ? ", or of other shards" : "",
+            s->skipped_acknowledged > 0 ? " (or acknowledged past the checkpoint)" : "");
     fprintf(stderr,
             "  %-22s %12" PRIu64 "   retries %" PRIu64 ", HTTP 429 %" PRIu64 ", HTTP 5xx %" PRIu64
             "\n",
@@ -168,8 +189,8 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
         fprintf(stderr, "\n");
     }
     if (!set->dry_run) {
-        uint64_t resolved =
-            s->events_sent + s->rejected_local + s->rejected_server + s->failed + s->skipped;
+        uint64_t resolved = s->events_sent + s->rejected_local + s->rejected_server + s->failed +
+                            s->non_idempotent_held + s->skipped;
         if (s->lines_read > resolved)
             fprintf(stderr, "  %" PRIu64 " lines not resolved yet: %s\n", s->lines_read - resolved,
                     cli_resume_hint(r));
@@ -265,6 +286,13 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
     else
         fprintf(fp, ",\n  \"reject_file\": null");
     fprintf(fp, ",\n  \"failed_total\": %" PRIu64, r->failed_total);
+    if (set->identify) {
+        fprintf(fp, ",\n  \"held_total\": %" PRIu64, r->held_total);
+        if (r->held_total > 0)
+            put_string(fp, "held_file", r->held_buf);
+        else
+            fprintf(fp, ",\n  \"held_file\": null");
+    }
     fprintf(fp, ",\n  \"zip_entries_skipped\": %" PRIu64, r->sources.members_skipped);
     if (r->failed_total > 0)
         put_string(fp, "failed_file", r->failed_buf);

@@ -32,6 +32,7 @@ typedef struct {
     int resumed;
     int from_stream;       /* an input is '-' or a pipe: nothing can be resumed */
     uint64_t failed_total; /* events in the failed file after the run, any run's */
+    uint64_t held_total;   /* identify: identifications in the held file, any run's */
     char reject_buf[PATH_MAX + 32];
     char failed_buf[PATH_MAX + 32];
     char index_buf[PATH_MAX + 32];

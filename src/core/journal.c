@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -46,7 +47,12 @@ al_err_t al_journal_open(al_journal_t **out, const char *path, al_diag_t *diag)
     if (j == NULL)
         return AL_ERR_NOMEM;
     snprintf(j->path, sizeof(j->path), "%s", path);
-    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    /* private like every state file, and never through a planted link */
+    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->fd >= 0 && fchmod(j->fd, 0600) != 0) {
+        close(j->fd);
+        j->fd = -1;
+    }
     if (j->fd < 0) {
         al_diag_set(diag, path, errno);
         free(j);
