@@ -48,12 +48,13 @@ typedef struct {
     al_send_opts_t send;
     int dry_run;
     int quiet;
-    int progress;     /* -1 auto (a TTY), 0 off, 1 forced */
-    int verbose;      /* -v or AMPLITUDE_DEBUG=1: one line per request */
-    int restart;      /* --restart: ignore and replace the checkpoint */
-    int metrics_port; /* --metrics-port: -1 = off, 0 = any free port */
-    int check;        /* inputs are optional (`ampload check`) */
-    int identify;     /* `ampload identify`: identifications to the Identify API */
+    int progress;          /* -1 auto (a TTY), 0 off, 1 forced */
+    int verbose;           /* -v or AMPLITUDE_DEBUG=1: one line per request */
+    int restart;           /* --restart: ignore and replace the checkpoint */
+    int metrics_port;      /* --metrics-port: -1 = off, 0 = any free port */
+    int check;             /* inputs are optional (`ampload check`) */
+    int identify;          /* `ampload identify`: identifications to the Identify API */
+    int users_from_export; /* identify --from amplitude-export (derive.c) */
     const char *state_dir;
     const char *report_path;
     const char *audit_path;

@@ -181,6 +181,8 @@ static int load_run(int argc, char **argv, int mode)
     rc = cli_take_state_dir(&r);
     if (rc == 0)
         rc = cli_expand_inputs(&r);
+    if (rc == 0 && set.users_from_export)
+        rc = cli_derive_users(&r);
     if (rc != 0)
         return rc;
     r.pipe.reject_path = r.reject_buf;

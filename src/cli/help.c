@@ -127,6 +127,8 @@ static const char identify_text[] =
     "                        second application would change data\n"
     "\n"
     "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 15)\n"
+    "  --from amplitude-export  the inputs are export rows: send one $set\n"
+    "                        identification per user, from the user's latest row\n"
     "\n"
     "Also: --api-key-file, --concurrency, --rate, --retry-time, --timeout,\n"
     "--ca-file, --insecure,\n"

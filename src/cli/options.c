@@ -336,7 +336,10 @@ static int set_from(cli_settings_t *s, const char *t, uint64_t v)
     (void)v;
     if (strcmp(t, "amplitude-export") != 0)
         return usage_error("--from '%s': the one source known is amplitude-export%s", t, "");
-    al_edits_from_export(&s->edits);
+    if (s->identify) /* one identification per user, not a mapping per line */
+        s->users_from_export = 1;
+    else
+        al_edits_from_export(&s->edits);
     return 0;
 }
 
@@ -537,8 +540,8 @@ static int check_identify(cli_settings_t *s, int insert_id_set)
                            "'ampload identify'%s%s",
                            "", "");
     if (al_edits_active(&s->edits))
-        return usage_error("--from, --rename, --drop, --set and --skip-user-properties-sync "
-                           "edit events; not with 'ampload identify'%s%s",
+        return usage_error("--rename, --drop, --set and --skip-user-properties-sync edit events; "
+                           "not with 'ampload identify'%s%s",
                            "", "");
     return 0;
 }

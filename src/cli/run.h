@@ -41,6 +41,8 @@ typedef struct {
     char held_index_buf[PATH_MAX + 32]; /* their origins */
     char journal_buf[PATH_MAX + 32];    /* identify: sent and acknowledged */
     al_jset_t *jset;                    /* identify resume: the journal past the marks */
+    char derived_buf[PATH_MAX + 32];    /* identify --from amplitude-export: the identifications */
+    const char *derived[1];             /* the run's one input then */
     cli_reqlog_t log;
 } cli_run_t;
 
@@ -59,6 +61,12 @@ int cli_take_state_dir(cli_run_t *r);
  * from then on are the run's inputs. @return 0 or an exit code after a
  * message. */
 int cli_expand_inputs(cli_run_t *r);
+
+/* derive.c: for `identify --from amplitude-export`, derives one
+ * identification per user from the export rows into the state directory
+ * (or keeps the file a resumed run derived from the same inputs) and makes
+ * it the run's one input. @return 0 or an exit code after a message. */
+int cli_derive_users(cli_run_t *r);
 
 /* state.c: decides between a fresh start and a resume, and rolls the reject,
  * failed and held files back to the checkpoint (and, for identify, reads

@@ -142,7 +142,8 @@ int cli_prepare_resume(cli_run_t *r)
     r->marks = calloc(r->pipe.npaths, sizeof(*r->marks));
     if (r->marks == NULL)
         return EXIT_INTERNAL;
-    err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths, r->sources.files, r->pipe.npaths,
+    err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths,
+                       r->pipe.sources != NULL ? r->pipe.sources->files : NULL, r->pipe.npaths,
                        s->shard[0] ? s->shard : NULL, r->marks, &d);
     if (err == AL_ERR_NOT_FOUND)
         return s->identify ? fresh_identify(r) : 0;

@@ -6,9 +6,12 @@
  * does (al_sources_expand) and each input read to the end in 4 KiB chunks. The target checks that
  * no input crashes a decoder, reads out of bounds (the sanitizers see to that) or hangs, and that
  * the chunks it returns are whole lines with consistent offsets and line numbers; a bad input must
- * end in a clear error. */
+ * end in a clear error. The same inputs go through the derivation of one identification per user
+ * from export rows (users.h), whose every output line must be a valid identification. */
+#include "identify.h"
 #include "reader.h"
 #include "sources.h"
+#include "users.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +63,41 @@ static void read_all(const char *path, const al_source_t *src)
     al_reader_close(r);
 }
 
+/* Derives identifications from the inputs; each line written must pass
+ * the Identify rules (its ids and properties come from a row that had them). */
+static void derive(const al_sources_t *srcs)
+{
+    char out[64];
+    al_users_stats_t st;
+    al_diag_t d;
+    al_rules_t rules;
+    FILE *fp;
+    char line[1 << 16];
+    snprintf(out, sizeof(out), "/tmp/fuzz-users-%d.ndjson", (int)getpid());
+    if (al_users_from_export(srcs, out, NULL, &st, &d) != AL_ERR_OK)
+        return;
+    if (st.users + st.rows_older + st.rows_without != st.rows)
+        abort();
+    al_rules_init(&rules);
+    rules.min_id_length = 1;
+    fp = fopen(out, "r");
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+        al_ident_t id;
+        al_reason_t why;
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] == '\n')
+            n--;
+        /* a placeholder id or properties nested near the limit are
+         * refused with their reason, like any identification's */
+        if (!al_ident_check(line, n, &rules, &id, &why) && why.code != AL_REASON_ID_PLACEHOLDER &&
+            why.code != AL_REASON_TOO_DEEP)
+            abort();
+    }
+    if (fp != NULL)
+        fclose(fp);
+    unlink(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *paths[1];
@@ -75,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (al_sources_expand(&srcs, paths, 1, &d) == AL_ERR_OK) {
         for (uint32_t i = 0; i < srcs.n; i++)
             read_all(srcs.v[i].path, &srcs.v[i]);
+        derive(&srcs);
         al_sources_free(&srcs);
     } else if (d.path[0] == '\0') {
         abort();
