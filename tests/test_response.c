@@ -212,6 +212,7 @@ END_TEST
 
 static void parse_identify(long status, const char *body, uint32_t n)
 {
+    al_response_free(&r); /* the lists of the answer before */
     ck_assert_int_eq(
         al_response_parse_identify(&r, status, body, body ? strlen(body) : 0, n, "SECRETKEY1"),
         AL_ERR_OK);

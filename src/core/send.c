@@ -767,6 +767,12 @@ static void on_config(al_sender_t *s, req_t *r, long status)
                        "without --gzip)"
                      : "");
     set_fatal(s, AL_ERR_CONFIG, why);
+    if (s->o.identify && status >= 200 && status < 300) {
+        /* an answer nobody can read as "applied" or "not": in doubt */
+        r = hold_in_doubt(s, r, AL_ORIGIN_NON_IDEMPOTENT);
+        if (r == NULL)
+            return;
+    }
     list_push(&s->ready, r, 1); /* failed with the rest by the drain */
 }
 
@@ -816,6 +822,8 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     if (al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
         char why[200];
+        if (s->o.identify)
+            journal(s, AL_JOURNAL_CLEAR, r->batch); /* it never reached the server */
         report_attempt(s, r, 0, res, now, "config", NULL);
         snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
         set_fatal(s, AL_ERR_CONFIG, why);

@@ -683,6 +683,11 @@ static void handle_identify(mock_t *m, const upload_t *up, reply_t *r)
     draw_fault(m, up, r, &fail_status, &partial);
     if (r->drop)
         return;
+    if (m->bogus_200 != NULL) {
+        r->status = 200;
+        r->body = strdup(m->bogus_200);
+        return;
+    }
     if (m->sink) {
         set_text(r, 200, "success");
         return;
@@ -887,9 +892,9 @@ static const char usage[] =
     "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
     "  --first-invalid-only  list only the first invalid event of a 400\n"
     "  --no-gzip             ignore Content-Encoding, like a server without gzip support\n"
-    "  --bogus-200 KIND      answer every /batch with HTTP 200 and a body that is not\n"
-    "                        Amplitude's (html: a captive portal's page, empty, or\n"
-    "                        code400: {\"code\":400,...}); ingests nothing\n"
+    "  --bogus-200 KIND      answer every /batch and /identify with HTTP 200 and a\n"
+    "                        body that is not Amplitude's (html: a captive portal's\n"
+    "                        page, empty, or code400: {\"code\":400,...}); ingests nothing\n"
     "  --echo-key PAD        a wrong key's error repeats the whole key after PAD\n"
     "                        bytes, and the right one (a careless server's)\n"
     "  --record FILE         append every accepted event (and applied identification)\n"

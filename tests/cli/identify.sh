@@ -13,12 +13,15 @@
 #     not left, and at random times: a resume never resends an acknowledged
 #     identification and holds the non-idempotent ones in doubt;
 #   - rejects per rule, usage errors, a wrong key, the key never shown.
-# Usage: identify.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS KILLSHIM
+# Usage: identify.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS KILLSHIM [threads]
+# With "threads", only the runs that exercise the threads (clean, faults,
+# 429), for the ThreadSanitizer build.
 set -u
 bin=$1
 mock=$2
 gen=$3
 shim=$4
+part=${5:-all}
 MOCK_LIFETIME=280
 . "$(dirname "$0")/lib.sh"
 key=KEY_identify_5ecret_77
@@ -160,6 +163,32 @@ if judge hot.ndjson st.hot hot.rec hot.users hot.json 0; then ok; else bad "429 
 if python3 -c 'import json; r=json.load(open("hot.json"))
 raise SystemExit(not (r["http_429"] > 0 and r["non_idempotent_held"] == 0))'; then ok; else
     bad "429: none seen, or some held: $(head -c 600 hot.json)"; fi
+
+# ---- a 200 that is not Identify's "success": in doubt, and the run stops ----
+start_mock portal --api-key "$key" --bogus-200 html
+"$bin" identify -q --endpoint "$url/identify" --state st.portal --batch-size 100 \
+    --report portal.json faults.ndjson 2>portal.err
+rc=$?
+if [ "$rc" -eq 4 ] && python3 -c 'import json; r=json.load(open("portal.json"))
+raise SystemExit(not (r["non_idempotent_held"] > 0 and r["events_sent"] == 0 and r["lines_read"] ==
+    r["rejected_local"] + r["failed"] + r["non_idempotent_held"] + r["skipped"]))'; then ok; else
+    bad "bogus 200: exit $rc: $(head -c 600 portal.json) $(cat portal.err)"; fi
+
+if [ "$part" = threads ]; then
+    finish
+    exit $?
+fi
+
+# ---- form encoding of the key and of property names --------------------------
+printf '%s\n' '{"user_id":"user-keys-1","user_properties":{"$set":{"a&b=c+d%e \"q\" \u00fc":"x y"}}}' \
+    '{"user_id":"user-keys-1","user_properties":{"k\u65e5+&=":1,"%%2B":"+"}}' >keys.ndjson
+odd_key='K&=+%ü"#x_1234'
+start_mock keys --api-key "$odd_key" --record keys.rec
+if AMPLITUDE_API_KEY=$odd_key "$bin" identify -q --endpoint "$url/identify" --state st.keys \
+    keys.ndjson 2>keys.err && users "$url" keys.users && python3 -c 'import json
+got = list(json.load(open("keys.users")).values())[0]["user:user-keys-1"]
+raise SystemExit(got != {"a&b=c+d%e \"q\" \u00fc": "x y", "k\u65e5+&=": 1, "%%2B": "+"})'; then ok; else
+    bad "a key and property names with & = + % quotes and non-ASCII: $(cat keys.err)"; fi
 
 # ---- kill -9 where the 4th request is recorded as sent but has not left ----
 # One request at a time, batches of 50 in file order: requests 1-3 were
