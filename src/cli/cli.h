@@ -59,7 +59,10 @@ typedef struct {
     const char *report_path;
     const char *audit_path;
     const char *api_key_file;
-    char shard[32]; /* --shard as "I/N", or "" */
+    char shard[32];        /* --shard as "I/N", or "" */
+    char shard_label[48];  /* what the checkpoint records: "I/N" by input, "I/N by device" */
+    int shard_by_device;   /* --shard-by device: split the events, every copy reads all */
+    const char *shard_arg; /* --shard as given ("auto" is resolved after parsing) */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;

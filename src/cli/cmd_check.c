@@ -584,7 +584,7 @@ int cmd_check(int argc, char **argv)
         .paths = set.pipe.paths,
         .npaths = set.pipe.npaths,
         .state_dir = set.state_dir,
-        .shard = set.shard[0] ? set.shard : NULL,
+        .shard = set.shard_label[0] ? set.shard_label : NULL,
         .gzip_level = set.pipe.batch.gzip_level,
         .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
                  !(term != NULL && strcmp(term, "dumb") == 0),

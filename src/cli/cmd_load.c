@@ -183,6 +183,8 @@ static int load_run(int argc, char **argv, int mode)
         rc = cli_expand_inputs(&r);
     if (rc == 0 && set.users_from_export)
         rc = cli_derive_users(&r);
+    if (rc == 0)
+        rc = cli_plan_shard(&r);
     if (rc != 0)
         return rc;
     r.pipe.reject_path = r.reject_buf;
@@ -195,6 +197,8 @@ static int load_run(int argc, char **argv, int mode)
     }
     rc = run(&r, audit);
     al_jset_free(r.jset);
+    free(r.parts);
+    al_sources_free(&r.derived_src);
     free(r.marks);
     al_sources_free(&r.sources);
     cli_reqlog_free(&r.log);

@@ -5,6 +5,42 @@
 #include "run.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+
+int cli_plan_shard(cli_run_t *r)
+{
+    const cli_settings_t *s = r->set;
+    const al_sources_t *src = r->pipe.sources;
+    al_diag_t d;
+    al_err_t err;
+
+    if (s->pipe.shard_count <= 1)
+        return 0;
+    r->pipe.shard_label = s->shard_label;
+    if (s->shard_by_device)
+        return 0;
+    if (src == NULL) { /* the derived identifications (derive.c): one plain file */
+        err = al_sources_expand(&r->derived_src, r->pipe.paths, r->pipe.npaths, &d);
+        if (err != AL_ERR_OK) {
+            cli_print_error(err, &d);
+            return cli_exit_code(err);
+        }
+        src = &r->derived_src;
+    }
+    r->parts = calloc(src->n ? src->n : 1, sizeof(*r->parts));
+    if (r->parts == NULL) {
+        fprintf(stderr, "ampload: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    err = al_shard_plan(src, s->pipe.shard_index, s->pipe.shard_count, r->parts, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return EXIT_USAGE;
+    }
+    r->pipe.parts = r->parts;
+    r->pipe.shard_count = 0; /* every line of a part is this copy's: no per-event split */
+    return 0;
+}
 
 int cli_expand_inputs(cli_run_t *r)
 {

@@ -302,6 +302,51 @@ static int set_metrics_port(cli_settings_t *s, const char *t, uint64_t v)
 }
 
 /* --shard I/N, 0 <= I < N <= AL_MAX_SHARDS. */
+/* --shard auto[/N]: the copy's index and count from the scheduler - a
+ * Slurm job array (SLURM_ARRAY_TASK_ID less SLURM_ARRAY_TASK_MIN, of
+ * SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX,
+ * of N: a Job does not tell its pods its completions). */
+static int shard_auto(cli_settings_t *s, const char *t)
+{
+    const char *task = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
+    const char *min = getenv("SLURM_ARRAY_TASK_MIN"), *k8s = getenv("JOB_COMPLETION_INDEX");
+    uint64_t i = 0, n = 0, lo = 0;
+
+    if (t[4] == '/' && parse_num("--shard auto/N", t + 5, 1, AL_MAX_SHARDS, &n) != 0)
+        return EXIT_USAGE;
+    if (t[4] != '\0' && t[4] != '/')
+        return usage_error("--shard '%s': use I/N, auto or auto/N%s", t, "");
+    if (task != NULL && task[0] != '\0') {
+        if (parse_num("SLURM_ARRAY_TASK_ID", task, 0, UINT32_MAX, &i) != 0 ||
+            (min != NULL && min[0] != '\0' &&
+             parse_num("SLURM_ARRAY_TASK_MIN", min, 0, i, &lo) != 0))
+            return EXIT_USAGE;
+        if (n == 0 && (count == NULL ||
+                       parse_num("SLURM_ARRAY_TASK_COUNT", count, 1, AL_MAX_SHARDS, &n) != 0))
+            return usage_error("--shard auto: SLURM_ARRAY_TASK_COUNT is not set%s%s", "", "");
+        i -= lo;
+    } else if (k8s != NULL && k8s[0] != '\0') {
+        if (parse_num("JOB_COMPLETION_INDEX", k8s, 0, UINT32_MAX, &i) != 0)
+            return EXIT_USAGE;
+        if (n == 0)
+            return usage_error("--shard auto: JOB_COMPLETION_INDEX is set but not the count: use "
+                               "--shard auto/N with N the Job's completions%s%s",
+                               "", "");
+    } else {
+        return usage_error("--shard auto: neither SLURM_ARRAY_TASK_ID (a Slurm job array) nor "
+                           "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set%s%s",
+                           "", "");
+    }
+    if (i >= n) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%llu of %llu", (unsigned long long)i, (unsigned long long)n);
+        return usage_error("--shard auto: the task index is past the count (%s)%s", msg, "");
+    }
+    s->pipe.shard_index = (uint32_t)i;
+    s->pipe.shard_count = (uint32_t)n;
+    return 0;
+}
+
 static int set_shard(cli_settings_t *s, const char *t, uint64_t v)
 {
     const char *slash = strchr(t, '/');
@@ -309,6 +354,9 @@ static int set_shard(cli_settings_t *s, const char *t, uint64_t v)
     uint64_t i, n;
 
     (void)v;
+    s->shard_arg = t;
+    if (strncmp(t, "auto", 4) == 0)
+        return shard_auto(s, t);
     if (slash == NULL || slash == t || (size_t)(slash - t) >= sizeof(idx))
         return usage_error("--shard '%s': use I/N, e.g. 0/4 for the first of four shards%s", t, "");
     memcpy(idx, t, (size_t)(slash - t));
@@ -318,6 +366,18 @@ static int set_shard(cli_settings_t *s, const char *t, uint64_t v)
         return EXIT_USAGE;
     s->pipe.shard_index = (uint32_t)i;
     s->pipe.shard_count = (uint32_t)n;
+    return 0;
+}
+
+static int set_shard_by(cli_settings_t *s, const char *t, uint64_t v)
+{
+    (void)v;
+    if (strcmp(t, "input") == 0)
+        s->shard_by_device = 0;
+    else if (strcmp(t, "device") == 0)
+        s->shard_by_device = 1;
+    else
+        return usage_error("--shard-by '%s': use input or device%s", t, "");
     return 0;
 }
 
@@ -441,6 +501,7 @@ static const option_t options[] = {
     {"ca-file", 0, NULL, ARG_TEXT, 0, 0, set_ca_file},
     {"metrics-port", 0, "AMPLOAD_METRICS_PORT", ARG_NUM, 0, 65535, set_metrics_port},
     {"shard", 0, "AMPLOAD_SHARD", ARG_TEXT, 0, 0, set_shard},
+    {"shard-by", 0, "AMPLOAD_SHARD_BY", ARG_TEXT, 0, 0, set_shard_by},
     {"gzip", 0, NULL, ARG_NONE, 0, 0, set_gzip},
     {"from", 0, NULL, ARG_TEXT, 0, 0, set_from},
     {"rename", 0, NULL, ARG_TEXT, 0, 0, set_rename},
@@ -524,6 +585,34 @@ static void defaults(cli_settings_t *s, int mode)
     s->pipe.threads = (uint32_t)(cores < 1 ? 1 : cores > AL_MAX_THREADS ? AL_MAX_THREADS : cores);
     s->progress = -1;
     s->metrics_port = -1;
+}
+
+/* Replaces "{shard}" in --state and --report with "I-of-N" (or "all"), so
+ * copies that share a command line write to files of their own. */
+static int fill_shard_names(cli_settings_t *s)
+{
+    static char state[PATH_MAX], report[PATH_MAX];
+    const char *paths[2] = {s->state_dir, s->report_path};
+    char *bufs[2] = {state, report};
+    char shard[48];
+    if (s->pipe.shard_count > 1)
+        snprintf(shard, sizeof(shard), "%" PRIu32 "-of-%" PRIu32, s->pipe.shard_index,
+                 s->pipe.shard_count);
+    else
+        snprintf(shard, sizeof(shard), "all");
+    for (int k = 0; k < 2; k++) {
+        const char *at = paths[k] != NULL ? strstr(paths[k], "{shard}") : NULL;
+        if (at == NULL)
+            continue;
+        if ((size_t)snprintf(bufs[k], PATH_MAX, "%.*s%s%s", (int)(at - paths[k]), paths[k], shard,
+                             at + 7) >= PATH_MAX)
+            return usage_error("%s is too long%s", k == 0 ? "--state" : "--report", "");
+    }
+    if (s->state_dir != NULL && strstr(s->state_dir, "{shard}") != NULL)
+        s->state_dir = state;
+    if (s->report_path != NULL && strstr(s->report_path, "{shard}") != NULL)
+        s->report_path = report;
+    return 0;
 }
 
 /* Options of the load that an identification has no use for. */
@@ -618,9 +707,15 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode)
     s->pipe.npaths = (uint32_t)(argc - optind);
     if (al_edits_active(&s->edits))
         s->pipe.edits = &s->edits;
-    if (s->pipe.shard_count > 1)
+    if (s->pipe.shard_count > 1) {
         snprintf(s->shard, sizeof(s->shard), "%" PRIu32 "/%" PRIu32, s->pipe.shard_index,
                  s->pipe.shard_count);
+        snprintf(s->shard_label, sizeof(s->shard_label), "%s%s", s->shard,
+                 s->shard_by_device ? " by device" : "");
+    }
+    rc = fill_shard_names(s);
+    if (rc != 0)
+        return rc;
     if (s->state_dir == NULL && s->pipe.npaths > 0)
         cli_default_state_dir(s);
     return CLI_PARSED;

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_exit_code(al_err_t err)
@@ -164,9 +165,12 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
                 elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
     else
         print_delivery(r, s, elapsed);
-    if (set->shard[0] != '\0')
-        fprintf(stderr, "  shard %s: %" PRIu64 " lines belong to other shards\n", set->shard,
-                s->skipped_shard);
+    if (set->shard[0] != '\0' && set->shard_by_device)
+        fprintf(stderr, "  shard %s by device: %" PRIu64 " lines belong to other shards\n",
+                set->shard, s->skipped_shard);
+    else if (set->shard[0] != '\0')
+        fprintf(stderr, "  shard %s by input: this copy read %" PRIu64 " bytes of its part\n",
+                set->shard, s->bytes_read);
     if (r->sources.members_skipped > 0)
         fprintf(stderr, "  zip entries skipped: %" PRIu64 " (directories, __MACOSX/, dot files)\n",
                 r->sources.members_skipped);
@@ -241,6 +245,27 @@ static void put_string(FILE *fp, const char *key, const char *text)
     fprintf(fp, ",\n  \"%s\": \"%s\"", key, esc);
 }
 
+/* The input's stored size and, with --shard by input, the part this copy
+ * owns: [start, end) of the plan (null when it owns none); "report merge"
+ * checks that the parts of all copies cover each input once. */
+static void write_part(FILE *fp, const cli_run_t *r, uint32_t i)
+{
+    const al_sources_t *src = r->pipe.sources != NULL ? r->pipe.sources : &r->derived_src;
+    uint64_t size = i < src->n ? src->v[i].stored : 0;
+    struct stat st;
+    if (i >= src->n && stat(r->pipe.paths[i], &st) == 0) /* the derived input */
+        size = (uint64_t)st.st_size;
+    const al_part_t *p = r->parts != NULL ? &r->parts[i] : NULL;
+    fprintf(fp, ", \"size\": %" PRIu64, size);
+    if (p == NULL)
+        fprintf(fp, ", \"part\": [0, %" PRIu64 "]", size);
+    else if (!p->take)
+        fprintf(fp, ", \"part\": null");
+    else
+        fprintf(fp, ", \"part\": [%" PRIu64 ", %" PRIu64 "]", p->start,
+                p->end == AL_PART_END ? size : p->end);
+}
+
 static void write_inputs(FILE *fp, const cli_run_t *r, const al_input_t *inputs)
 {
     fprintf(fp, ",\n  \"inputs\": [");
@@ -250,10 +275,11 @@ static void write_inputs(FILE *fp, const cli_run_t *r, const al_input_t *inputs)
         size_t plen = strlen(path) < PATH_MAX ? strlen(path) : PATH_MAX;
         pesc[al_json_name(pesc, "file", path, plen)] = '\0';
         fprintf(fp,
-                "%s\n    {%s, \"format\": \"%s\", \"bytes_read\": %" PRIu64 ", \"lines\": %" PRIu64
-                ", \"error\": ",
+                "%s\n    {%s, \"format\": \"%s\", \"bytes_read\": %" PRIu64 ", \"lines\": %" PRIu64,
                 i ? "," : "", pesc, al_format_name(inputs[i].format), inputs[i].bytes_read,
                 inputs[i].lines);
+        write_part(fp, r, i);
+        fprintf(fp, ", \"error\": ");
         if (inputs[i].err == AL_ERR_OK) {
             fprintf(fp, "null}");
         } else {
@@ -300,9 +326,10 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
         fprintf(fp, ",\n  \"failed_file\": null");
     cli_reqlog_write_json(&r->log, fp);
     if (set->shard[0] != '\0')
-        fprintf(fp, ",\n  \"shard\": \"%s\"", set->shard);
+        fprintf(fp, ",\n  \"shard\": \"%s\",\n  \"shard_by\": \"%s\"", set->shard,
+                set->shard_by_device ? "device" : "input");
     else
-        fprintf(fp, ",\n  \"shard\": null");
+        fprintf(fp, ",\n  \"shard\": null,\n  \"shard_by\": null");
     fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s", r->resumed ? "true" : "false",
             atomic_load(&((cli_run_t *)r)->stop) ? "true" : "false");
     if (!set->dry_run)

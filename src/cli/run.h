@@ -22,8 +22,10 @@
 
 typedef struct {
     const cli_settings_t *set;
-    al_pipeline_opts_t pipe; /* the settings' copy, with this run's files */
-    al_sources_t sources;    /* the inputs, zip archives opened up; pipe.paths are their names */
+    al_pipeline_opts_t pipe;  /* the settings' copy, with this run's files */
+    al_sources_t sources;     /* the inputs, zip archives opened up; pipe.paths are their names */
+    al_sources_t derived_src; /* the derived input as a source list, for the shard plan */
+    al_part_t *parts;         /* --shard by input: this copy's part of each input */
     al_send_opts_t send;
     al_live_t live;
     atomic_int stop;
@@ -67,6 +69,11 @@ int cli_expand_inputs(cli_run_t *r);
  * (or keeps the file a resumed run derived from the same inputs) and makes
  * it the run's one input. @return 0 or an exit code after a message. */
 int cli_derive_users(cli_run_t *r);
+
+/* inputs.c: --shard I/N by input: plans this copy's part of the inputs
+ * (core/shard.h); by device, only names the shard for the checkpoint.
+ * @return 0 or an exit code after a message. */
+int cli_plan_shard(cli_run_t *r);
 
 /* state.c: decides between a fresh start and a resume, and rolls the reject,
  * failed and held files back to the checkpoint (and, for identify, reads

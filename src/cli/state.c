@@ -144,7 +144,7 @@ int cli_prepare_resume(cli_run_t *r)
         return EXIT_INTERNAL;
     err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths,
                        r->pipe.sources != NULL ? r->pipe.sources->files : NULL, r->pipe.npaths,
-                       s->shard[0] ? s->shard : NULL, r->marks, &d);
+                       s->shard_label[0] ? s->shard_label : NULL, r->marks, &d);
     if (err == AL_ERR_NOT_FOUND)
         return s->identify ? fresh_identify(r) : 0;
     if (err != AL_ERR_OK) {

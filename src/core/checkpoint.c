@@ -30,7 +30,10 @@
 #include <xxhash.h>
 
 #define IDENTITY_SPAN (64 * 1024)
-#define CKPT_VERSION  1
+/* 2: insert_ids are seeded with the input's key and the line's offset
+ * (insertid.h); a version 1 checkpoint belongs to ids seeded with line
+ * numbers, and resuming it would give the rest of its events other ids. */
+#define CKPT_VERSION 2
 
 /* The file holding input i: a zip member's is its archive. */
 #define FILE_OF(files, paths, i) ((files) != NULL ? (files)[i] : (paths)[i])
@@ -324,6 +327,14 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *co
         return AL_ERR_NOT_FOUND;
     doc = json_load_file(path, 0, &jerr);
     inputs = json_object_get(doc, "inputs");
+    if (doc != NULL && json_integer_value(json_object_get(doc, "version")) == 1) {
+        al_diag_set(diag, path, 0);
+        snprintf(diag->detail, sizeof(diag->detail),
+                 "an earlier ampload wrote it (insert_ids from line numbers, not offsets): "
+                 "finish with that version, or --restart (sent events go again, new ids)");
+        json_decref(doc);
+        return AL_ERR_CHECKPOINT_MISMATCH;
+    }
     if (doc == NULL || json_integer_value(json_object_get(doc, "version")) != CKPT_VERSION ||
         !json_is_array(inputs)) {
         al_diag_set(diag, path, 0);

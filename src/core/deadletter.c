@@ -117,8 +117,12 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
         return AL_ERR_NOMEM;
     put(w, "{", 1);
     w->len += al_json_name(w->buf + w->len, "file", rec->file, flen);
-    k = snprintf(num, sizeof(num), ",\"line\":%llu,\"offset\":%llu,\"reason\":\"",
-                 (unsigned long long)rec->line, (unsigned long long)rec->offset);
+    if (rec->line == 0) /* a copy that began mid-file does not know it: the offset does */
+        k = snprintf(num, sizeof(num), ",\"line\":null,\"offset\":%llu,\"reason\":\"",
+                     (unsigned long long)rec->offset);
+    else
+        k = snprintf(num, sizeof(num), ",\"line\":%llu,\"offset\":%llu,\"reason\":\"",
+                     (unsigned long long)rec->line, (unsigned long long)rec->offset);
     put(w, num, (size_t)k);
     w->len += al_json_escape(w->buf + w->len, rec->reason, rlen);
     if (rec->full_len > rec->raw_len) {

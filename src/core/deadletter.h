@@ -2,6 +2,8 @@
  *
  * One JSON object per line:
  *   {"file":"in.ndjson","line":12,"offset":3456,"reason":"missing event_type","raw":"..."}
+ * "line" is null (al_reject_t.line 0) when the run read only a byte range
+ * of the input starting past its first line (shard.h): the offset is true.
  * "raw" is the original line (line ending removed), JSON-escaped, so the file
  * is itself valid NDJSON and a fixed line can be cut out and re-loaded. Lines
  * that are not valid UTF-8 cannot be held in a JSON string losslessly; they

@@ -45,6 +45,7 @@ typedef struct {
     int ck_done;
     atomic_int reader_interrupted;
     al_input_t *inputs;
+    uint64_t *keys; /* per input, al_insert_id_input_key() (with insert_ids) */
     size_t chunk_bytes;
     atomic_int failed;    /* a fatal error was recorded */
     al_first_err_t first; /* what stopped the run */
@@ -104,6 +105,28 @@ static void member_opts(const al_pipeline_opts_t *o, uint32_t i, al_reader_opts_
     ro->name = o->sources->v[i].name;
 }
 
+/* @return whether this copy reads input i (parts, pipeline.h). */
+static int part_taken(const al_pipeline_opts_t *o, uint32_t i)
+{
+    return o->parts == NULL || o->parts[i].take;
+}
+
+/* The byte range of input i this copy reads, when it is not all of it. */
+static void part_opts(const al_pipeline_opts_t *o, uint32_t i, al_reader_opts_t *ro)
+{
+    if (o->parts == NULL || (o->parts[i].start == 0 && o->parts[i].end == AL_PART_END))
+        return;
+    ro->range_start = o->parts[i].start;
+    ro->range_end = o->parts[i].end == AL_PART_END ? AL_RANGE_END : o->parts[i].end;
+}
+
+/* @return whether the lines of input i are numbered from its first line
+ * (not when this copy starts in the middle of it). */
+static int lines_known(const al_pipeline_opts_t *o, uint32_t i)
+{
+    return o->parts == NULL || o->parts[i].start == 0;
+}
+
 static void *reader_main(void *arg)
 {
     run_t *run = arg;
@@ -117,6 +140,7 @@ static void *reader_main(void *arg)
                                   .start_line = start != NULL ? start->line : 1};
         al_reader_t *r = NULL;
         al_chunk_t *c = NULL;
+        uint64_t first;
         int complete = 0;
 
         if (start != NULL && start->line > 1) {
@@ -124,15 +148,18 @@ static void *reader_main(void *arg)
             run->reader_stats.lines_read += start->line - 1;
             run->reader_stats.skipped += start->line - 1;
         }
-        if (start != NULL && start->done) {
+        if ((start != NULL && start->done) || !part_taken(o, i)) {
             if (run->ck != NULL)
-                al_ckpt_input_done(run->ck, i, start->offset, start->line);
+                al_ckpt_input_done(run->ck, i, start != NULL ? start->offset : 0,
+                                   start != NULL ? start->line : 1);
             continue;
         }
         member_opts(o, i, &ropts);
+        part_opts(o, i, &ropts);
         in->err = al_reader_open(&r, file_of(o, i), i, &ropts, &in->diag);
         if (in->err != AL_ERR_OK)
             continue;
+        first = al_reader_bytes_read(r); /* a range's first line, or the resume point */
         in->format = al_reader_format(r);
         in->file_size = al_reader_file_size(r);
         for (;;) {
@@ -166,7 +193,7 @@ static void *reader_main(void *arg)
         }
         if (complete && run->ck != NULL)
             al_ckpt_input_done(run->ck, i, al_reader_bytes_read(r), al_reader_next_line(r));
-        in->bytes_read = al_reader_bytes_read(r) - ropts.start_offset;
+        in->bytes_read = al_reader_bytes_read(r) - first;
         run->reader_stats.bytes_read += in->bytes_read;
         al_reader_close(r);
         if (stop_requested(run))
@@ -225,7 +252,7 @@ static al_err_t reject(parser_t *w, const al_reason_t *why, const char *p, size_
 
     rec.file_id = file_id;
     rec.file = o->paths[file_id];
-    rec.line = line;
+    rec.line = lines_known(o, file_id) ? line : 0; /* 0: written as null */
     rec.offset = offset;
     rec.reason = al_reason_format(why, &o->rules, reason, sizeof(reason));
     rec.raw = p;
@@ -336,7 +363,9 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
     }
     char idbuf[64];
     al_inject_t inj;
-    int edit = o->insert_ids && al_insert_id_plan(p, len, &ev.scan, line, idbuf, &inj);
+    int edit = o->insert_ids &&
+               al_insert_id_plan(p, len, &ev.scan,
+                                 al_insert_id_seed(w->run->keys[c->file_id], offset), idbuf, &inj);
     size_t size = edit ? len - inj.cut + inj.text_len : len;
     if (!al_batch_fits(w->batch, size)) {
         err = ship_batch(w);
@@ -637,9 +666,21 @@ static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_
     return err;
 }
 
+/* The insert_id key of input i (insertid.h): its file, and the member's
+ * own name for a zip member. */
+static al_err_t input_key(const al_pipeline_opts_t *o, uint32_t i, uint64_t *key, al_diag_t *diag)
+{
+    const char *member = NULL;
+    if (o->sources != NULL && o->sources->v[i].zip != NULL)
+        member = o->sources->v[i].name + strlen(o->sources->v[i].path) + 1; /* "path:member" */
+    return al_insert_id_input_key(file_of(o, i), member, key, diag);
+}
+
 /* Opens and sniffs every named input once, so a typo fails before any work;
- * and refuses an input that this run would overwrite. */
-static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
+ * and refuses an input that this run would overwrite. Takes each input's
+ * insert_id key. */
+static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, uint64_t *keys,
+                          al_diag_t *diag)
 {
     al_err_t perr = check_files(o, inputs, diag);
     if (perr != AL_ERR_OK)
@@ -648,9 +689,15 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
         al_reader_opts_t ropts = {0};
         al_reader_t *r;
         al_err_t err;
-        if (al_input_is_stream(file_of(o, i)))
-            continue; /* sniffing would consume a stream's first bytes */
+        if (al_input_is_stream(file_of(o, i)) || !part_taken(o, i))
+            continue; /* sniffing would consume a stream's first bytes; not this copy's */
+        if (o->insert_ids && (err = input_key(o, i, &keys[i], diag)) != AL_ERR_OK) {
+            inputs[i].err = err;
+            inputs[i].diag = *diag;
+            return err;
+        }
         member_opts(o, i, &ropts);
+        part_opts(o, i, &ropts);
         err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;
@@ -664,6 +711,8 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, al_di
             uint64_t size = al_reader_file_size(r), skip = 0;
             if (o->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN && ropts.zip == NULL)
                 skip = o->start[i].done ? size : o->start[i].offset;
+            if (skip < ropts.range_start)
+                skip = ropts.range_start; /* a copy's part starts there */
             atomic_fetch_add_explicit(&o->live->total_bytes, size > skip ? size - skip : 0,
                                       memory_order_relaxed);
         }
@@ -709,7 +758,9 @@ static al_err_t start_delivery(run_t *run, al_diag_t *diag)
     run->sink_ctx = run->sender;
     if (o->checkpoint_path == NULL)
         return AL_ERR_OK;
-    if (o->shard_count > 1)
+    if (o->shard_label != NULL)
+        snprintf(shard, sizeof(shard), "%s", o->shard_label);
+    else if (o->shard_count > 1)
         snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index, o->shard_count);
     err = al_ckpt_new(&run->ck, o->checkpoint_path, o->paths,
                       o->sources != NULL ? o->sources->files : NULL, o->npaths,
@@ -794,7 +845,8 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     run.chunk_bytes = o->chunk_bytes ? o->chunk_bytes : AL_DEFAULT_CHUNK_BYTES;
     if (run.chunk_bytes < 2 * (size_t)o->rules.max_event_bytes + 2)
         run.chunk_bytes = 2 * (size_t)o->rules.max_event_bytes + 2;
-    err = preflight(o, inputs, diag);
+    run.keys = calloc(o->npaths ? o->npaths : 1, sizeof(*run.keys));
+    err = run.keys != NULL ? preflight(o, inputs, run.keys, diag) : AL_ERR_NOMEM;
     if (err == AL_ERR_OK)
         err =
             al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
@@ -823,6 +875,7 @@ out_sender:
     close_files(&run, &err, diag);
     al_batch_pool_drain(); /* every batch is back: nothing is kept past the run */
 out_nothing:
+    free(run.keys);
     pthread_cond_destroy(&run.ck_cond);
     pthread_mutex_destroy(&run.ck_lock);
     al_first_err_destroy(&run.first);

@@ -33,6 +33,7 @@
 #include "journal.h"
 #include "reader.h"
 #include "send.h"
+#include "shard.h"
 #include "sources.h"
 #include "stats.h"
 #include "transform.h"
@@ -72,7 +73,16 @@ typedef struct {
     /* Edits applied to each line before validation (transform.h), or NULL.
      * Reject records keep the line as it is in the input. */
     const al_edits_t *edits;
-    /* Scale-out (--shard I/N): with shard_count > 1 the run handles only the
+    /* Scale-out by input (--shard I/N, shard.h): parts (NULL = every input
+     * whole) says which inputs, or byte ranges of plain ones, this copy
+     * reads; the others are not opened. A range that does not start at 0
+     * has no true line numbers (the lines before it are not read): its
+     * reject records carry "line": null and the byte offset. shard_label
+     * ("I/N", or NULL) goes into the checkpoint, which then belongs to that
+     * copy. */
+    const al_part_t *parts;
+    const char *shard_label;
+    /* Scale-out by device (--shard-by device): with shard_count > 1 the run handles only the
      * lines shard shard_index owns. A valid event belongs to the shard of its
      * device_id, else its user_id (al_id_hash of the decoded text modulo
      * shard_count), so all of one device's events go through one shard; a

@@ -227,6 +227,7 @@ int al_input_is_stream(const char *path)
  * @return AL_ERR_OK or the error (diag filled). */
 static ssize_t src_read(al_reader_t *r, void *dst, size_t cap);
 static al_err_t choose_decoder(al_reader_t *r, const unsigned char *magic, size_t nmagic);
+static al_err_t apply_range(al_reader_t *r, const al_reader_opts_t *o, al_diag_t *diag);
 
 /* Opens a zip member as the source. */
 static al_err_t open_member(al_reader_t *r, const al_reader_opts_t *opts, al_diag_t *diag)
@@ -344,6 +345,8 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
         goto out;
     }
     err = choose_decoder(r, magic, nmagic);
+    if (err == AL_ERR_OK && opts != NULL && (opts->range_start > 0 || opts->range_end > 0))
+        err = apply_range(r, opts, diag);
 out:
     if (err != AL_ERR_OK) {
         al_reader_close(r);
@@ -414,6 +417,51 @@ static void *map_window(al_reader_t *r, uint64_t start, uint64_t end, int popula
     (void)madvise(m, *map_len, MADV_SEQUENTIAL);
     *data = (const char *)m + (start - aligned);
     return m;
+}
+
+static al_err_t find_line_end(al_reader_t *r, uint64_t from, uint64_t *nl);
+
+/* Narrows a plain file to the lines starting in [range_start, range_end):
+ * the start moves to the first line that begins at or after range_start
+ * (the byte before it is a newline), the end to the end of the line that
+ * holds byte range_end - 1. */
+static al_err_t apply_range(al_reader_t *r, const al_reader_opts_t *o, al_diag_t *diag)
+{
+    uint64_t start = o->range_start, limit = r->file_size, nl;
+    char before;
+
+    if (!r->use_mmap || r->member != NULL) {
+        al_diag_set(diag, r->path, 0);
+        snprintf(diag->detail, sizeof(diag->detail), "a byte range of a compressed input");
+        return AL_ERR_INVALID_ARG;
+    }
+    if (start > r->file_size)
+        start = r->file_size;
+    if (start > 0 && start < r->file_size) {
+        if (pread(r->fd, &before, 1, (off_t)(start - 1)) != 1)
+            return fail(r, AL_ERR_IO, errno, diag);
+        if (before != '\n') {
+            if (find_line_end(r, start, &nl) != AL_ERR_OK)
+                return fail(r, AL_ERR_IO, errno, diag);
+            start = nl < r->file_size ? nl + 1 : r->file_size;
+        }
+    }
+    if (o->range_end != AL_RANGE_END && o->range_end < r->file_size) {
+        if (o->range_end == 0 || o->range_end <= start) {
+            limit = start;
+        } else {
+            if (find_line_end(r, o->range_end - 1, &nl) != AL_ERR_OK)
+                return fail(r, AL_ERR_IO, errno, diag);
+            limit = nl < r->file_size ? nl + 1 : r->file_size;
+        }
+    }
+    r->file_size = limit; /* nothing past the range is mapped or handed out */
+    if (o->start_offset == 0 && o->range_start > 0) {
+        r->pos = r->skip_to = r->src_prev = start;
+        r->line = 1;
+        r->started = 1; /* the first-chunk checks belong to the input's start */
+    }
+    return AL_ERR_OK;
 }
 
 /* Finds the newline ending the line that starts before `from`.

@@ -67,7 +67,17 @@ typedef struct {
     al_zip_t *zip;
     uint64_t member;
     const char *name; /* what errors call the input (a member's "a.zip:m"); NULL = path */
+    /* A byte range of a plain file (shard.h), or 0 and 0 for all of it: the
+     * lines that start at or after range_start (the first such line: the
+     * reader finds it) and before range_end (AL_RANGE_END: the end of the
+     * file); the last may run past range_end. Line numbers then count from
+     * 1 at the range's first line (the lines before it are not read), unless
+     * range_start is 0. start_offset, when set, is where to resume inside
+     * the range. Only for plain regular files. */
+    uint64_t range_start, range_end;
 } al_reader_opts_t;
+
+#define AL_RANGE_END UINT64_MAX
 
 /* Opens path ("-" = standard input), or the zip member opts names, and
  * sniffs its format. Refuses what it cannot read with a specific error:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int al_natural_cmp(const char *a, const char *b)
@@ -53,25 +54,43 @@ int al_member_is_event(const char *name)
     return base[0] != '.';
 }
 
-/* @return 1 when path is a regular file starting like a zip archive. */
-static int is_zip_file(const char *path)
+enum { KIND_OTHER, KIND_ZIP, KIND_PLAIN };
+
+/* What path is: a regular file starting like a zip archive, a plain
+ * (uncompressed) regular file, or anything else - a stream, a compressed
+ * file, a file that cannot be opened (the reader says why, in its words).
+ * *size gets a regular file's size. */
+static int file_kind(const char *path, uint64_t *size)
 {
     unsigned char m[4];
+    struct stat st;
     ssize_t k;
     int fd;
+    *size = 0;
+    memset(&st, 0, sizeof(st));
     if (strcmp(path, "-") == 0 || al_input_is_stream(path))
-        return 0;
+        return KIND_OTHER;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return 0; /* the reader reports why, in its words */
+        return KIND_OTHER;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        *size = (uint64_t)st.st_size;
     k = pread(fd, m, sizeof(m), 0);
     close(fd);
-    return k == (ssize_t)sizeof(m) && al_zip_sniff(m, sizeof(m));
+    if (k == (ssize_t)sizeof(m) && al_zip_sniff(m, sizeof(m)))
+        return KIND_ZIP;
+    if (k >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+        return KIND_OTHER; /* gzip */
+    if (k == 4 && ((m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
+                   ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18)))
+        return KIND_OTHER; /* zstd */
+    return S_ISREG(st.st_mode) ? KIND_PLAIN : KIND_OTHER;
 }
 
 typedef struct {
     uint64_t index;
     const char *name;
+    uint64_t stored;
 } member_t;
 
 static int member_order(const void *a, const void *b)
@@ -138,7 +157,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al
             err = AL_ERR_ZIP_UNSUPPORTED;
             goto out;
         }
-        mem[nm++] = (member_t){i, e.name};
+        mem[nm++] = (member_t){i, e.name, e.comp_size};
     }
     qsort(mem, nm, sizeof(*mem), member_order);
     err = grow(s, cap, nm, diag, path);
@@ -150,7 +169,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al
             break;
         }
         snprintf(name, len, "%s:%s", path, mem[k].name);
-        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index};
+        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].stored, 0};
     }
 out:
     free(mem);
@@ -180,13 +199,15 @@ al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t
 
     memset(out, 0, sizeof(*out));
     for (uint32_t i = 0; i < n && err == AL_ERR_OK; i++) {
-        if (is_zip_file(paths[i])) {
+        uint64_t size;
+        int kind = file_kind(paths[i], &size);
+        if (kind == KIND_ZIP) {
             err = add_archive(out, &cap, paths[i], diag);
             continue;
         }
         err = grow(out, &cap, 1, diag, paths[i]);
         if (err == AL_ERR_OK)
-            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0};
+            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0, size, kind == KIND_PLAIN};
     }
     if (err == AL_ERR_OK)
         err = index_names(out);

@@ -31,6 +31,9 @@ typedef struct {
     const char *path; /* the file to open ("-" = standard input) */
     al_zip_t *zip;    /* the archive holding it, or NULL */
     uint64_t member;  /* its index in the archive's directory */
+    uint64_t
+        stored;     /* bytes as stored: a file's size, a member's compressed size; 0 for a stream */
+    int splittable; /* a plain regular file: copies can read byte ranges of it (shard.h) */
 } al_source_t;
 
 typedef struct {
