@@ -605,6 +605,7 @@ START_TEST(retry_after_is_honoured)
 }
 END_TEST
 
+/* --shard-by device: every copy reads all, sends the events of its devices. */
 START_TEST(shards_run_side_by_side_deliver_every_event_once)
 {
     char *in = fx_path(dir, "in.ndjson"), *rec = fx_path(dir, "rec.ndjson");
@@ -622,7 +623,8 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
     /* three copies at once, each with its default state directory */
     if (asprintf(&cmd,
                  "cd '%s' && for i in 0 1 2; do (AMPLITUDE_API_KEY=testkey '%s' --endpoint "
-                 "http://127.0.0.1:%d/batch --threads 2 --shard $i/3 --report r$i.json -q "
+                 "http://127.0.0.1:%d/batch --threads 2 --shard $i/3 --shard-by device --report "
+                 "r$i.json -q "
                  "in.ndjson 2>err$i.txt; echo $? >rc$i) & done; wait",
                  dir, bin, port) < 0)
         ck_abort();
@@ -684,7 +686,7 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
     free(cmd);
     if (asprintf(&cmd,
                  "cd '%s' && AMPLITUDE_API_KEY=testkey '%s' --endpoint http://127.0.0.1:1/batch "
-                 "--shard 0/3 --state '%s' -q in.ndjson 2>mismatch.txt",
+                 "--shard 0/3 --shard-by device --state '%s' -q in.ndjson 2>mismatch.txt",
                  dir, bin, state1) < 0)
         ck_abort();
     st = system(cmd);
@@ -692,8 +694,10 @@ START_TEST(shards_run_side_by_side_deliver_every_event_once)
     {
         size_t n;
         char *p = fx_path(dir, "mismatch.txt"), *text = fx_read(p, &n);
-        ck_assert_msg(strstr(text, "written by shard 1/3, and this run is shard 0/3") != NULL, "%s",
-                      text);
+        ck_assert_msg(
+            strstr(text, "written by shard 1/3 by device, and this run is shard 0/3 by device") !=
+                NULL,
+            "%s", text);
         free(text);
         free(p);
     }

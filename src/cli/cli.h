@@ -138,6 +138,9 @@ int cmd_identify(int argc, char **argv);
 /* `ampload check [options] [FILE...]`. @return the exit code. */
 int cmd_check(int argc, char **argv);
 
+/* cmd_report.c: `ampload report merge`. @return the exit code. */
+int cmd_report(int argc, char **argv);
+
 /* cmd_export.c: `ampload export`. @return the exit code. */
 int cmd_export(int argc, char **argv);
 

@@ -4,6 +4,7 @@
  *   ampload check [options] [FILE...]  cmd_check.c
  *   ampload export --start --end -o DIR cmd_export.c
  *   ampload identify [options] FILE... cmd_load.c (the load, for identifications)
+ *   ampload report merge R.json...      cmd_report.c
  *
  * A first argument that names no subcommand is the load's own (an option or
  * an input), so `ampload FILE...` keeps meaning `ampload load FILE...`.
@@ -49,6 +50,7 @@ static const struct {
     {"check", cmd_check},
     {"export", cmd_export},
     {"identify", cmd_identify},
+    {"report", cmd_report},
 };
 
 int main(int argc, char **argv)
