@@ -46,11 +46,8 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"load", cmd_load},
-    {"check", cmd_check},
-    {"export", cmd_export},
-    {"identify", cmd_identify},
-    {"report", cmd_report},
+    {"load", cmd_load},         {"check", cmd_check},   {"export", cmd_export},
+    {"identify", cmd_identify}, {"report", cmd_report},
 };
 
 int main(int argc, char **argv)

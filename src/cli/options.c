@@ -302,29 +302,28 @@ static int set_metrics_port(cli_settings_t *s, const char *t, uint64_t v)
 }
 
 /* --shard I/N, 0 <= I < N <= AL_MAX_SHARDS. */
-/* --shard auto[/N]: the copy's index and count from the scheduler - a
- * Slurm job array (SLURM_ARRAY_TASK_ID less SLURM_ARRAY_TASK_MIN, of
- * SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX,
- * of N: a Job does not tell its pods its completions). */
+/* --shard auto[/N]: the copy's index from the scheduler - a Slurm job
+ * array's SLURM_ARRAY_TASK_ID (arrays numbered 0..N-1) or a Kubernetes
+ * Indexed Job's JOB_COMPLETION_INDEX - and the count N: given, or the
+ * array's SLURM_ARRAY_TASK_COUNT. Give N when one task may be submitted
+ * again alone (sbatch --array=2): that array's count is 1. A Job does not
+ * tell its pods its completions, so Kubernetes needs N. */
 static int shard_auto(cli_settings_t *s, const char *t)
 {
     const char *task = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
-    const char *min = getenv("SLURM_ARRAY_TASK_MIN"), *k8s = getenv("JOB_COMPLETION_INDEX");
-    uint64_t i = 0, n = 0, lo = 0;
+    const char *k8s = getenv("JOB_COMPLETION_INDEX");
+    uint64_t i = 0, n = 0;
 
     if (t[4] == '/' && parse_num("--shard auto/N", t + 5, 1, AL_MAX_SHARDS, &n) != 0)
         return EXIT_USAGE;
     if (t[4] != '\0' && t[4] != '/')
         return usage_error("--shard '%s': use I/N, auto or auto/N%s", t, "");
     if (task != NULL && task[0] != '\0') {
-        if (parse_num("SLURM_ARRAY_TASK_ID", task, 0, UINT32_MAX, &i) != 0 ||
-            (min != NULL && min[0] != '\0' &&
-             parse_num("SLURM_ARRAY_TASK_MIN", min, 0, i, &lo) != 0))
+        if (parse_num("SLURM_ARRAY_TASK_ID", task, 0, UINT32_MAX, &i) != 0)
             return EXIT_USAGE;
         if (n == 0 && (count == NULL ||
                        parse_num("SLURM_ARRAY_TASK_COUNT", count, 1, AL_MAX_SHARDS, &n) != 0))
             return usage_error("--shard auto: SLURM_ARRAY_TASK_COUNT is not set%s%s", "", "");
-        i -= lo;
     } else if (k8s != NULL && k8s[0] != '\0') {
         if (parse_num("JOB_COMPLETION_INDEX", k8s, 0, UINT32_MAX, &i) != 0)
             return EXIT_USAGE;
@@ -340,7 +339,9 @@ static int shard_auto(cli_settings_t *s, const char *t)
     if (i >= n) {
         char msg[96];
         snprintf(msg, sizeof(msg), "%llu of %llu", (unsigned long long)i, (unsigned long long)n);
-        return usage_error("--shard auto: the task index is past the count (%s)%s", msg, "");
+        return usage_error("--shard auto: task %s: number the array 0..N-1, and give N (--shard "
+                           "auto/N) when a task is submitted again alone%s",
+                           msg, "");
     }
     s->pipe.shard_index = (uint32_t)i;
     s->pipe.shard_count = (uint32_t)n;

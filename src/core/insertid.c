@@ -40,13 +40,17 @@ al_err_t al_insert_id_input_key(const char *path, const char *member, uint64_t *
     *key = 0;
     if (al_input_is_stream(path))
         return AL_ERR_OK;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not wait for a writer */
     if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;
         al_diag_set(diag, path, e);
         if (fd >= 0)
             close(fd);
         return e == ENOENT ? AL_ERR_NOT_FOUND : e == EACCES ? AL_ERR_ACCESS : AL_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) { /* a FIFO or a device: read as a stream */
+        close(fd);
+        return AL_ERR_OK;
     }
     parts[0] = (uint64_t)st.st_size;
     span = parts[0] < KEY_SPAN ? (size_t)parts[0] : KEY_SPAN;

@@ -691,14 +691,12 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, uint6
         al_err_t err;
         if (al_input_is_stream(file_of(o, i)) || !part_taken(o, i))
             continue; /* sniffing would consume a stream's first bytes; not this copy's */
-        if (o->insert_ids && (err = input_key(o, i, &keys[i], diag)) != AL_ERR_OK) {
-            inputs[i].err = err;
-            inputs[i].diag = *diag;
-            return err;
-        }
         member_opts(o, i, &ropts);
         part_opts(o, i, &ropts);
         err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);
+        if (err == AL_ERR_OK && o->insert_ids &&
+            (err = input_key(o, i, &keys[i], diag)) != AL_ERR_OK)
+            al_reader_close(r);
         if (err != AL_ERR_OK) {
             inputs[i].err = err;
             inputs[i].diag = *diag;

@@ -99,11 +99,18 @@ start_mock beat --record beat.rec
     ok || bad "a file sent again was not deduplicated"
 
 # ---- --shard auto and {shard} ------------------------------------------------------
-SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 \
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 \
     "$bin" --dry-run -q --shard auto --state "st.auto.{shard}" --report "auto.{shard}.json" \
     "${inputs[@]}" 2>auto.err
 grep -q '"shard": "1/3"' auto.1-of-3.json && [ -d st.auto.1-of-3 ] && ok ||
     bad "--shard auto with a Slurm array: $(cat auto.err)"
+# one task of the array submitted again alone: its array has one task
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=1 "$bin" --dry-run -q --shard auto "${inputs[@]}" \
+    >/dev/null 2>again.err
+[ $? -eq 2 ] && grep -q "auto/N" again.err && ok || bad "a resubmitted task without N: $(cat again.err)"
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=1 "$bin" --dry-run -q --shard auto/3 \
+    --report "again.{shard}.json" --state st.again "${inputs[@]}" 2>again2.err
+grep -q '"shard": "1/3"' again.1-of-3.json && ok || bad "--shard auto/3 resubmitted: $(cat again2.err)"
 env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2 "$bin" --dry-run -q --shard auto/4 \
     --report "k8s.{shard}.json" --state st.k8s "${inputs[@]}" 2>k8s.err
 grep -q '"shard": "2/4"' k8s.2-of-4.json && ok || bad "--shard auto/4 in an Indexed Job: $(cat k8s.err)"
