@@ -11,7 +11,10 @@
 # interleaved REPEAT times (default 3), medians, ratios against one copy of
 # the same run. With sbatch on PATH and SLURM_CONF set (a cluster), also the
 # wall time of scripts/slurm/ampload-array.sbatch as an N-task array.
-# Writes bench/out/scaleout-<time>.csv.
+# Every copy runs with --threads THREADS (default 1): N copies of two parser
+# threads each on this 2-core machine would oversubscribe the cores, and the
+# waiting would be counted as CPU that copies on machines of their own do not
+# spend. Writes bench/out/scaleout-<time>.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1200000}
@@ -44,7 +47,8 @@ run() {
     for ((i = 0; i < copies; i++)); do
         local shard=()
         [ "$copies" -gt 1 ] && shard=(--shard "$i/$copies")
-        /usr/bin/time -f "%U %S" -o "$out/time-$i.txt" "$bin" -q --endpoint "$url" "${shard[@]}" "$@" \
+        /usr/bin/time -f "%U %S" -o "$out/time-$i.txt" "$bin" -q --threads "${THREADS:-1}" \
+            --endpoint "$url" "${shard[@]}" "$@" \
             --state "$out/st-$i" --report "$out/rep-$i.json" "${inputs[@]}" &
     done
     wait $(jobs -p | grep -v "^$mock$") 2>/dev/null || true
