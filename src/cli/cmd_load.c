@@ -28,7 +28,8 @@ static int prepare_sending(cli_run_t *r, FILE **audit)
     if (s->identify) {
         r->pipe.held_path = r->held_buf;
         r->pipe.held_index_path = r->held_index_buf;
-        r->pipe.journal_path = r->journal_buf;
+        /* a stream cannot be resumed: nothing would ever read its journal */
+        r->pipe.journal_path = r->from_stream ? NULL : r->journal_buf;
     }
     r->pipe.stop = &r->stop;
     r->send.stop = &r->stop;
