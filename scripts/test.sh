@@ -10,21 +10,9 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-scripts/setup.sh
-
 # The Slurm test (label slurm) starts a one-node cluster of its own: it needs
 # Debian's Slurm and munge, which nothing else does.
-slurm_missing=()
-for p in slurm-wlm munge; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || slurm_missing+=("$p")
-done
-if [ ${#slurm_missing[@]} -gt 0 ]; then
-    echo "test: installing ${slurm_missing[*]} for the Slurm test"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${slurm_missing[@]}"
-fi
+EXTRA_PACKAGES="slurm-wlm munge" scripts/setup.sh
 
 if [ $quick -eq 0 ]; then
     echo "== format (clang-format --dry-run)"

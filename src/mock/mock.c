@@ -545,6 +545,22 @@ static void draw_fault(mock_t *m, const upload_t *up, reply_t *r, int *fail_stat
     pthread_mutex_unlock(&m->lock);
 }
 
+/* What comes before reading a /batch or /identify body: the drawn fault (a
+ * dropped connection answers nothing) and --bogus-200. @return 1 when r is
+ * the answer. */
+static int answered_first(mock_t *m, const upload_t *up, reply_t *r, int *fail_status, int *partial)
+{
+    draw_fault(m, up, r, fail_status, partial);
+    if (r->drop)
+        return 1;
+    if (m->bogus_200 != NULL) {
+        r->status = 200;
+        r->body = strdup(m->bogus_200);
+        return 1;
+    }
+    return 0;
+}
+
 static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
 {
     json_t *doc;
@@ -554,14 +570,8 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
     const char *body = up->buf;
     char *inflated = NULL;
 
-    draw_fault(m, up, r, &fail_status, &partial);
-    if (r->drop)
+    if (answered_first(m, up, r, &fail_status, &partial))
         return;
-    if (m->bogus_200 != NULL) {
-        r->status = 200;
-        r->body = strdup(m->bogus_200);
-        return;
-    }
     if (m->sink) {
         set_json(r, 200,
                  json_pack("{s:i,s:i,s:I,s:I}", "code", 200, "events_ingested", 0,
@@ -680,14 +690,8 @@ static void handle_identify(mock_t *m, const upload_t *up, reply_t *r)
     int fail_status = 0, partial = 0;
     char *key = NULL, *text = NULL;
 
-    draw_fault(m, up, r, &fail_status, &partial);
-    if (r->drop)
+    if (answered_first(m, up, r, &fail_status, &partial))
         return;
-    if (m->bogus_200 != NULL) {
-        r->status = 200;
-        r->body = strdup(m->bogus_200);
-        return;
-    }
     if (m->sink) {
         set_text(r, 200, "success");
         return;
