@@ -66,6 +66,8 @@ static int write_text(const char *path, const char *text)
     return fclose(fp) != 0 || bad ? -1 : 0;
 }
 
+#define DERIVED_NAME "users-from-export.ndjson"
+
 int cli_derive_users(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
@@ -79,7 +81,7 @@ int cli_derive_users(cli_run_t *r)
         fprintf(stderr, "ampload: out of memory\n");
         return EXIT_INTERNAL;
     }
-    snprintf(r->derived_buf, sizeof(r->derived_buf), "%s/users-from-export.ndjson", s->state_dir);
+    snprintf(r->derived_buf, sizeof(r->derived_buf), "%s/" DERIVED_NAME, s->state_dir);
     snprintf(list, sizeof(list), "%s/users-from-export.inputs", s->state_dir);
     if (!s->restart && access(r->checkpoint_buf, F_OK) == 0 && access(r->derived_buf, F_OK) == 0) {
         int same = file_is(list, inputs);
@@ -114,8 +116,18 @@ int cli_derive_users(cli_run_t *r)
                     st.rows, st.users, st.rows_older, st.rows_without, r->derived_buf);
     }
     r->derived[0] = r->derived_buf;
-    r->pipe.paths = r->derived;
+    err = al_sources_expand(&r->derived_src, r->derived, 1, &d);
+    if (err != AL_ERR_OK) {
+        cli_print_error(err, &d);
+        return cli_exit_code(err);
+    }
+    /* Records and reports name it by its name, not its path: the copies of a
+     * sharded job each derive the same file into their own state directory,
+     * and `report merge` must see one input. */
+    r->derived_src.v[0].name = DERIVED_NAME;
+    ((const char **)r->derived_src.names)[0] = DERIVED_NAME;
+    r->pipe.paths = r->derived_src.names;
     r->pipe.npaths = 1;
-    r->pipe.sources = NULL;
+    r->pipe.sources = &r->derived_src;
     return 0;
 }

@@ -19,14 +19,6 @@ int cli_plan_shard(cli_run_t *r)
     r->pipe.shard_label = s->shard_label;
     if (s->shard_by_device)
         return 0;
-    if (src == NULL) { /* the derived identifications (derive.c): one plain file */
-        err = al_sources_expand(&r->derived_src, r->pipe.paths, r->pipe.npaths, &d);
-        if (err != AL_ERR_OK) {
-            cli_print_error(err, &d);
-            return cli_exit_code(err);
-        }
-        src = &r->derived_src;
-    }
     r->parts = calloc(src->n ? src->n : 1, sizeof(*r->parts));
     if (r->parts == NULL) {
         fprintf(stderr, "ampload: out of memory\n");

@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_exit_code(al_err_t err)
@@ -250,11 +249,8 @@ static void put_string(FILE *fp, const char *key, const char *text)
  * checks that the parts of all copies cover each input once. */
 static void write_part(FILE *fp, const cli_run_t *r, uint32_t i)
 {
-    const al_sources_t *src = r->pipe.sources != NULL ? r->pipe.sources : &r->derived_src;
-    uint64_t size = i < src->n ? src->v[i].stored : 0;
-    struct stat st;
-    if (i >= src->n && stat(r->pipe.paths[i], &st) == 0) /* the derived input */
-        size = (uint64_t)st.st_size;
+    const al_sources_t *src = r->pipe.sources;
+    uint64_t size = src != NULL && i < src->n ? src->v[i].stored : 0;
     const al_part_t *p = r->parts != NULL ? &r->parts[i] : NULL;
     fprintf(fp, ", \"size\": %" PRIu64, size);
     if (p == NULL)

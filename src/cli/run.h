@@ -24,7 +24,7 @@ typedef struct {
     const cli_settings_t *set;
     al_pipeline_opts_t pipe;  /* the settings' copy, with this run's files */
     al_sources_t sources;     /* the inputs, zip archives opened up; pipe.paths are their names */
-    al_sources_t derived_src; /* the derived input as a source list, for the shard plan */
+    al_sources_t derived_src; /* identify --from amplitude-export: the derived input (derive.c) */
     al_part_t *parts;         /* --shard by input: this copy's part of each input */
     al_send_opts_t send;
     al_live_t live;

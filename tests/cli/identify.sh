@@ -311,6 +311,21 @@ grep -q "1501 export rows: 150 users" users.err && ok || bad "--from amplitude-e
     --report users2.json export.zip 2>users2.err
 python3 -c 'import json; r=json.load(open("users2.json")); raise SystemExit(r["events_sent"] != 0)' &&
     [ "$(wc -l <users.rec)" -eq 150 ] && ok || bad "--from amplitude-export rerun sent again: $(cat users2.err)"
+# two copies (--shard by input): each derives the same file and sends its part
+start_mock users2 --api-key "$key" --record users2.rec
+for i in 0 1; do
+    "$bin" identify -q --from amplitude-export --shard "$i/2" --endpoint "$url/identify" \
+        --state "st.users.{shard}" --report "users.{shard}.json" export.zip 2>"users.$i.err"
+done
+users "$url" users2.users
+if "$bin" report merge users.0-of-2.json users.1-of-2.json >users.merged.json 2>users.merge.err &&
+    python3 -c 'import json
+got = list(json.load(open("users2.users")).values())[0]
+m = json.load(open("users.merged.json"))
+raise SystemExit(not (got == json.load(open("export.want")) and m["balanced"]
+                      and m["events_sent"] == len(got)))'; then ok; else
+    bad "--from amplitude-export by two copies: $(cat users.merge.err users.0.err users.1.err)"
+fi
 # a changed export under a checkpoint is refused
 touch -d '2020-01-01' export.zip
 "$bin" identify -q --from amplitude-export --endpoint "$url/identify" --state st.users export.zip \
