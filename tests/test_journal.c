@@ -181,6 +181,24 @@ START_TEST(a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set)
 }
 END_TEST
 
+/* A state file is never written through a link planted in its place. */
+START_TEST(a_planted_symlink_is_refused)
+{
+    char *target = fx_path(dir, "elsewhere");
+    al_journal_t *j;
+    al_diag_t d;
+    size_t n;
+    char *text;
+    fx_write(target, "untouched", 9);
+    ck_assert_int_eq(symlink(target, path), 0);
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_WRITE);
+    text = fx_read(target, &n);
+    ck_assert_uint_eq(n, 9);
+    free(text);
+    free(target);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
     Suite *s = suite_create("journal");
@@ -190,6 +208,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file);
     tcase_add_test(tc, a_torn_or_damaged_record_ends_the_journal);
     tcase_add_test(tc, a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set);
+    tcase_add_test(tc, a_planted_symlink_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -484,6 +484,33 @@ START_TEST(refuses_events_that_could_never_fit_a_batch)
 }
 END_TEST
 
+/* Identifications sent without a held file would have nowhere to go when in
+ * doubt but a blind resend: such a run is refused before it starts. */
+START_TEST(refuses_to_send_identifications_without_a_held_file)
+{
+    char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
+    const char *paths[1] = {"/dev/null"};
+    al_pipeline_opts_t o;
+    al_send_opts_t so;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in;
+    al_pipeline_opts_init(&o);
+    al_send_opts_init(&so);
+    so.identify = 1;
+    o.paths = paths;
+    o.npaths = 1;
+    o.reject_path = rej;
+    o.failed_path = failed;
+    o.send = &so;
+    o.identify = 1;
+    o.batch.form = 1;
+    ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_INVALID_ARG);
+    free(rej);
+    free(failed);
+}
+END_TEST
+
 /* Progress counts what this run has to read: a plain input resumed at its
  * mark is measured from there, in bytes as stored. */
 START_TEST(progress_of_a_resumed_plain_input_starts_at_its_mark)
@@ -676,6 +703,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
     tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);
     tcase_add_test(tc, refuses_events_that_could_never_fit_a_batch);
+    tcase_add_test(tc, refuses_to_send_identifications_without_a_held_file);
     tcase_add_test(tc, shards_split_the_lines_and_keep_each_id_together);
     suite_add_tcase(s, tc);
     return s;

@@ -56,14 +56,23 @@ static int file_is(const char *path, const char *text)
     return same;
 }
 
+/* Replaces path with text in one step (temporary file, fsync, rename). */
 static int write_text(const char *path, const char *text)
 {
-    FILE *fp = al_fopen_private(path, 0);
+    char tmp[PATH_MAX + 64];
+    FILE *fp;
     int bad;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fp = al_fopen_tmp(tmp);
     if (fp == NULL)
         return -1;
     bad = fputs(text, fp) < 0 || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-    return fclose(fp) != 0 || bad ? -1 : 0;
+    bad |= fclose(fp) != 0;
+    if (bad || rename(tmp, path) != 0 || al_fsync_parent(path) != 0) {
+        (void)unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 #define DERIVED_NAME "users-from-export.ndjson"

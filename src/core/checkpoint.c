@@ -38,11 +38,7 @@
 /* The file holding input i: a zip member's is its archive. */
 #define FILE_OF(files, paths, i) ((files) != NULL ? (files)[i] : (paths)[i])
 
-typedef struct {
-    uint64_t size;
-    int64_t mtime_ns;
-    uint64_t head, tail; /* XXH3-64 of the first and last 64 KiB */
-} identity_t;
+typedef al_file_identity_t identity_t;
 
 typedef struct {
     const char *path; /* borrowed */
@@ -102,20 +98,26 @@ static uint64_t hash_span(int fd, off_t at, size_t n, int *ok)
     return h;
 }
 
-static al_err_t identity_of(const char *path, identity_t *id, al_diag_t *diag)
+al_err_t al_file_identity(const char *path, al_file_identity_t *id, al_diag_t *diag)
 {
     struct stat st;
     int fd, ok = 1;
     size_t span;
 
     memset(id, 0, sizeof(*id));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not wait for a writer */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) != 0) {
         al_diag_set(diag, path, errno);
         if (fd >= 0)
             close(fd);
         return AL_ERR_IO;
     }
+    if (!S_ISREG(st.st_mode)) { /* a stream: nothing to fingerprint */
+        close(fd);
+        return AL_ERR_OK;
+    }
+    id->regular = 1;
     id->size = (uint64_t)st.st_size;
     id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     span = id->size < IDENTITY_SPAN ? (size_t)id->size : IDENTITY_SPAN;
@@ -156,7 +158,7 @@ al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths
         if (in->resumable && i > 0 && files != NULL && files[i] == files[i - 1]) {
             in->id = ck->in[i - 1].id; /* members of one archive: its identity */
         } else if (in->resumable) {
-            err = identity_of(FILE_OF(files, paths, i), &in->id, diag);
+            err = al_file_identity(FILE_OF(files, paths, i), &in->id, diag);
             if (err != AL_ERR_OK) {
                 al_ckpt_free(ck);
                 return err;
@@ -373,7 +375,7 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *co
             goto out;
         }
         if (i == 0 || files == NULL || files[i] != files[i - 1])
-            err = identity_of(FILE_OF(files, paths, i), &now, diag);
+            err = al_file_identity(FILE_OF(files, paths, i), &now, diag);
         if (err != AL_ERR_OK)
             goto out;
         if (now.size != (uint64_t)json_integer_value(json_object_get(e, "size")))

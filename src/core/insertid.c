@@ -4,63 +4,35 @@
  * it (al_batch_add_edited), so the event is still copied exactly once. */
 #include "insertid.h"
 
+#include "checkpoint.h"
 #include "reader.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
-
-#define KEY_SPAN (64 * 1024)
-
-/* XXH3-64 of n bytes at `at` (fewer at the end of the file). */
-static int hash_span(int fd, off_t at, size_t n, uint64_t *h)
-{
-    char *buf = malloc(n ? n : 1);
-    ssize_t got;
-    if (buf == NULL)
-        return -1;
-    got = pread(fd, buf, n, at);
-    *h = XXH3_64bits(buf, got > 0 ? (size_t)got : 0);
-    free(buf);
-    return got < 0 ? -1 : 0;
-}
 
 al_err_t al_insert_id_input_key(const char *path, const char *member, uint64_t *key,
                                 al_diag_t *diag)
 {
+    /* the checkpoint's fingerprint less the time: a copy of the file, or the
+     * same file touched, is the same input */
     uint64_t parts[4] = {0, 0, 0, 0};
-    struct stat st;
-    size_t span;
-    int fd;
+    al_file_identity_t id;
+    al_err_t err;
 
     *key = 0;
     if (al_input_is_stream(path))
         return AL_ERR_OK;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not wait for a writer */
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        al_diag_set(diag, path, e);
-        if (fd >= 0)
-            close(fd);
-        return e == ENOENT ? AL_ERR_NOT_FOUND : e == EACCES ? AL_ERR_ACCESS : AL_ERR_IO;
-    }
-    if (!S_ISREG(st.st_mode)) { /* a FIFO or a device: read as a stream */
-        close(fd);
+    err = al_file_identity(path, &id, diag);
+    if (err != AL_ERR_OK)
+        return diag->sys_errno == ENOENT   ? AL_ERR_NOT_FOUND
+               : diag->sys_errno == EACCES ? AL_ERR_ACCESS
+                                           : err;
+    if (!id.regular)
         return AL_ERR_OK;
-    }
-    parts[0] = (uint64_t)st.st_size;
-    span = parts[0] < KEY_SPAN ? (size_t)parts[0] : KEY_SPAN;
-    if (hash_span(fd, 0, span, &parts[1]) != 0 ||
-        hash_span(fd, (off_t)(parts[0] - span), span, &parts[2]) != 0) {
-        al_diag_set(diag, path, errno);
-        close(fd);
-        return AL_ERR_IO;
-    }
-    close(fd);
+    parts[0] = id.size;
+    parts[1] = id.head;
+    parts[2] = id.tail;
     if (member != NULL)
         parts[3] = XXH3_64bits(member, strlen(member));
     *key = XXH3_64bits(parts, sizeof(parts));

@@ -5,12 +5,10 @@
 #include "statedir.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -47,12 +45,7 @@ al_err_t al_journal_open(al_journal_t **out, const char *path, al_diag_t *diag)
     if (j == NULL)
         return AL_ERR_NOMEM;
     snprintf(j->path, sizeof(j->path), "%s", path);
-    /* private like every state file, and never through a planted link */
-    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (j->fd >= 0 && fchmod(j->fd, 0600) != 0) {
-        close(j->fd);
-        j->fd = -1;
-    }
+    j->fd = al_open_private(path, 1); /* 0600, never through a planted link */
     if (j->fd < 0) {
         al_diag_set(diag, path, errno);
         free(j);

@@ -724,6 +724,8 @@ static int opts_valid(const al_pipeline_opts_t *o)
 {
     return o->threads >= 1 && o->threads <= AL_MAX_THREADS && o->reject_path != NULL &&
            (o->send == NULL || o->failed_path != NULL) &&
+           /* identifications in doubt need somewhere to go but a resend */
+           (o->send == NULL || !o->identify || o->held_path != NULL) &&
            o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) <= o->batch.max_bytes &&
            o->batch.max_events >= 1 && o->batch.max_events <= AL_MAX_BATCH_EVENTS;
 }

@@ -164,8 +164,8 @@ static al_err_t take_row(job_t *j, uint32_t input, uint64_t offset, const char *
         j->st->rows_without += j->pass == 1;
         return AL_ERR_OK;
     }
-    if (j->map.n * 2 >= j->map.cap && grow(&j->map) != 0)
-        return AL_ERR_NOMEM;
+    if (j->pass == 1 && j->map.n * 2 >= j->map.cap && grow(&j->map) != 0)
+        return AL_ERR_NOMEM; /* the second pass only looks up */
     s = find(&j->map, r.key);
     if (j->pass == 1) {
         if (s->lo == 0 && s->hi == 0) {

@@ -8,10 +8,10 @@
  * written - the row with the latest event time (event_time, else
  * client_event_time, else server_received_time, read as UTC as the export
  * mapping reads them; of rows with the same time the later in input order)
- * among the rows whose user_properties is a non-empty object. It keeps 48
- * bytes per user (a 128-bit hash of the id, the time, where the row is), not
- * the rows. The second pass reads the inputs again and writes, for each
- * user's row in input order,
+ * among the rows whose user_properties is a non-empty object. It keeps a
+ * 40-byte slot per user (a 128-bit hash of the id, the time, where the row
+ * is) in a table at most half full, not the rows. The second pass reads the inputs again and
+ * writes, for each user's row in input order,
  *   {"user_id":U,"device_id":D,"user_properties":{"$set":P}}
  * (the ids the row has, non-empty; U, D and P copied byte for byte) to
  * out_path, through a temporary file made durable and renamed: the file is

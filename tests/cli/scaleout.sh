@@ -120,6 +120,22 @@ env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2 "$bin" --dry-run -q --shard au
 "$bin" --dry-run -q --shard 0/2 - <big.ndjson >/dev/null 2>stdin.err
 [ $? -eq 2 ] && grep -q "shard-by device" stdin.err && ok || bad "standard input cut: $(cat stdin.err)"
 
+# ---- by device: every copy reads all; the merge checks that each covered all ------------
+for i in 0 1; do
+    "$bin" --dry-run -q --shard "$i/2" --shard-by device --state "st.dev.{shard}" \
+        --report "dev.{shard}.json" "${inputs[@]}" 2>"dev.$i.err"
+done
+"$bin" report merge dev.0-of-2.json dev.1-of-2.json >dev.merged.json 2>dev.err &&
+    python3 -c 'import json; m = json.load(open("dev.merged.json")); a = json.load(open("all.json"))
+raise SystemExit(not (m["balanced"] and m["events_valid"] == a["events_sent"]
+                      and m["bytes_read"] == 2 * a["bytes_read"]))' && ok ||
+    bad "merge by device: $(cat dev.err)"
+python3 -c 'import json; r = json.load(open("dev.1-of-2.json")); r["inputs"][0]["part"] = [0, 1]
+json.dump(r, open("dev.bad.json", "w"))'
+"$bin" report merge dev.0-of-2.json dev.bad.json >/dev/null 2>dev.bad.err
+[ $? -eq 3 ] && grep -q "by device, every copy reads all" dev.bad.err && ok ||
+    bad "merge by device accepted a partial copy: $(cat dev.bad.err)"
+
 # ---- report merge refuses what is not one whole job ---------------------------------
 "$bin" report merge n3.0-of-3.json n3.2-of-3.json >/dev/null 2>m1.err
 [ $? -eq 3 ] && grep -q "shard 1/3 is missing" m1.err && ok || bad "missing shard: $(cat m1.err)"
