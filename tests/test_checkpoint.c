@@ -67,7 +67,7 @@ START_TEST(saves_and_loads_the_marks)
 {
     al_ckpt_t *ck;
     al_diag_t d;
-    al_mark_t m = {0}, start = {9, 2, 0};
+    al_mark_t m = {0}, start = {9, 2, 0, 0};
     al_track_t *t;
 
     ck_assert_int_eq(al_ckpt_new(&ck, ckpath, paths, NULL, 1, NULL, &start, &d), AL_ERR_OK);
@@ -155,7 +155,7 @@ START_TEST(rollback_keeps_only_records_below_the_marks)
     char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
     char *index = fx_path(dir, "failed.index"), *ckpt = fx_path(dir, "checkpoint");
     char *text, *rejtext = NULL;
-    al_mark_t m = {18, 3, 0};
+    al_mark_t m = {18, 3, 0, 0};
     al_diag_t d;
     size_t n;
 
@@ -252,7 +252,7 @@ START_TEST(members_of_an_archive_share_its_identity)
     const char *names[2], *files[2];
     al_ckpt_t *ck;
     al_diag_t d;
-    al_mark_t m[2], start[2] = {{0, 1, 0}, {0, 1, 0}};
+    al_mark_t m[2], start[2] = {{0, 1, 0, 0}, {0, 1, 0, 0}};
     al_track_t *t;
     fx_member_t mem[2] = {{"a.ndjson", "x\ny\n", 4, 0, 0}, {"b.ndjson", "z\n", 2, 1, 0}};
 

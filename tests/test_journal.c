@@ -47,7 +47,7 @@ static void note(al_journal_t *j, char type, uint32_t file_id, const uint64_t *o
 START_TEST(each_identification_ends_as_its_last_record_says)
 {
     static const uint64_t a[] = {0, 40, 80}, b[] = {120, 160}, c[] = {200};
-    al_mark_t marks[2] = {{0, 1, 0}, {0, 1, 0}};
+    al_mark_t marks[2] = {{0, 1, 0, 0}, {0, 1, 0, 0}};
     al_journal_t *j;
     al_jset_t *set;
     al_diag_t d;
@@ -84,7 +84,7 @@ END_TEST
 START_TEST(the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file)
 {
     uint64_t off[100];
-    al_mark_t marks[1] = {{2000, 51, 0}};
+    al_mark_t marks[1] = {{2000, 51, 0, 0}};
     al_journal_t *j;
     al_jset_t *set;
     al_diag_t d;
@@ -125,7 +125,7 @@ END_TEST
 START_TEST(a_torn_or_damaged_record_ends_the_journal)
 {
     static const uint64_t a[] = {0, 40}, b[] = {80};
-    al_mark_t marks[1] = {{0, 1, 0}};
+    al_mark_t marks[1] = {{0, 1, 0, 0}};
     al_journal_t *j;
     al_jset_t *set;
     al_diag_t d;
@@ -155,7 +155,7 @@ END_TEST
 
 START_TEST(a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set)
 {
-    al_mark_t marks[1] = {{0, 1, 0}};
+    al_mark_t marks[1] = {{0, 1, 0, 0}};
     al_journal_t *j;
     al_jset_t *set;
     al_diag_t d;

@@ -32,6 +32,32 @@ START_TEST(holds_the_long_run_rate)
 }
 END_TEST
 
+/* A sender taking batches as soon as the bucket lets them go: no sliding
+ * one-second window holds more than the rate plus one batch, the first
+ * second included. */
+START_TEST(no_second_holds_more_than_the_rate_plus_one_batch)
+{
+    static uint64_t at[64];
+    al_bucket_t b;
+    uint64_t now = 0;
+    size_t n = 0;
+    al_bucket_init(&b, 20000, 2000, 0);
+    while (n < 64) {
+        uint64_t wait = al_bucket_take(&b, 2000, now);
+        if (wait == 0)
+            at[n++] = now;
+        else
+            now += wait;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t events = 0;
+        for (size_t j = i; j < n && at[j] < at[i] + 1000; j++)
+            events += 2000;
+        ck_assert_uint_le(events, 20000 + 2000);
+    }
+}
+END_TEST
+
 START_TEST(never_fills_beyond_its_burst)
 {
     al_bucket_t b;
@@ -57,6 +83,7 @@ static Suite *ratelimit_suite(void)
     tcase_add_test(tc, lets_a_full_bucket_go_at_once_then_waits);
     tcase_add_test(tc, holds_the_long_run_rate);
     tcase_add_test(tc, never_fills_beyond_its_burst);
+    tcase_add_test(tc, no_second_holds_more_than_the_rate_plus_one_batch);
     tcase_add_test(tc, unlimited_buckets_never_wait);
     suite_add_tcase(s, tc);
     return s;

@@ -88,6 +88,20 @@ START_TEST(the_key_is_redacted_before_the_error_text_is_cut)
 }
 END_TEST
 
+/* A piece of the key (4 characters or more, as a word) is redacted too:
+ * "Invalid API key: badk..." names part of the key. */
+START_TEST(a_piece_of_the_key_is_redacted)
+{
+    char out[256];
+    const char *key = "badkeyxyz0123";
+    const char *text = "Invalid API key: badk... (it is not xyz0123 nor 0123)";
+    al_redact_copy(out, sizeof(out), text, strlen(text), key);
+    ck_assert_str_eq(out, "Invalid API key: [redacted]... (it is not [redacted] nor [redacted])");
+    al_redact_copy(out, sizeof(out), "key bad keys: ok", 16, key);
+    ck_assert_str_eq(out, "key bad keys: ok"); /* 3 letters, or not a piece */
+}
+END_TEST
+
 START_TEST(missing_field_or_bad_key_is_a_configuration_error)
 {
     parse(400,
@@ -272,6 +286,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, a_2xx_that_is_not_amplitudes_answer_is_a_configuration_error);
     tcase_add_test(tc, indices_beyond_int64_or_not_whole_are_ignored);
     tcase_add_test(tc, the_key_is_redacted_before_the_error_text_is_cut);
+    tcase_add_test(tc, a_piece_of_the_key_is_redacted);
     tcase_add_test(tc, missing_field_or_bad_key_is_a_configuration_error);
     tcase_add_test(tc, index_lists_mark_the_union_of_refused_events);
     tcase_add_test(tc, ignores_indices_outside_the_batch_and_wrong_types);

@@ -122,6 +122,12 @@ uint64_t cli_count_lines(const char *path);
  * this call made: always the last ones of the path. @return 0 or -1 with errno. */
 int cli_make_dirs(const char *path, int *created);
 
+/* dirs.c: @return 1 when an output file at path could be written (its
+ * directory exists and is writable, the path is not a directory); else
+ * prints why as "PROG: OPT PATH: ..." and returns 0. Called before the
+ * first request, so a typo costs nothing. */
+int cli_output_path_ok(const char *prog, const char *opt, const char *path);
+
 /* Removes the last `created` directories of path again (if still empty). */
 void cli_remove_created_dirs(const char *path, int created);
 

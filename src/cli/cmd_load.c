@@ -33,6 +33,10 @@ static int prepare_sending(cli_run_t *r, FILE **audit)
     }
     r->pipe.stop = &r->stop;
     r->send.stop = &r->stop;
+    /* a run with a checkpoint leaves what a configuration error stopped
+     * unresolved, for the same command to send after the fix */
+    r->send.resumable = !r->from_stream;
+    r->send.rate_burst = r->pipe.batch.max_events;
     r->send.on_request = cli_reqlog_on_request;
     r->send.on_request_ctx = &r->log;
     r->log.verbose = s->verbose;
@@ -69,6 +73,16 @@ static int start_metrics(cli_run_t *r, cli_metrics_t **out)
     return 0;
 }
 
+/* @return 1 when input i was to be read from its first byte: not finished
+ * or begun by an earlier run (a resume), and not another shard's. Only then
+ * does reading nothing mean the input is empty. */
+static int read_from_start(const cli_run_t *r, uint32_t i)
+{
+    if (r->resumed && r->marks != NULL && (r->marks[i].done || r->marks[i].offset > 0))
+        return 0;
+    return r->parts == NULL || (r->parts[i].take && r->parts[i].start == 0);
+}
+
 /* The messages of a finished run. @return its exit code. */
 static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_stats_t *stats,
                   const al_input_t *inputs, double elapsed)
@@ -88,7 +102,8 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
             cli_print_error(inputs[i].err, &inputs[i].diag);
             if (rc == EXIT_OK)
                 rc = cli_exit_code(inputs[i].err);
-        } else if (err == AL_ERR_OK && inputs[i].bytes_read == 0 && !s->quiet) {
+        } else if (err == AL_ERR_OK && inputs[i].bytes_read == 0 && !s->quiet &&
+                   read_from_start(r, i)) {
             fprintf(stderr, "ampload: warning: %s is empty\n", r->pipe.paths[i]);
         }
     }
@@ -98,8 +113,9 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
     r->held_total = s->dry_run || !s->identify ? 0 : cli_count_lines(r->held_buf);
     if (rc == EXIT_OK && (r->failed_total > 0 || r->held_total > 0))
         rc = EXIT_FAILED;
-    /* Counts are worth showing whenever the run got as far as reading. */
-    if (!s->quiet && stats->lines_read > 0)
+    /* The counts are shown for every run that got as far as the pipeline,
+     * even one that read nothing (its inputs done before a resume) */
+    if (!s->quiet)
         cli_print_summary(r, stats, elapsed);
     else
         cli_print_failed(r, stats);
@@ -135,7 +151,7 @@ static int run(cli_run_t *r, FILE *audit)
      * every 10 s, for logs of long runs in cron or Kubernetes */
     show_progress = !s->dry_run && !s->quiet;
     if (show_progress &&
-        cli_progress_start(&progress, &r->live,
+        cli_progress_start(&progress, &r->live, r->send.url,
                            !(s->progress == 1 || (s->progress == -1 && isatty(2)))) != 0)
         show_progress = 0;
     t0 = al_mono_s();
@@ -173,6 +189,9 @@ static int load_run(int argc, char **argv, int mode)
                         "--api-key-file (or use --dry-run to only validate)\n");
         return EXIT_CONFIG;
     }
+    if ((set.report_path != NULL && !cli_output_path_ok("ampload", "--report", set.report_path)) ||
+        (set.audit_path != NULL && !cli_output_path_ok("ampload", "--audit", set.audit_path)))
+        return EXIT_USAGE;
     r.set = &set;
     r.pipe = set.pipe;
     r.send = set.send;

@@ -1,9 +1,12 @@
 /* dirs.c - mkdir -p with mode 0700, and its undo for `ampload check`, which
- * leaves no directory behind that it made only to test. */
+ * leaves no directory behind that it made only to test; and the check that
+ * an output file (--report, --audit) can be written, made before the first
+ * request rather than found out after the last. */
 #include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -57,4 +60,38 @@ void cli_remove_created_dirs(const char *path, int created)
         len = (size_t)(slash - tmp);
         *slash = '\0';
     }
+}
+
+int cli_output_path_ok(const char *prog, const char *opt, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    const char *why = NULL;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (path[0] == '\0' || (slash != NULL && slash[1] == '\0'))
+        why = "names a directory, not a file";
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        why = "is a directory";
+    else if (stat(dir, &st) != 0)
+        why = errno == ENOENT ? "its directory does not exist" : strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        why = "its directory is not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        why = "its directory is not writable";
+    else if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+        why = "it is not writable";
+    if (why == NULL)
+        return 1;
+    fprintf(stderr,
+            "%s: %s %s: %s\n  hint: nothing was sent; create the directory or choose another "
+            "path\n",
+            prog, opt, path, why);
+    return 0;
 }

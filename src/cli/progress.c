@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+#include "../core/http.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,20 +28,28 @@ static void draw(cli_progress_t *p)
     double el = al_mono_s() - p->t0;
     uint64_t done = al_live_done_bytes(p->live, 1);
     al_live_view_t v;
-    char eta[32] = "?";
+    char eta[32] = "?", last[320] = "";
 
     al_live_read(p->live, &v);
     if (v.total_bytes > 0 && done > 0 && el > 0.5)
         human_duration((double)(v.total_bytes > done ? v.total_bytes - done : 0) /
                            ((double)done / el),
                        eta, sizeof(eta));
+    if (v.last_error != 0) {
+        long status, os_errno;
+        int code;
+        char why[256];
+        al_live_error_unpack(v.last_error, &status, &code, &os_errno);
+        snprintf(last, sizeof(last), " | last error: %s",
+                 al_http_describe(why, sizeof(why), p->url, status, code, os_errno));
+    }
     fprintf(stderr,
             "%ssent %" PRIu64 " events (%.0f ev/s, %.1f MB/s) | in flight %u/%u | "
-            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s%s",
+            "retries %" PRIu64 " | 429s %" PRIu64 " | failed %" PRIu64 " | ETA %s%s%s",
             p->plain ? "ampload: " : "\r\033[K", v.events_sent,
             el > 0 ? (double)v.events_sent / el : 0.0,
             el > 0 ? (double)v.bytes_sent / el / 1e6 : 0.0, (unsigned)v.in_flight,
-            (unsigned)v.window, v.retries, v.http_429, v.failed, eta, p->plain ? "\n" : "");
+            (unsigned)v.window, v.retries, v.http_429, v.failed, eta, last, p->plain ? "\n" : "");
     fflush(stderr);
 }
 
@@ -71,10 +81,11 @@ static void *progress_main(void *arg)
     return NULL;
 }
 
-int cli_progress_start(cli_progress_t *p, al_live_t *live, int plain)
+int cli_progress_start(cli_progress_t *p, al_live_t *live, const char *url, int plain)
 {
     memset(p, 0, sizeof(*p));
     p->live = live;
+    p->url = url;
     p->plain = plain;
     p->t0 = al_mono_s();
     pthread_mutex_init(&p->lock, NULL);

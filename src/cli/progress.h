@@ -17,6 +17,7 @@
 
 typedef struct {
     al_live_t *live; /* borrowed for the life of the line */
+    const char *url; /* the endpoint, named in the last error; borrowed */
     pthread_t tid;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -25,8 +26,10 @@ typedef struct {
     double t0;
 } cli_progress_t;
 
-/* Starts drawing. @return 0, or -1 when the thread cannot start. */
-int cli_progress_start(cli_progress_t *p, al_live_t *live, int plain);
+/* Starts drawing; the line ends with the last failed attempt's cause
+ * ("last error: cannot connect to HOST:PORT: connection refused") once
+ * there is one. @return 0, or -1 when the thread cannot start. */
+int cli_progress_start(cli_progress_t *p, al_live_t *live, const char *url, int plain);
 
 /* Stops drawing and clears the line. */
 void cli_progress_stop(cli_progress_t *p);

@@ -44,6 +44,7 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_ZIP_UNSUPPORTED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
+    case AL_ERR_UNREACHABLE:
         return EXIT_CONFIG;
     default:
         return EXIT_INTERNAL;
@@ -121,14 +122,42 @@ void cli_print_failed(const cli_run_t *r, const al_stats_t *s)
             r->failed_buf);
 }
 
+/* The run's MB/s, one figure for the summary and the report: request
+ * bytes on the wire when sending, input bytes read in a dry run. */
+static double mb_per_s(const al_stats_t *s, int dry_run, double elapsed)
+{
+    return elapsed > 0 ? (double)(dry_run ? s->bytes_read : s->bytes_sent) / elapsed / 1e6 : 0.0;
+}
+
+/* Events past the checkpoint that an earlier run had already had
+ * acknowledged: a resumed load reads and sends them again (the same
+ * insert_ids: Amplitude keeps one copy). The runs' events_sent minus this
+ * is what reached Amplitude once. (Identify skips them instead, by its
+ * journal: skipped_acknowledged.) */
+static uint64_t resent_after_resume(const cli_run_t *r)
+{
+    uint64_t n = 0;
+    if (!r->resumed || r->marks == NULL || r->set->identify)
+        return 0;
+    for (uint32_t i = 0; i < r->pipe.npaths; i++)
+        n += r->marks[i].acked_past;
+    return n;
+}
+
 static void print_delivery(const cli_run_t *r, const al_stats_t *s, double elapsed)
 {
     double eps = elapsed > 0 ? (double)s->events_sent / elapsed : 0.0;
+    uint64_t again = resent_after_resume(r);
     fprintf(stderr, "ampload: done in %.2f s\n", elapsed);
     fprintf(stderr, "  %-22s %12" PRIu64 "\n", "lines read", s->lines_read);
     fprintf(stderr, "  %-22s %12" PRIu64 "   %.0f/s, %.1f MB/s\n",
             r->set->identify ? "identifications sent" : "events sent", s->events_sent, eps,
-            elapsed > 0 ? (double)s->bytes_sent / elapsed / 1e6 : 0.0);
+            mb_per_s(s, 0, elapsed));
+    if (again > 0)
+        fprintf(stderr,
+                "  %-22s %12" PRIu64 "   of them already delivered by an earlier run past "
+                "its checkpoint (same insert_id: Amplitude keeps one)\n",
+                "sent again", again);
     fprintf(stderr, "  %-22s %12" PRIu64 "\n", "rejected here", s->rejected_local);
     if (r->set->identify)
         fprintf(stderr, "  %-22s %12" PRIu64 "   resent in doubt %" PRIu64 "\n",
@@ -158,10 +187,11 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
     if (set->dry_run)
         fprintf(stderr,
                 "ampload: dry run: %" PRIu64 " lines read: %" PRIu64 " valid events in %" PRIu64
-                " batches, %" PRIu64 " rejected, %" PRIu64 " blank (%.2f s, %.0f lines/s)\n",
+                " batches, %" PRIu64 " rejected, %" PRIu64
+                " blank (%.2f s, %.0f lines/s, %.1f MB/s)\n",
                 s->lines_read, s->events_valid, s->batches_built, s->rejected_local,
                 s->skipped - s->skipped_shard, elapsed,
-                elapsed > 0 ? (double)s->lines_read / elapsed : 0.0);
+                elapsed > 0 ? (double)s->lines_read / elapsed : 0.0, mb_per_s(s, 1, elapsed));
     else
         print_delivery(r, s, elapsed);
     if (set->shard[0] != '\0' && set->shard_by_device)
@@ -203,7 +233,8 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
 
 /* The report's counts: every counter of the run (stats.h's list), the
  * rates, refusals by reason and failures by cause. */
-static void write_counts(FILE *fp, const al_stats_t *s, int dry_run, double elapsed)
+static void write_counts(FILE *fp, const cli_run_t *r, const al_stats_t *s, int dry_run,
+                         double elapsed)
 {
     double el = elapsed > 0 ? elapsed : 1e-9;
     uint64_t done = dry_run ? s->events_valid : s->events_sent;
@@ -214,7 +245,8 @@ static void write_counts(FILE *fp, const al_stats_t *s, int dry_run, double elap
     AL_STATS_COUNTERS(AL_STATS_JSON)
 #undef AL_STATS_JSON
     fprintf(fp, ",\n  \"elapsed_s\": %.3f,\n  \"events_per_s\": %.0f,\n  \"mb_per_s\": %.1f",
-            elapsed, (double)done / el, (double)s->bytes_read / el / 1e6);
+            elapsed, (double)done / el, mb_per_s(s, dry_run, elapsed));
+    fprintf(fp, ",\n  \"resent_after_resume\": %" PRIu64, resent_after_resume(r));
     fprintf(fp, ",\n  \"rejected_by_reason\": {");
     for (int i = 1; i < AL_REASON_COUNT; i++) {
         if (s->rejected_by_reason[i] == 0)
@@ -301,7 +333,7 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
         fprintf(stderr, "ampload: --report %s: %s\n", set->report_path, strerror(errno));
         return -1;
     }
-    write_counts(fp, s, set->dry_run, elapsed);
+    write_counts(fp, r, s, set->dry_run, elapsed);
     put_string(fp, "state_dir", set->state_dir);
     if (s->rejected_local + s->rejected_server > 0)
         put_string(fp, "reject_file", r->reject_buf);

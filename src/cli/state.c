@@ -113,7 +113,7 @@ static int fresh_identify(cli_run_t *r)
     al_diag_t d;
     al_err_t err;
     for (uint32_t i = 0; i < r->pipe.npaths; i++)
-        r->marks[i] = (al_mark_t){0, 1, 0};
+        r->marks[i] = (al_mark_t){0, 1, 0, 0};
     err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);

@@ -45,6 +45,7 @@ typedef struct {
     int resumable;    /* not standard input */
     identity_t id;
     al_mark_t mark;
+    al_mark_t start; /* where this run began */
     al_track_t *head, *tail;
     int read_done;
     uint64_t end, end_line;
@@ -73,6 +74,11 @@ al_track_t *al_track_new(uint32_t file_id, uint64_t end, uint64_t next_line)
 void al_track_add(al_track_t *t, int64_t n)
 {
     atomic_fetch_add_explicit(&t->pending, n, memory_order_relaxed);
+}
+
+void al_track_acked(al_track_t *t, int64_t n)
+{
+    atomic_fetch_add_explicit(&t->acked, n, memory_order_relaxed);
 }
 
 void al_track_resolve(al_track_t *t, int64_t n)
@@ -153,7 +159,8 @@ al_err_t al_ckpt_new(al_ckpt_t **out, const char *path, const char *const *paths
     for (uint32_t i = 0; i < n; i++) {
         input_t *in = &ck->in[i];
         in->path = paths[i];
-        in->mark = start != NULL ? start[i] : (al_mark_t){0, 1, 0};
+        in->mark = start != NULL ? start[i] : (al_mark_t){0, 1, 0, 0};
+        in->start = in->mark;
         in->resumable = !al_input_is_stream(FILE_OF(files, paths, i));
         if (in->resumable && i > 0 && files != NULL && files[i] == files[i - 1]) {
             in->id = ck->in[i - 1].id; /* members of one archive: its identity */
@@ -211,6 +218,13 @@ static void advance(al_ckpt_t *ck)
             in->mark.line = in->end_line;
             in->mark.done = 1;
         }
+        in->mark.acked_past = 0;
+        for (al_track_t *t = in->head; t != NULL; t = t->next)
+            in->mark.acked_past += (uint64_t)atomic_load_explicit(&t->acked, memory_order_relaxed);
+        /* until the mark moves, what an earlier run acknowledged past it is
+         * still there (this run's acks there are the same events again) */
+        if (in->mark.offset == in->start.offset && in->mark.acked_past < in->start.acked_past)
+            in->mark.acked_past = in->start.acked_past;
     }
 }
 
@@ -239,10 +253,10 @@ static int write_checkpoint(FILE *fp, const al_ckpt_t *ck, const al_mark_t *mark
         fprintf(fp,
                 "%s\n {%s,\"resumable\":%s,\"size\":%" PRIu64 ",\"mtime_ns\":%" PRId64
                 ",\"head\":\"%016" PRIx64 "\",\"tail\":\"%016" PRIx64 "\",\"offset\":%" PRIu64
-                ",\"line\":%" PRIu64 ",\"done\":%s}",
+                ",\"line\":%" PRIu64 ",\"done\":%s,\"acked_past\":%" PRIu64 "}",
                 i ? "," : "", esc, in->resumable ? "true" : "false", in->id.size, in->id.mtime_ns,
                 in->id.head, in->id.tail, marks[i].offset, marks[i].line,
-                marks[i].done ? "true" : "false");
+                marks[i].done ? "true" : "false", marks[i].acked_past);
         free(esc);
     }
     fprintf(fp, "\n]}\n");
@@ -403,6 +417,8 @@ al_err_t al_ckpt_load(const char *path, const char *const *paths, const char *co
         marks[i].offset = (uint64_t)json_integer_value(json_object_get(e, "offset"));
         marks[i].line = (uint64_t)json_integer_value(json_object_get(e, "line"));
         marks[i].done = json_is_true(json_object_get(e, "done"));
+        /* absent in checkpoints written before it was kept: 0 */
+        marks[i].acked_past = (uint64_t)json_integer_value(json_object_get(e, "acked_past"));
         if (marks[i].line < 1 || marks[i].offset > now.size * 64 + (1u << 30)) {
             al_diag_set(diag, path, 0);
             snprintf(diag->detail, sizeof(diag->detail), "impossible mark for %s", paths[i]);

@@ -37,6 +37,7 @@
 typedef struct al_track {
     struct al_track *next;   /* next chunk of the same input (checkpoint's list) */
     _Atomic int64_t pending; /* hold while parsing + events not yet resolved */
+    _Atomic int64_t acked;   /* events of the chunk the server acknowledged */
     uint64_t end;            /* input offset just past the chunk */
     uint64_t next_line;      /* number of the first line after the chunk */
     uint32_t file_id;
@@ -47,6 +48,11 @@ typedef struct {
     uint64_t offset;
     uint64_t line;
     int done; /* the whole input is resolved */
+    /* Events at or past the mark that the server had already acknowledged
+     * (chunks resolved out of order): a resume sends them again - with the
+     * same insert_ids, so Amplitude keeps one copy - and reports how many,
+     * so the runs' totals add up. */
+    uint64_t acked_past;
 } al_mark_t;
 
 typedef struct al_ckpt al_ckpt_t;
@@ -73,6 +79,10 @@ void al_track_add(al_track_t *t, int64_t n);
 /* n events (or the parse hold) of the track are resolved. Any thread. After
  * the count reaches zero the checkpointer may free the track. */
 void al_track_resolve(al_track_t *t, int64_t n);
+
+/* n events of the track were acknowledged; call before resolving them.
+ * Any thread. */
+void al_track_acked(al_track_t *t, int64_t n);
 
 /* Starts checkpointing the given inputs into path. paths name the inputs;
  * files (NULL = paths) are the files holding them, whose identity is taken

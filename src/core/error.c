@@ -68,19 +68,46 @@ char *al_diag_format(al_err_t err, const al_diag_t *d, char *buf, size_t cap)
     return buf;
 }
 
+/* A character of a key-like token: what API keys are made of. */
+static int token_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == '-';
+}
+
+/* @return the length of the token at src[i] when it is at least 4 bytes,
+ * starts a token, and is a piece of the secret (a server that echoes "the
+ * first 4 characters..." of a wrong key echoes a piece of it); else 0. */
+static size_t secret_piece(const char *src, size_t len, size_t i, const char *secret, size_t kl)
+{
+    size_t j = i;
+    if ((i > 0 && token_char(src[i - 1])) || !token_char(src[i]))
+        return 0;
+    while (j < len && token_char(src[j]))
+        j++;
+    if (j - i < 4 || j - i > kl || memmem(secret, kl, src + i, j - i) == NULL)
+        return 0;
+    return j - i;
+}
+
 size_t al_redact_copy(char *dst, size_t cap, const char *src, size_t len, const char *secret)
 {
     static const char mask[] = "[redacted]";
-    size_t kl = secret != NULL ? strlen(secret) : 0, n = 0, i = 0;
+    size_t kl = secret != NULL ? strlen(secret) : 0, n = 0, i = 0, skip;
 
     if (cap == 0)
         return 0;
     while (i < len && n + 1 < cap) {
-        if (kl > 0 && len - i >= kl && memcmp(src + i, secret, kl) == 0) {
+        skip = 0;
+        if (kl > 0 && len - i >= kl && memcmp(src + i, secret, kl) == 0)
+            skip = kl;
+        else if (kl > 0)
+            skip = secret_piece(src, len, i, secret, kl);
+        if (skip > 0) {
             size_t m = sizeof(mask) - 1 < cap - 1 - n ? sizeof(mask) - 1 : cap - 1 - n;
             memcpy(dst + n, mask, m);
             n += m;
-            i += kl;
+            i += skip;
         } else {
             dst[n++] = src[i++];
         }

@@ -34,7 +34,8 @@
     X(13, STATE_DIR, "cannot use the state directory",                                             \
       "choose a writable directory with --state DIR")                                              \
     X(14, CONFIG, "the server refused the request configuration",                                  \
-      "check the API key, the region (--region) and the endpoint URL")                             \
+      "check the API key, the region (--region) and the endpoint URL; nothing was lost: "          \
+      "run the same command again after the fix")                                                  \
     X(15, HTTP_CLIENT, "cannot set up the HTTP client",                                            \
       "check that libcurl is installed properly")                                                  \
     X(16, INPUT_IS_OUTPUT, "this input is also an output of the run (its reject or failed file)",  \
@@ -56,7 +57,10 @@
     X(25, ZIP_CORRUPT, "corrupt zip archive",                                                      \
       "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
     X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
-      "extract it with unzip (or 7z) and pass the extracted file instead")
+      "extract it with unzip (or 7z) and pass the extracted file instead")                         \
+    X(27, UNREACHABLE, "no connection to the endpoint could be made",                              \
+      "check --endpoint, --region and AMPLITUDE_BASE_URL, the network, and any proxy "             \
+      "(https_proxy); nothing was lost: run the same command again once it can connect")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
@@ -110,7 +114,10 @@ int al_first_err_set(al_first_err_t *f, al_err_t err, const al_diag_t *diag);
 al_err_t al_first_err_get(al_first_err_t *f, al_diag_t *diag);
 
 /* Replaces every copy of secret in s (NUL-terminated, buffer of cap bytes)
- * by "[redacted]", whatever the secret's length; NULL or "" does nothing.
+ * by "[redacted]", whatever the secret's length, and every word (a run of
+ * letters, digits, '_' and '-') of 4 bytes or more that is a piece of the
+ * secret - a server echoing "the first characters..." of a wrong key
+ * echoes part of it. NULL or "" does nothing.
  * Redact before cutting text short: a cut copy no longer matches. */
 void al_redact(char *s, size_t cap, const char *secret);
 

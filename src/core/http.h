@@ -30,4 +30,22 @@ struct curl_slist *al_http_headers(int body);
  * `ampload check` reports it as the TLS check. */
 int al_http_tls_error(CURLcode rc);
 
+/* @return 1 when curl's failure means no connection to the server was made
+ * (its name did not resolve, the connect was refused, unreachable or timed
+ * out; a proxy likewise). Before any connection has ever been made, that is
+ * a wrong URL, region, proxy or network: a configuration error once it
+ * lasts. connected_ms: CURLINFO_CONNECT_TIME_T of the transfer in ms
+ * (a timeout counts only when no connection was made). */
+int al_http_connect_error(CURLcode rc, long connected_ms);
+
+/* Writes what went wrong with one attempt, in words for a user, into buf:
+ * "cannot connect to HOST:PORT: connection refused", "cannot resolve host
+ * name HOST", "HTTP 503", else curl's text. url names the endpoint (host
+ * and port are taken from it); os_errno is CURLINFO_OS_ERRNO (0 = unknown).
+ * A connect that timed out is described as CURLE_COULDNT_CONNECT with
+ * ETIMEDOUT.
+ * Thread-safety: any thread. @return buf. */
+char *al_http_describe(char *buf, size_t cap, const char *url, long status, int curl_code,
+                       long os_errno);
+
 #endif

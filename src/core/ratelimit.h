@@ -19,7 +19,10 @@ typedef struct {
     uint64_t last_ms;
 } al_bucket_t;
 
-/* Starts full at now_ms. burst is raised to at least one full batch. */
+/* Starts full at now_ms. With burst = one batch, no window of T seconds
+ * lets more than rate * T + burst tokens go, the first one included (a
+ * bucket as deep as a second's rate would let twice the rate go in the
+ * first second). */
 void al_bucket_init(al_bucket_t *b, double rate, double burst, uint64_t now_ms);
 
 /* Takes n tokens if they are there. @return 0 when taken, else the ms to

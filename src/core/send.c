@@ -21,9 +21,14 @@
  * paused: events of theirs are held out of every request until the pause
  * ends, while everything else keeps flowing.
  *
- * A configuration error (bad key, 401/403/404, TLS failure) stops delivery:
- * the input queue is closed so the parsers stop, and every event still held
- * here goes to the failed file, so the accounting still balances.
+ * A configuration error (bad key, 401/403/404, TLS failure, an endpoint to
+ * which no connection could be made since the first request for
+ * o.unreachable_ms) stops delivery: the input queue is closed so the
+ * parsers stop, and every event still held here stays unresolved - the
+ * checkpoint stays below it and the same command sends it after the fix -
+ * unless the run cannot be resumed (standard input), when it goes to the
+ * failed file. The failed file is for events that were tried and could not
+ * be delivered on their own account, not for a wrong key or URL.
  *
  * Identify (o.identify) changes three things: bodies are forms, answers are
  * read by al_response_parse_identify(), and an answer that leaves a request's
@@ -50,6 +55,7 @@
 #include "retry.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +85,8 @@ typedef struct req {
     uint64_t start_ms;       /* this attempt */
     uint64_t due_ms;         /* when deferred */
     uint64_t retry_after_ms; /* from the last response */
+    long connect_ms;         /* of the last attempt: 0 when no connection was made */
+    long os_errno;           /* of the last attempt's failed connect */
     uint64_t id;             /* batch id for logs; kept across retries */
 } req_t;
 
@@ -122,7 +130,9 @@ struct al_sender {
     size_t npaused, cap_paused;
     al_response_t resp;
     uint64_t next_batch_id;
-    int interrupted; /* stopped by *o.stop: unresolved events are left for a resume */
+    int interrupted;   /* stopped by *o.stop: unresolved events are left for a resume */
+    int connected;     /* a connection to the endpoint was made at least once */
+    uint64_t began_ms; /* the first request's start: 0 before it */
     /* shared */
     atomic_int stopped;          /* a fatal error: no more submissions */
     atomic_ullong submit_failed; /* events failed by al_sender_submit after a stop */
@@ -149,6 +159,7 @@ void al_send_opts_init(al_send_opts_t *o)
     o->connect_timeout_ms = 10000;
     o->request_timeout_ms = 120000;
     o->drain_ms = 30000;
+    o->unreachable_ms = AL_DEFAULT_UNREACHABLE_MS;
 }
 
 /* ---- small lists -------------------------------------------------------- */
@@ -236,10 +247,11 @@ static void write_failed(al_sender_t *s, al_dl_writer_t *w, const al_batch_t *b,
         write_fatal(s, &d);
 }
 
-/* Tells the checkpoint tracks that the events of b selected by `pick` are
- * resolved, one atomic operation per run of events from the same chunk. */
-static void resolve_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
-                           const uint8_t *marks, uint8_t mark)
+/* Applies `apply` (resolved, or acknowledged) to the checkpoint tracks of
+ * the events of b selected by `pick`, once per run of events from the same
+ * chunk. */
+static void for_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
+                       const uint8_t *marks, uint8_t mark, void (*apply)(al_track_t *, int64_t))
 {
     al_track_t *cur = NULL;
     int64_t n = 0;
@@ -249,14 +261,22 @@ static void resolve_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uin
             continue;
         if (t != cur) {
             if (cur != NULL)
-                al_track_resolve(cur, n);
+                apply(cur, n);
             cur = t;
             n = 0;
         }
         n++;
     }
     if (cur != NULL)
-        al_track_resolve(cur, n);
+        apply(cur, n);
+}
+
+/* Tells the checkpoint tracks that the events of b selected by `pick` are
+ * resolved. */
+static void resolve_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
+                           const uint8_t *marks, uint8_t mark)
+{
+    for_tracks(b, pick, marks, mark, al_track_resolve);
 }
 
 static int marked_as(const uint8_t *marks, uint32_t i, uint8_t mark)
@@ -534,6 +554,8 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     }
     if (r->first_ms == 0)
         r->first_ms = now;
+    if (s->began_ms == 0)
+        s->began_ms = now;
     r->start_ms = now;
     r->attempt++;
     journal(s, AL_JOURNAL_SENT, r->batch); /* synced before curl sends it */
@@ -644,10 +666,10 @@ static void in_doubt(al_sender_t *s, req_t *r, long status, CURLcode res, uint64
 
 /* @return 1 when curl's failure means the request never left (nothing can
  * have been applied). */
-static int never_left(CURLcode res)
+static int never_left(CURLcode res, long connect_ms)
 {
-    return res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST ||
-           res == CURLE_COULDNT_RESOLVE_PROXY || al_http_tls_error(res);
+    return (res != CURLE_OPERATION_TIMEDOUT && al_http_connect_error(res, connect_ms)) ||
+           al_http_tls_error(res);
 }
 
 static void pause_id(al_sender_t *s, uint64_t id, uint64_t until)
@@ -726,6 +748,7 @@ static void on_ok(al_sender_t *s, req_t *r, uint64_t latency, uint64_t now)
     al_batch_t *b = r->batch;
     al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
     journal(s, AL_JOURNAL_ACKED, b); /* written before the line counts as resolved */
+    for_tracks(b, NULL, NULL, 0, al_track_acked);
     resolve_tracks(b, NULL, NULL, 0);
     COUNT(s, events_sent, events_sent, b->events);
     s->st.batches_sent++;
@@ -817,7 +840,58 @@ static void on_throttled(al_sender_t *s, req_t *r, uint64_t now)
     req_free(s, r);
 }
 
-/* No answer: a TLS or URL failure stops delivery; anything else retries. */
+/* A connect that timed out reads, for the user, as a failed connect with
+ * ETIMEDOUT (al_http_describe). */
+static int connect_error_code(const req_t *r, CURLcode res)
+{
+    return res == CURLE_OPERATION_TIMEDOUT && r->connect_ms == 0 ? (int)CURLE_COULDNT_CONNECT
+                                                                 : (int)res;
+}
+
+static long connect_error_errno(const req_t *r, CURLcode res)
+{
+    return res == CURLE_OPERATION_TIMEDOUT && r->connect_ms == 0 ? ETIMEDOUT : r->os_errno;
+}
+
+/* No connection to the endpoint has ever been made, and none could be for
+ * o.unreachable_ms: a wrong URL, region, proxy or network. Delivery stops
+ * with the cause; r never reached the server. */
+static void on_unreachable(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    char cause[384], why[512];
+    al_diag_t d;
+    if (s->o.identify)
+        journal(s, AL_JOURNAL_CLEAR, r->batch);
+    report_attempt(s, r, 0, res, now, "config", NULL);
+    al_http_describe(cause, sizeof(cause), s->o.url, 0, connect_error_code(r, res),
+                     connect_error_errno(r, res));
+    snprintf(why, sizeof(why), "%.380s; no connection in %llu s", cause,
+             (unsigned long long)(now - s->began_ms + 500) / 1000);
+    al_diag_set(&d, s->o.url, 0);
+    snprintf(d.detail, sizeof(d.detail), "%.*s", (int)sizeof(d.detail) - 1, why);
+    al_first_err_set(&s->first, AL_ERR_UNREACHABLE, &d);
+    atomic_store(&s->stopped, 1);
+    list_push(&s->ready, r, 1); /* left unresolved (or failed) by the drain */
+}
+
+/* The endpoint has not been reached yet: r is tried again after a backoff,
+ * at the latest when o.unreachable_ms is up, when the next failure decides.
+ * It never left, so it spends no retry budget and nothing is in doubt. */
+static void retry_unreached(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    uint64_t deadline = s->began_ms + s->o.unreachable_ms;
+    uint64_t delay =
+        al_backoff_delay_ms(r->attempt, AL_BACKOFF_BASE_MS, AL_BACKOFF_CAP_MS, 0, &s->rng);
+    if (s->o.identify)
+        journal(s, AL_JOURNAL_CLEAR, r->batch);
+    report_attempt(s, r, 0, res, now, "retry", NULL);
+    COUNT(s, retries, retries, 1);
+    r->due_ms = now + delay < deadline ? now + delay : deadline;
+    list_push(&s->deferred, r, 0);
+}
+
+/* No answer: a TLS or URL failure stops delivery, and so does an endpoint
+ * never reached for o.unreachable_ms; anything else retries. */
 static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     if (al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
@@ -830,9 +904,16 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         list_push(&s->ready, r, 1); /* failed with the rest by the drain */
         return;
     }
+    if (!s->connected && al_http_connect_error(res, r->connect_ms)) {
+        if (now >= s->began_ms + s->o.unreachable_ms)
+            on_unreachable(s, r, res, now);
+        else
+            retry_unreached(s, r, res, now);
+        return;
+    }
     if (res == CURLE_OPERATION_TIMEDOUT)
         al_aimd_congestion(&s->aimd, now);
-    if (s->o.identify && !never_left(res)) {
+    if (s->o.identify && !never_left(res, r->connect_ms)) {
         in_doubt(s, r, 0, res, now);
         return;
     }
@@ -847,9 +928,16 @@ static long land(al_sender_t *s, req_t *r, CURLcode res)
 {
     long status = 0;
     size_t wire = wire_len_of(r);
+    curl_off_t connect_us = 0;
     curl_multi_remove_handle(s->multi, r->easy);
     if (res == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    r->os_errno = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &r->os_errno);
+    r->connect_ms = connect_us > 0 ? (long)(connect_us / 1000) + 1 : 0;
+    if (res == CURLE_OK || r->connect_ms > 0)
+        s->connected = 1;
     release_easy(s, r);
     for (uint32_t i = 0; i < s->in_flight; i++) {
         if (s->flying[i] == r) {
@@ -860,6 +948,10 @@ static long land(al_sender_t *s, req_t *r, CURLcode res)
     s->in_flight--;
     s->flying_bytes -= held_of(r);
     COUNT(s, requests, requests, 1);
+    if (s->live != NULL && (res != CURLE_OK || status < 200 || status >= 300))
+        atomic_store_explicit(&s->live->last_error,
+                              al_live_error_pack(status, (int)res, connect_error_errno(r, res)),
+                              memory_order_relaxed);
     if (res != CURLE_OK)
         return 0;
     COUNT(s, bytes_sent, bytes_sent, wire);
@@ -936,9 +1028,10 @@ static void on_done(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 }
 
 /* Ends every request still held: in flight, ready, deferred, and the
- * batches still queued. After a fatal error (fail set) their events go to
- * the failed file; after an interruption they are left unresolved, for a
- * resume to send. */
+ * batches still queued. With fail set (a fatal error in a run that cannot be
+ * resumed) their events go to the failed file; otherwise (an interruption,
+ * or a fatal error in a resumable run) they are left unresolved, for the
+ * next run to send. */
 static void drain(al_sender_t *s, int fail)
 {
     req_t *r;
@@ -1097,16 +1190,19 @@ static void *sender_main(void *arg)
 
     for (;;) {
         uint64_t now = al_mono_ms(), wake = now + POLL_MAX_MS;
-        if (atomic_load(&s->stopped))
-            break;
-        if (s->o.stop != NULL && atomic_load(s->o.stop)) {
-            /* interrupted: start nothing new; in-flight requests get a while */
+        int fatal = atomic_load(&s->stopped);
+        if (fatal && al_first_err_get(&s->first, NULL) == AL_ERR_WRITE)
+            break; /* nothing more can be recorded */
+        if (fatal || (s->o.stop != NULL && atomic_load(s->o.stop))) {
+            /* interrupted, or stopped by a configuration error: start
+             * nothing new; requests in flight get a while to answer, so
+             * what they carried is resolved (identify: not left in doubt) */
             if (stop_at == 0) {
                 stop_at = now;
                 al_queue_close(&s->in);
             }
             if (s->in_flight == 0 || now >= stop_at + s->o.drain_ms) {
-                s->interrupted = 1;
+                s->interrupted = !fatal;
                 break;
             }
         } else {
@@ -1117,7 +1213,7 @@ static void *sender_main(void *arg)
             if (s->input_done && s->in_flight == 0 && s->ready.n == 0 && s->deferred.n == 0)
                 break;
         }
-        if (work(s) > 0 || atomic_load(&s->stopped))
+        if (work(s) > 0 || atomic_load(&s->stopped) != fatal)
             continue; /* room in the window: start queued work before sleeping */
         now = al_mono_ms();
         if (s->ready.n > 0 && s->in_flight < al_aimd_window(&s->aimd) && wake > now + 1)
@@ -1125,7 +1221,7 @@ static void *sender_main(void *arg)
         curl_multi_poll(s->multi, NULL, 0, (int)(wake > now ? wake - now : 0), NULL);
     }
     if (atomic_load(&s->stopped) || s->interrupted)
-        drain(s, !s->interrupted);
+        drain(s, !s->interrupted && !s->o.resumable);
     if (al_dl_writer_flush(&s->rejw, &d) != AL_ERR_OK)
         write_fatal(s, &d);
     if (al_dl_writer_flush(&s->failw, &d) != AL_ERR_OK)
@@ -1162,6 +1258,10 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         s->o.concurrency = 1;
     if (s->o.concurrency > AL_MAX_CONCURRENCY)
         s->o.concurrency = AL_MAX_CONCURRENCY;
+    if (s->o.unreachable_ms == 0)
+        s->o.unreachable_ms = AL_DEFAULT_UNREACHABLE_MS;
+    if (s->o.unreachable_ms > s->o.retry_time_ms)
+        s->o.unreachable_ms = s->o.retry_time_ms;
     s->failed = failed;
     s->paths = paths;
     s->live = live;
@@ -1172,7 +1272,7 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         al_dl_writer_init(&s->heldw, s->o.held);
     al_aimd_init(&s->aimd, s->o.concurrency, s->o.adaptive);
     al_bucket_init(&s->bucket, s->o.rate_eps,
-                   s->o.rate_eps > AL_MAX_BATCH_EVENTS ? s->o.rate_eps : AL_MAX_BATCH_EVENTS, now);
+                   s->o.rate_burst > 0 ? s->o.rate_burst : AL_MAX_BATCH_EVENTS, now);
     al_rng_seed(&s->rng, s->o.seed ? s->o.seed : now * 2654435761ULL);
     err = al_queue_init(&s->in, INPUT_QUEUE_CAP);
     if (err == AL_ERR_OK)
@@ -1224,6 +1324,13 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
         /* interrupted: these events stay unresolved; a resume reads them again */
         al_batch_free(b);
         return AL_ERR_INTERRUPTED;
+    }
+    if (s->o.resumable) {
+        /* delivery stopped on an error: these stay unresolved too, for the
+         * same command to send after the fix */
+        al_batch_free(b);
+        err = al_first_err_get(&s->first, NULL);
+        return err != AL_ERR_OK ? err : AL_ERR_CONFIG;
     }
     /* Delivery has stopped: these events are undeliverable, not lost. */
     al_dl_writer_init(&w, s->failed);

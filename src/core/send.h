@@ -30,6 +30,9 @@
 #define AL_DEFAULT_ENDPOINT          "https://api2.amplitude.com/batch"
 #define AL_DEFAULT_IDENTIFY_ENDPOINT "https://api2.amplitude.com/identify"
 #define AL_DEFAULT_THROTTLE_WAIT_MS  30000
+/* How long an endpoint to which no connection could ever be made is tried
+ * before that counts as a configuration error (at most --retry-time). */
+#define AL_DEFAULT_UNREACHABLE_MS 30000
 
 /* What one finished attempt looked like, for debug logs and audit files. */
 typedef struct {
@@ -52,6 +55,10 @@ typedef struct {
     uint32_t concurrency;      /* most requests in flight, 1..AL_MAX_CONCURRENCY */
     int adaptive;              /* AIMD below `concurrency`; else a fixed window */
     double rate_eps;           /* events/s ceiling; 0 = none */
+    uint32_t rate_burst;       /* the most events the ceiling lets go at once: one batch
+                                * (--batch-events; 0 = AL_MAX_BATCH_EVENTS), so no
+                                * one-second window holds more than rate_eps + one batch,
+                                * the first second included */
     uint64_t retry_time_ms;    /* per-batch retry budget from its first attempt */
     uint64_t throttle_wait_ms; /* how long 429-throttled events and ids wait */
     long connect_timeout_ms;
@@ -65,6 +72,18 @@ typedef struct {
      * (a resume sends it). */
     atomic_int *stop;
     uint64_t drain_ms;
+    /* A configuration error (refused key, TLS failure, an endpoint never
+     * reached) stops delivery. When `resumable` (the run keeps a checkpoint)
+     * the events not yet resolved stay unresolved: nothing goes to the
+     * failed file, and the same command after the fix sends them. Otherwise
+     * (standard input: nothing can read them again) they go to the failed
+     * file. */
+    int resumable;
+    /* No connection to the endpoint at all (name resolution, TCP connect,
+     * a connect timeout) since the first request: a configuration error
+     * once this long has passed (0 = AL_DEFAULT_UNREACHABLE_MS; never more
+     * than retry_time_ms). After one connection, failures are retried. */
+    uint64_t unreachable_ms;
     al_request_fn on_request; /* may be NULL */
     void *on_request_ctx;
     /* Identify API: batches are forms (batch.h), answers are read by

@@ -35,6 +35,7 @@ void al_live_read(al_live_t *l, al_live_view_t *v)
 #undef AL_LIVE_LOAD
     v->in_flight = atomic_load_explicit(&l->in_flight, memory_order_relaxed);
     v->window = atomic_load_explicit(&l->window, memory_order_relaxed);
+    v->last_error = atomic_load_explicit(&l->last_error, memory_order_relaxed);
 }
 
 const char *al_fail_cause_key(al_fail_cause_t c)

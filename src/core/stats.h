@@ -124,6 +124,10 @@ typedef struct {
 #undef AL_LIVE_FIELD
     _Atomic uint32_t in_flight;
     _Atomic uint32_t window;
+    /* The last failed attempt (sender), for the progress line: 0 = none,
+     * else al_live_error_pack()'s word. One word, so a reader never sees
+     * the status of one failure with the cause of another. */
+    _Atomic uint64_t last_error;
 } al_live_t;
 
 /* A plain copy of the live counters. */
@@ -132,7 +136,22 @@ typedef struct {
     AL_LIVE_COUNTERS(AL_LIVE_PLAIN)
 #undef AL_LIVE_PLAIN
     uint32_t in_flight, window;
+    uint64_t last_error;
 } al_live_view_t;
+
+/* A failed attempt as one word: its HTTP status (0 without an answer),
+ * curl's result code and the system's errno of a failed connect. */
+static inline uint64_t al_live_error_pack(long status, int curl_code, long os_errno)
+{
+    return ((uint64_t)(status & 0xffff) << 48) | ((uint64_t)(curl_code & 0xffff) << 32) |
+           (uint64_t)(uint32_t)os_errno;
+}
+static inline void al_live_error_unpack(uint64_t w, long *status, int *curl_code, long *os_errno)
+{
+    *status = (long)(w >> 48);
+    *curl_code = (int)((w >> 32) & 0xffff);
+    *os_errno = (long)(uint32_t)w;
+}
 
 /* Copies every live counter with relaxed loads. Any thread. */
 void al_live_read(al_live_t *l, al_live_view_t *v);
