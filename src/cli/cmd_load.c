@@ -189,9 +189,6 @@ static int load_run(int argc, char **argv, int mode)
                         "--api-key-file (or use --dry-run to only validate)\n");
         return EXIT_CONFIG;
     }
-    if ((set.report_path != NULL && !cli_output_path_ok("ampload", "--report", set.report_path)) ||
-        (set.audit_path != NULL && !cli_output_path_ok("ampload", "--audit", set.audit_path)))
-        return EXIT_USAGE;
     r.set = &set;
     r.pipe = set.pipe;
     r.send = set.send;
@@ -199,6 +196,12 @@ static int load_run(int argc, char **argv, int mode)
         if (al_input_is_stream(r.pipe.paths[i]))
             r.from_stream = 1;
     rc = cli_take_state_dir(&r);
+    /* after the state directory is made (a report may go inside it) and
+     * before anything is sent */
+    if (rc == 0 &&
+        ((set.report_path != NULL && !cli_output_path_ok("ampload", "--report", set.report_path)) ||
+         (set.audit_path != NULL && !cli_output_path_ok("ampload", "--audit", set.audit_path))))
+        rc = EXIT_USAGE;
     if (rc == 0)
         rc = cli_expand_inputs(&r);
     if (rc == 0 && set.users_from_export)

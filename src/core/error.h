@@ -58,7 +58,7 @@
       "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
     X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
       "extract it with unzip (or 7z) and pass the extracted file instead")                         \
-    X(27, UNREACHABLE, "no connection to the endpoint could be made",                              \
+    X(27, UNREACHABLE, "the endpoint could not be reached",                                        \
       "check --endpoint, --region and AMPLITUDE_BASE_URL, the network, and any proxy "             \
       "(https_proxy); nothing was lost: run the same command again once it can connect")
 

@@ -132,6 +132,7 @@ struct al_sender {
     uint64_t next_batch_id;
     int interrupted;   /* stopped by *o.stop: unresolved events are left for a resume */
     int connected;     /* a connection to the endpoint was made at least once */
+    int answered;      /* the endpoint answered (any HTTP status) at least once */
     uint64_t began_ms; /* the first request's start: 0 before it */
     /* shared */
     atomic_int stopped;          /* a fatal error: no more submissions */
@@ -611,6 +612,31 @@ static al_fail_cause_t plan_retry(al_sender_t *s, const req_t *r, uint64_t now, 
     return AL_FAIL_RETRY_BUDGET;
 }
 
+/* Stops delivery on an endpoint that cannot be reached: cause says how.
+ * r is left for the drain (unresolved in a resumable run). */
+static void stop_unreachable(al_sender_t *s, req_t *r, const char *cause)
+{
+    al_diag_t d;
+    al_diag_set(&d, s->o.url, 0);
+    snprintf(d.detail, sizeof(d.detail), "%.*s", (int)sizeof(d.detail) - 1, cause);
+    al_first_err_set(&s->first, AL_ERR_UNREACHABLE, &d);
+    atomic_store(&s->stopped, 1);
+    list_push(&s->ready, r, 1);
+}
+
+/* The endpoint took connections but never answered one request before
+ * r's --retry-time was spent (it drops them, or hangs): the events are not
+ * undeliverable on their own account, the endpoint is wrong or down. */
+static void never_answered(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
+{
+    char last[256], why[400];
+    report_attempt(s, r, 0, res, now, "config", NULL);
+    al_http_describe(last, sizeof(last), s->o.url, 0, (int)res, r->os_errno);
+    snprintf(why, sizeof(why), "no answer to any request in %llu s; the last attempt: %s",
+             (unsigned long long)(now - s->began_ms + 500) / 1000, last);
+    stop_unreachable(s, r, why);
+}
+
 /* Retries r after a backoff, or fails its events when the budget is spent;
  * reports the attempt that led here with the decision (unless it was
  * reported already). @return 1 when it will be retried. */
@@ -620,6 +646,11 @@ static int schedule_retry(al_sender_t *s, req_t *r, long status, CURLcode res, u
     char why[160];
     uint64_t delay;
     al_fail_cause_t cause = plan_retry(s, r, now, &delay, why, sizeof(why));
+    if (cause != AL_FAIL_COUNT && !s->answered) {
+        /* not the events' fault: the endpoint never answered at all */
+        never_answered(s, r, res, now);
+        return 0;
+    }
     if (cause != AL_FAIL_COUNT) {
         if (report)
             report_attempt(s, r, status, res, now, "failed", why);
@@ -859,7 +890,6 @@ static long connect_error_errno(const req_t *r, CURLcode res)
 static void on_unreachable(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     char cause[384], why[512];
-    al_diag_t d;
     if (s->o.identify)
         journal(s, AL_JOURNAL_CLEAR, r->batch);
     report_attempt(s, r, 0, res, now, "config", NULL);
@@ -867,11 +897,7 @@ static void on_unreachable(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
                      connect_error_errno(r, res));
     snprintf(why, sizeof(why), "%.380s; no connection in %llu s", cause,
              (unsigned long long)(now - s->began_ms + 500) / 1000);
-    al_diag_set(&d, s->o.url, 0);
-    snprintf(d.detail, sizeof(d.detail), "%.*s", (int)sizeof(d.detail) - 1, why);
-    al_first_err_set(&s->first, AL_ERR_UNREACHABLE, &d);
-    atomic_store(&s->stopped, 1);
-    list_push(&s->ready, r, 1); /* left unresolved (or failed) by the drain */
+    stop_unreachable(s, r, why);
 }
 
 /* The endpoint has not been reached yet: r is tried again after a backoff,
@@ -938,6 +964,8 @@ static long land(al_sender_t *s, req_t *r, CURLcode res)
     r->connect_ms = connect_us > 0 ? (long)(connect_us / 1000) + 1 : 0;
     if (res == CURLE_OK || r->connect_ms > 0)
         s->connected = 1;
+    if (res == CURLE_OK)
+        s->answered = 1;
     release_easy(s, r);
     for (uint32_t i = 0; i < s->in_flight; i++) {
         if (s->flying[i] == r) {

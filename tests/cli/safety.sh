@@ -115,14 +115,21 @@ rc=$?
 check "$([ $rc -eq 4 ] && [ ! -s st.idclosed/non-idempotent.ndjson ] && [ ! -s st.idclosed/failed.ndjson ]; echo $?)" \
     "identify to a closed port: exit $rc: $(cat idclosed.err)"
 
-# once a connection was made, failures are faults to retry, not a
-# configuration error: every connection dropped -> the retry budget, exit 5
+# an endpoint that takes connections and never answers one (it drops them)
+# is as wrong as one never reached: after --retry-time, exit 4, nothing
+# failed; one that answers, even only 503, is a fault: the budget, exit 5
 start_mock dropping --drop-rate 1
 AMPLITUDE_API_KEY=$good "$bin" -q --endpoint "$url/batch" --state st.drop --retry-time 2 \
     --batch-events 500 in.ndjson 2>drop.err
 rc=$?
-check "$([ $rc -eq 5 ] && grep -q 'could not be delivered' drop.err; echo $?)" \
-    "dropped connections after connecting: exit $rc: $(cat drop.err)"
+check "$([ $rc -eq 4 ] && grep -q 'no answer to any request in' drop.err && [ ! -s st.drop/failed.ndjson ]; echo $?)" \
+    "an endpoint that never answers: exit $rc: $(cat drop.err)"
+start_mock failing --fail-rate 1 --fail-status 503
+AMPLITUDE_API_KEY=$good "$bin" -q --endpoint "$url/batch" --state st.503 --retry-time 2 \
+    --batch-events 500 in.ndjson 2>503.err
+rc=$?
+check "$([ $rc -eq 5 ] && grep -q 'could not be delivered' 503.err; echo $?)" \
+    "an endpoint answering 503: exit $rc: $(cat 503.err)"
 
 # 5. output paths are checked before the first request
 start_mock paths
