@@ -117,7 +117,7 @@ static int fresh_identify(cli_run_t *r)
     err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
-        return EXIT_INTERNAL;
+        return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
     }
     r->pipe.journal_set = r->jset;
     return 0;
@@ -158,7 +158,7 @@ int cli_prepare_resume(cli_run_t *r)
         err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
-        return EXIT_INTERNAL;
+        return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
     }
     r->pipe.journal_set = r->jset;
     for (uint32_t i = 0; i < r->pipe.npaths; i++)

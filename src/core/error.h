@@ -56,7 +56,11 @@
     X(25, ZIP_CORRUPT, "corrupt zip archive",                                                      \
       "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
     X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
-      "extract it with unzip (or 7z) and pass the extracted file instead")
+      "extract it with unzip (or 7z) and pass the extracted file instead")                         \
+    X(27, JOURNAL_CORRUPT, "the identify journal is damaged",                                      \
+      "restore it from a backup and run the same command again; or move it aside and run "         \
+      "again, knowing that identifications past the checkpoint are then sent again (those with "   \
+      "$add, $append, ... that were applied get applied twice); --restart sends everything again")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
