@@ -37,8 +37,9 @@
       "check the API key, the region (--region) and the endpoint URL")                             \
     X(15, HTTP_CLIENT, "cannot set up the HTTP client",                                            \
       "check that libcurl is installed properly")                                                  \
-    X(16, INPUT_IS_OUTPUT, "this input is also an output of the run (its reject or failed file)",  \
-      "copy it elsewhere first, or give the run another --state DIR")                              \
+    X(16, INPUT_IS_OUTPUT, "this input is also an output of the run",                              \
+      "name another --report or --audit file; for a state file, copy the input elsewhere first "   \
+      "or give the run another --state DIR")                                                       \
     X(17, CHECKPOINT_MISMATCH, "the checkpoint does not match the inputs",                         \
       "run with --restart to start over (or use another --state DIR)")                             \
     X(18, CHECKPOINT_CORRUPT, "the checkpoint cannot be read",                                     \
