@@ -98,7 +98,7 @@ START_TEST(the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file)
     note(j, AL_JOURNAL_ACKED, 0, off, 100);
     ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
     free(fx_read(path, &n));
-    ck_assert_uint_eq(n, 200 * 16);
+    ck_assert_uint_eq(n, 16 + 200 * 16); /* a header, then the records */
 
     ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
     ck_assert_int_eq(al_jset_state(set, 0, 1960), 0); /* below the mark: not kept */
@@ -106,7 +106,7 @@ START_TEST(the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file)
     ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 50);
     al_jset_free(set);
     bytes = fx_read(path, &n);
-    ck_assert_uint_eq(n, 50 * 16); /* one record per identification still needed */
+    ck_assert_uint_eq(n, 16 + 50 * 16); /* one record per identification still needed */
     free(bytes);
     /* and the compacted file says the same */
     ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
@@ -118,13 +118,22 @@ START_TEST(the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file)
     ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_ACKED), 0);
     al_jset_free(set);
     free(fx_read(path, &n));
-    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(n, 16);
 }
 END_TEST
 
-START_TEST(a_torn_or_damaged_record_ends_the_journal)
+/* The durable length the header states (bytes 8-15, host order). */
+static uint64_t durable_of(const char *bytes)
 {
-    static const uint64_t a[] = {0, 40}, b[] = {80};
+    uint64_t v;
+    memcpy(&v, bytes + 8, sizeof(v));
+    return v;
+}
+
+/* What a kill -9 leaves: records past the last fdatasync, the last one cut. */
+START_TEST(a_torn_tail_past_the_durable_length_ends_the_journal)
+{
+    static const uint64_t a[] = {0, 40}, b[] = {80}, c[] = {120};
     al_mark_t marks[1] = {{0, 1, 0, 0}};
     al_journal_t *j;
     al_jset_t *set;
@@ -134,22 +143,118 @@ START_TEST(a_torn_or_damaged_record_ends_the_journal)
 
     ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
     note(j, AL_JOURNAL_SENT, 0, a, 2);
+    ck_assert_int_eq(al_journal_flush(j, 1, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_ACKED, 0, a, 1);
     note(j, AL_JOURNAL_SENT, 0, b, 1);
+    ck_assert_int_eq(al_journal_flush(j, 0, &d), AL_ERR_OK);
+    bytes = fx_read(path, &n); /* the file as the kill leaves it */
+    ck_assert_uint_eq(n, 16 + 4 * 16);
+    ck_assert_uint_eq(durable_of(bytes), 16 + 2 * 16);
+    note(j, AL_JOURNAL_SENT, 0, c, 1);
     ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
-    bytes = fx_read(path, &n);
-    ck_assert_uint_eq(n, 48);
-    fx_write(path, bytes, 40); /* the third record cut in half */
+
+    fx_write(path, bytes, n - 8); /* the SENT of 80 cut in half */
     ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_state(set, 0, 0), AL_JOURNAL_ACKED);
     ck_assert_int_eq(al_jset_state(set, 0, 40), AL_JOURNAL_SENT);
     ck_assert_int_eq(al_jset_state(set, 0, 80), 0);
     al_jset_free(set);
-    bytes[16 + 9] ^= 0x40; /* the second record's offset damaged */
-    fx_write(path, bytes, 48);
+    /* a power loss: the unsynced pages zeroed; the ACKED of 0 lost puts it
+     * back in doubt, never resent blindly */
+    memset(bytes + 16 + 2 * 16, 0, 16);
+    fx_write(path, bytes, n);
     ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
     ck_assert_int_eq(al_jset_state(set, 0, 0), AL_JOURNAL_SENT);
-    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_SENT), 1);
+    ck_assert_int_eq(al_jset_state(set, 0, 80), 0);
+    al_jset_free(set);
+    /* killed while writing the header of a new journal: nothing was sent */
+    free(bytes);
+    unlink(path);
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_journal_flush(j, 0, &d), AL_ERR_OK);
+    bytes = fx_read(path, &n);
+    ck_assert_uint_eq(n, 16);
+    ck_assert_uint_eq(durable_of(bytes), 0);
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    fx_write(path, bytes, 5);
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_count(set, AL_JOURNAL_SENT), 0);
     al_jset_free(set);
     free(bytes);
+}
+END_TEST
+
+/* Loads a damaged copy of good (n bytes): refused with the path and the
+ * offset, and the file left byte for byte as it was. */
+static void refused_at(const char *bad, size_t n, uint64_t offset)
+{
+    al_mark_t marks[1] = {{0, 1, 0, 0}};
+    al_jset_t *set = NULL;
+    al_diag_t d;
+    size_t m;
+    char *after, *tmp = fx_path(dir, "identify.journal.tmp");
+
+    fx_write(path, bad, n);
+    ck_assert_int_eq(al_jset_load(path, marks, 1, &set, &d), AL_ERR_JOURNAL_CORRUPT);
+    ck_assert_ptr_null(set);
+    ck_assert_str_eq(d.path, path);
+    ck_assert_int_eq(d.has_offset, 1);
+    ck_assert_uint_eq(d.offset, offset);
+    ck_assert_str_ne(d.detail, "");
+    after = fx_read(path, &m);
+    ck_assert_uint_eq(m, n);
+    ck_assert_int_eq(memcmp(after, bad, n), 0);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    free(after);
+    free(tmp);
+}
+
+START_TEST(damage_before_the_durable_end_is_refused_and_kept)
+{
+    uint64_t off[40];
+    al_journal_t *j;
+    al_diag_t d;
+    size_t n;
+    char *good, *bad;
+
+    for (int i = 0; i < 40; i++)
+        off[i] = (uint64_t)i * 40;
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_SENT, 0, off, 40);
+    ck_assert_int_eq(al_journal_flush(j, 1, &d), AL_ERR_OK);
+    note(j, AL_JOURNAL_ACKED, 0, off, 20);
+    ck_assert_int_eq(al_journal_flush(j, 1, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    good = fx_read(path, &n);
+    ck_assert_uint_eq(n, 16 + 60 * 16);
+    ck_assert_uint_eq(durable_of(good), n);
+    bad = malloc(n);
+
+    memcpy(bad, good, n); /* one flipped bit in the 3rd record's offset */
+    bad[16 + 2 * 16 + 9] ^= 0x40;
+    refused_at(bad, n, 16 + 2 * 16);
+    memcpy(bad, good, n); /* a flipped type */
+    bad[16 + 30 * 16] ^= 0x01;
+    refused_at(bad, n, 16 + 30 * 16);
+    memcpy(bad, good, n); /* one record zeroed */
+    memset(bad + 16 + 7 * 16, 0, 16);
+    refused_at(bad, n, 16 + 7 * 16);
+    memcpy(bad, good, n); /* the last record zeroed: it was durable too */
+    memset(bad + n - 16, 0, 16);
+    refused_at(bad, n, n - 16);
+    refused_at(good, n / 2 / 16 * 16, n / 2 / 16 * 16); /* cut to half, at a record */
+    refused_at(good, n / 2, n / 2);                     /* cut in a record */
+    memcpy(bad, good, n);                               /* the header damaged */
+    bad[3] ^= 0x04;
+    refused_at(bad, n, 0);
+    for (size_t i = 0; i < n; i++) /* not a journal at all */
+        bad[i] = (char)(rand() & 0xFF);
+    refused_at(bad, n, 0);
+    refused_at("{\"x\":", 5, 0);    /* shorter than a record, and not a header */
+    memcpy(bad, good + 16, n - 16); /* records without their header */
+    refused_at(bad, n - 16, 0);
+    free(bad);
+    free(good);
 }
 END_TEST
 
@@ -206,7 +311,8 @@ static Suite *journal_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, each_identification_ends_as_its_last_record_says);
     tcase_add_test(tc, the_load_keeps_only_what_is_past_the_marks_and_compacts_the_file);
-    tcase_add_test(tc, a_torn_or_damaged_record_ends_the_journal);
+    tcase_add_test(tc, a_torn_tail_past_the_durable_length_ends_the_journal);
+    tcase_add_test(tc, damage_before_the_durable_end_is_refused_and_kept);
     tcase_add_test(tc, a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set);
     tcase_add_test(tc, a_planted_symlink_is_refused);
     suite_add_tcase(s, tc);

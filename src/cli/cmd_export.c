@@ -223,11 +223,15 @@ static void on_event(void *ctx, const al_exp_event_t *e)
                 (long long)time(NULL), w, e->attempt, e->status, e->bytes, e->ms);
             fflush(v->audit);
         }
-        if (v->a->verbose)
+        if (v->a->verbose) {
+            char status[32] = "no answer"; /* status 0: the connection gave none */
+            if (e->status != 0)
+                snprintf(status, sizeof(status), "HTTP %ld", e->status);
             fprintf(stderr,
-                    "ampload export: %s attempt %u: %s%ld, %" PRIu64 " bytes, %" PRIu64 " ms%s%s\n",
-                    w, e->attempt, e->status ? "HTTP " : "no answer", e->status, e->bytes, e->ms,
-                    e->detail ? ": " : "", e->detail ? e->detail : "");
+                    "ampload export: %s attempt %u: %s, %" PRIu64 " bytes, %" PRIu64 " ms%s%s\n", w,
+                    e->attempt, status, e->bytes, e->ms, e->detail ? ": " : "",
+                    e->detail ? e->detail : "");
+        }
         break;
     case AL_EXP_WINDOW_DONE:
         if (!v->a->quiet)

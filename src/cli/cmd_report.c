@@ -9,8 +9,11 @@
  * it sums the counters, refusals by reason and failures by cause, checks the
  * accounting invariant over the sum, and writes the merged report (stdout,
  * or -o FILE). Exit 0, or 5 when the copies left failed events (or held
- * identifications), 3 when the reports are not one complete job or the sum
- * does not balance, 2 for a usage error.
+ * identifications), 3 when the reports are not one complete job, a copy did
+ * not finish (interrupted, or its own counts do not balance: each is named,
+ * with what to do) or the sum does not balance - and then nothing is
+ * written, since a merged report is read as the job's outcome - 2 for a
+ * usage error.
  */
 #include "cli.h"
 
@@ -36,8 +39,10 @@ static const char usage_text[] =
     "  -h, --help            this text\n"
     "Exit codes: 0 the job's accounting holds; 5 it holds and some events failed\n"
     "(or identifications are held); 3 a shard is missing or doubled, the reports\n"
-    "are of different jobs, an input is not covered exactly once, or the sum does\n"
-    "not balance; 2 usage error.\n";
+    "are of different jobs, an input is not covered exactly once, a copy did not\n"
+    "finish (interrupted, or lines read but not resolved: run that shard's command\n"
+    "again, then merge), or the sum does not balance; then no merged report is\n"
+    "written; 2 usage error.\n";
 
 static int fail(const char *fmt, const char *a, const char *b)
 {
@@ -114,6 +119,45 @@ static int check_shards(json_t **r, char **names, int n, uint64_t *count)
     free(seen);
     *count = n0;
     return 0;
+}
+
+/* The lines a report (or the sum) counts as resolved. */
+static uint64_t resolved(json_t *m)
+{
+    if (json_is_true(json_object_get(m, "dry_run")))
+        return num(m, "events_valid") + num(m, "rejected_local") + num(m, "skipped");
+    return num(m, "events_sent") + num(m, "rejected_local") + num(m, "rejected_server") +
+           num(m, "failed") + num(m, "non_idempotent_held") + num(m, "skipped");
+}
+
+/* The accounting invariant, over one report or over the sum. */
+static int balanced(json_t *m)
+{
+    return num(m, "lines_read") == resolved(m);
+}
+
+/* Names every copy whose run did not finish: interrupted, or its own
+ * counts do not balance (lines read but not resolved). A merge of those
+ * would be a report of a job that is not done. @return 0, or EXIT_INCOMPLETE. */
+static int check_finished(json_t **r, char **names, int n)
+{
+    int bad = 0;
+    for (int q = 0; q < n; q++) {
+        const char *shard = json_string_value(json_object_get(r[q], "shard"));
+        int stopped = json_is_true(json_object_get(r[q], "interrupted"));
+        if (!stopped && balanced(r[q]))
+            continue;
+        bad = 1;
+        fprintf(stderr,
+                "ampload: report merge: shard %s (%s) did not finish: %s%" PRIu64
+                " lines read, %" PRIu64 " resolved\n",
+                shard != NULL ? shard : "0/1", names[q], stopped ? "it was interrupted, " : "",
+                num(r[q], "lines_read"), resolved(r[q]));
+    }
+    if (bad)
+        fprintf(stderr, "  hint: run the command of each shard named again (the same command "
+                        "resumes it), then merge the new reports; no merged report was written\n");
+    return bad ? EXIT_INCOMPLETE : 0;
 }
 
 typedef struct {
@@ -261,16 +305,6 @@ static json_t *merge(json_t **r, char **names, int n, uint64_t count)
     return m;
 }
 
-/* The accounting invariant over the sum. */
-static int balanced(json_t *m)
-{
-    uint64_t read = num(m, "lines_read");
-    if (json_is_true(json_object_get(m, "dry_run")))
-        return read == num(m, "events_valid") + num(m, "rejected_local") + num(m, "skipped");
-    return read == num(m, "events_sent") + num(m, "rejected_local") + num(m, "rejected_server") +
-                       num(m, "failed") + num(m, "non_idempotent_held") + num(m, "skipped");
-}
-
 static int merge_reports(int n, char **names, const char *out)
 {
     json_t **r = calloc((size_t)n, sizeof(*r)), *m = NULL;
@@ -295,13 +329,16 @@ static int merge_reports(int n, char **names, const char *out)
             rc = fail("%s and %s list other inputs", names[0], names[q]);
     for (size_t k = 0; k < nin && rc == 0; k++)
         rc = check_input(r, names, n, k, by_device);
+    if (rc == 0)
+        rc = check_finished(r, names, n);
     if (rc == 0) {
         m = merge(r, names, n, count);
         json_object_set_new(m, "balanced", json_boolean(balanced(m)));
-        if (!balanced(m))
-            rc = fail("the sum does not balance: lines_read is not the sum of the outcomes%s%s", "",
-                      "");
-        if (json_dump_file(m, out != NULL ? out : "/dev/stdout", JSON_INDENT(2)) != 0) {
+        if (!balanced(m)) /* every copy balanced: only a report edited by hand gets here */
+            rc = fail("the sum does not balance: lines_read is not the sum of the outcomes; "
+                      "no merged report was written%s%s",
+                      "", "");
+        else if (json_dump_file(m, out != NULL ? out : "/dev/stdout", JSON_INDENT(2)) != 0) {
             fprintf(stderr, "ampload: report merge: %s: %s\n", out ? out : "stdout",
                     strerror(errno));
             rc = EXIT_INTERNAL;

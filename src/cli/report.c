@@ -26,6 +26,7 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_LOCKED:
     case AL_ERR_CHECKPOINT_MISMATCH:
     case AL_ERR_CHECKPOINT_CORRUPT:
+    case AL_ERR_JOURNAL_CORRUPT:
         return EXIT_USAGE;
     case AL_ERR_INTERRUPTED:
         return EXIT_INTERRUPTED;

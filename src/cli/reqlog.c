@@ -16,13 +16,17 @@ void cli_reqlog_on_request(void *ctx, const al_request_info_t *in)
 {
     cli_reqlog_t *l = ctx;
     double now = al_mono_s();
-    if (l->verbose)
+    if (l->verbose) {
+        char status[32] = "no answer"; /* status 0: the connection gave none */
+        if (in->status != 0)
+            snprintf(status, sizeof(status), "HTTP %ld", in->status);
         fprintf(stderr,
                 "ampload: POST %s batch %" PRIu64 " attempt %u: %u events, %" PRIu64
-                " bytes -> %s%ld%s%s in %" PRIu64 " ms (%s)\n",
-                l->url, in->batch_id, in->attempt, in->events, in->bytes, in->status ? "HTTP " : "",
-                in->status, in->error ? " " : "", in->error ? in->error : "", in->latency_ms,
-                in->outcome);
+                " bytes -> %s%s%s in %" PRIu64 " ms (%s)\n",
+                l->url, in->batch_id, in->attempt, in->events, in->bytes, status,
+                in->error ? (in->status != 0 ? " " : ": ") : "", in->error ? in->error : "",
+                in->latency_ms, in->outcome);
+    }
     if (l->audit != NULL)
         fprintf(l->audit,
                 "{\"time_ms\":%" PRIu64 ",\"batch\":%" PRIu64 ",\"events\":%u,\"bytes\":%" PRIu64

@@ -56,6 +56,10 @@ int cli_take_state_dir(cli_run_t *r)
     const cli_settings_t *s = r->set;
     char lock_path[PATH_MAX + 32];
     const char *outputs[10];
+    static const char *const roles[10] = {
+        "reject file",       "failed file",   "failed file's index", "checkpoint",
+        "lock file",         "--report file", "--audit file",        "held file (non-idempotent)",
+        "held file's index", "journal"};
     al_diag_t d;
     al_err_t err;
 
@@ -77,7 +81,7 @@ int cli_take_state_dir(cli_run_t *r)
     outputs[7] = r->held_buf;
     outputs[8] = r->held_index_buf;
     outputs[9] = r->journal_buf;
-    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, 10, &d);
+    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, roles, 10, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         return cli_exit_code(err);
@@ -117,7 +121,7 @@ static int fresh_identify(cli_run_t *r)
     err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
-        return EXIT_INTERNAL;
+        return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
     }
     r->pipe.journal_set = r->jset;
     return 0;
@@ -158,7 +162,7 @@ int cli_prepare_resume(cli_run_t *r)
         err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
-        return EXIT_INTERNAL;
+        return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
     }
     r->pipe.journal_set = r->jset;
     for (uint32_t i = 0; i < r->pipe.npaths; i++)

@@ -38,8 +38,9 @@
       "run the same command again after the fix")                                                  \
     X(15, HTTP_CLIENT, "cannot set up the HTTP client",                                            \
       "check that libcurl is installed properly")                                                  \
-    X(16, INPUT_IS_OUTPUT, "this input is also an output of the run (its reject or failed file)",  \
-      "copy it elsewhere first, or give the run another --state DIR")                              \
+    X(16, INPUT_IS_OUTPUT, "this input is also an output of the run",                              \
+      "name another --report or --audit file; for a state file, copy the input elsewhere first "   \
+      "or give the run another --state DIR")                                                       \
     X(17, CHECKPOINT_MISMATCH, "the checkpoint does not match the inputs",                         \
       "run with --restart to start over (or use another --state DIR)")                             \
     X(18, CHECKPOINT_CORRUPT, "the checkpoint cannot be read",                                     \
@@ -60,7 +61,11 @@
       "extract it with unzip (or 7z) and pass the extracted file instead")                         \
     X(27, UNREACHABLE, "the endpoint could not be reached",                                        \
       "check --endpoint, --region and AMPLITUDE_BASE_URL, the network, and any proxy "             \
-      "(https_proxy); nothing was lost: run the same command again once it can connect")
+      "(https_proxy); nothing was lost: run the same command again once it can connect")           \
+    X(28, JOURNAL_CORRUPT, "the identify journal is damaged",                                      \
+      "restore it from a backup and run the same command again; or move it aside and run "         \
+      "again, knowing that identifications past the checkpoint are then sent again (those with "   \
+      "$add, $append, ... that were applied get applied twice); --restart sends everything again")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

@@ -611,7 +611,7 @@ static int same_inode(const struct stat *a, const char *b)
 }
 
 al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const char *const *outputs,
-                                 uint32_t nout, al_diag_t *diag)
+                                 const char *const *roles, uint32_t nout, al_diag_t *diag)
 {
     memset(diag, 0, sizeof(*diag));
     for (uint32_t i = 0; i < n; i++) {
@@ -630,7 +630,12 @@ al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const cha
         for (uint32_t k = 0; k < nout && !is_stdin; k++) {
             if (same_inode(&st, outputs[k])) {
                 al_diag_set(diag, paths[i], 0);
-                snprintf(diag->detail, sizeof(diag->detail), "the run would write %s", outputs[k]);
+                if (roles != NULL && roles[k] != NULL)
+                    snprintf(diag->detail, sizeof(diag->detail), "it is the run's %s, %s", roles[k],
+                             outputs[k]);
+                else
+                    snprintf(diag->detail, sizeof(diag->detail), "the run would write %s",
+                             outputs[k]);
                 return AL_ERR_INPUT_IS_OUTPUT;
             }
         }
@@ -644,6 +649,7 @@ static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_
 {
     const char *outputs[3] = {o->reject_path, o->send != NULL ? o->failed_path : NULL,
                               o->send != NULL ? o->failed_index_path : NULL};
+    static const char *const roles[3] = {"reject file", "failed file", "failed file's index"};
     const char **files = malloc(sizeof(*files) * (o->npaths ? o->npaths : 1));
     uint32_t nf = 0;
     al_err_t err;
@@ -654,7 +660,7 @@ static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_
         if (i == 0 || o->sources == NULL || o->sources->v[i].zip == NULL ||
             o->sources->v[i].zip != o->sources->v[i - 1].zip)
             files[nf++] = file_of(o, i);
-    err = al_pipeline_check_paths(files, nf, outputs, 3, diag);
+    err = al_pipeline_check_paths(files, nf, outputs, roles, 3, diag);
     free(files);
     if (err != AL_ERR_OK)
         for (uint32_t i = 0; i < o->npaths; i++)

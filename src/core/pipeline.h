@@ -136,10 +136,13 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *opts, al_input_t *inputs, al_
 
 /* Refuses a run that would read one file twice (the same inode under two
  * names, or '-' twice) or write over one of its inputs. outputs (entries may
- * be NULL) are the files the run will write. Nothing is opened.
+ * be NULL) are the files the run will write; roles (NULL, or one per
+ * output, entries may be NULL) say what each is ("--report file"), for the
+ * message. Nothing is opened.
  * @return AL_ERR_OK, DUPLICATE_INPUT or INPUT_IS_OUTPUT (diag names the
- * input, and in its detail the other name). Thread-safety: any thread. */
+ * input, and in its detail the other name and, for an output, its role).
+ * Thread-safety: any thread. */
 al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const char *const *outputs,
-                                 uint32_t nout, al_diag_t *diag);
+                                 const char *const *roles, uint32_t nout, al_diag_t *diag);
 
 #endif

@@ -47,6 +47,14 @@ expect 2 "--api-key would show the key" -- --dry-run --api-key SECRET good.ndjso
 expect 2 "--max-event-bytes must be at most" -- --dry-run --batch-bytes 10000 --max-event-bytes 20000 good.ndjson
 expect 4 "no API key" -- good.ndjson
 expect 2 "Try 'ampload --help'" -- --dry-run --batch-bytes 12 good.ndjson
+# an input that is also an output: which output it is
+expect 2 "good\.ndjson: this input is also an output of the run \(it is the run's --report file, good\.ndjson\)" -- \
+    --dry-run --state st.io --report good.ndjson good.ndjson
+expect 2 "this input is also an output of the run \(it is the run's --audit file" -- \
+    --dry-run --state st.io --audit ./good.ndjson good.ndjson
+mkdir st.io && cp good.ndjson st.io/rejected.ndjson
+expect 2 "rejected\.ndjson: this input is also an output of the run \(it is the run's reject file" -- \
+    --dry-run --state st.io st.io/rejected.ndjson
 # edits: each bad spec named, with what is wrong
 expect 2 "--rename: 'uid' is not OLD=NEW" -- --dry-run --rename uid good.ndjson
 expect 2 "--set: the value for 'tag' is not JSON \(a string needs its quotes\)" -- --dry-run --set tag=x good.ndjson

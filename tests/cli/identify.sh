@@ -12,6 +12,8 @@
 #   - kill -9 at the exact step where a request is recorded as sent but has
 #     not left, and at random times: a resume never resends an acknowledged
 #     identification and holds the non-idempotent ones in doubt;
+#   - a damaged journal (a flipped bit, cut to half, a zeroed record, random
+#     bytes): the resume stops naming it and the byte, sending nothing;
 #   - rejects per rule, usage errors, a wrong key, the key never shown.
 # Usage: identify.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS KILLSHIM [threads]
 # With "threads", only the runs that exercise the threads (clean, faults,
@@ -252,6 +254,80 @@ c = collections.Counter(json.dumps(json.loads(l), sort_keys=True) for l in open(
 print(sum(v - 1 for v in c.values() if v > 1))')
 [ "$kills" -ge 1 ] && [ "$dups" -le $((kills * 8 * 20)) ] && ok ||
     bad "random kills: $kills kills, $dups duplicate applications"
+
+# ---- a damaged journal: refused, left as it is, nothing applied twice -------
+# A third of the lines $add, a sixth $append; the mock applies some requests
+# and then answers 500; killed at the 30th fdatasync of the journal. Each
+# damage (a flipped bit in the first quarter, the file cut to half, one
+# 16-byte record zeroed, random bytes) on a copy of the state: the resume
+# stops with exit 2 naming the journal and the byte, sends nothing and leaves
+# the file as it was. The journal put back, the resume finishes and nothing
+# was applied twice.
+python3 - <<'EOF'
+import json
+with open("dmg.ndjson", "w") as f:
+    for i in range(4000):
+        if i % 3 == 0:
+            up = {"$add": {"a%d" % i: 1}}
+        elif i % 6 == 1:
+            up = {"$append": {"l": "v%d" % i}}
+        else:
+            up = {"$set": {"x": i}}
+        f.write(json.dumps({"user_id": "user-%04d" % (i % 500), "user_properties": up}) + "\n")
+EOF
+start_mock dmg --api-key "$key" --record dmg.rec --fail-rate 0.1 --fail-status 500 --seed 9
+dmg_run() { # STATE [VAR=VALUE...]: one run over dmg.ndjson
+    local st=$1
+    shift
+    env "$@" "$bin" identify -q --endpoint "$url/identify" --batch-size 20 --concurrency 4 \
+        --state "$st" --report "$st.json" dmg.ndjson 2>"$st.err"
+}
+dmg_run st.dmg ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
+    AMPLOAD_KILL_AT=fsync:identify.journal AMPLOAD_KILL_NTH=30 LD_PRELOAD="$shim"
+rc=$?
+[ "$rc" -eq 137 ] && [ -s st.dmg/identify.journal ] && ok || bad "damage: killed run exited $rc"
+applied=$(wc -l <dmg.rec)
+for how in flip half zero random; do
+    cp -a st.dmg "st.$how"
+    at=$(python3 - "$how" "st.$how/identify.journal" <<'EOF'
+import os, random, sys
+how, path = sys.argv[1:]
+b = bytearray(open(path, "rb").read())
+random.seed(20)
+if how == "flip":
+    at = random.randrange(16, len(b) // 4)
+    b[at] ^= 1 << random.randrange(8)
+    at = at // 16 * 16
+elif how == "half":
+    at = len(b) // 2
+    b = b[:at]
+elif how == "zero":
+    at = 16 + 16 * random.randrange((len(b) - 16) // 32)
+    b[at:at + 16] = bytes(16)
+else:
+    at = 0
+    b = bytearray(os.urandom(len(b)))
+open(path, "wb").write(b)
+print(at)
+EOF
+    )
+    cp "st.$how/identify.journal" "$how.damaged"
+    dmg_run "st.$how"
+    rc=$?
+    if [ "$rc" -eq 2 ] && grep -q "^ampload: st.$how/identify.journal: the identify journal is damaged (.*) at byte $at\$" \
+        "st.$how.err" && grep -q "hint: restore it" "st.$how.err" &&
+        cmp -s "$how.damaged" "st.$how/identify.journal" && [ "$(wc -l <dmg.rec)" -eq "$applied" ]; then ok; else
+        bad "damage $how at $at: exit $rc, $(($(wc -l <dmg.rec) - applied)) sent: $(cat "st.$how.err")"
+    fi
+done
+# the journal put back: the resume goes on, nothing non-idempotent twice
+cp st.dmg/identify.journal st.flip/identify.journal
+dmg_run st.flip
+rc=$?
+users "$url" dmg.users
+if { [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ]; } && judge dmg.ndjson st.flip dmg.rec dmg.users st.flip.json any; then ok; else
+    bad "damage: the resume with the journal put back (exit $rc): $(cat st.flip.err)"
+fi
 
 # ---- --from amplitude-export: each user's latest user_properties ------------
 # Export rows of 150 users in random time order, zipped as Amplitude does

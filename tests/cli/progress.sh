@@ -2,7 +2,8 @@
 # progress.sh - the live progress line: drawn on a terminal, absent when
 # stderr is a pipe, forced by --progress. Runs ampload against ampload-mock
 # (with latency, so the run lasts long enough to draw) under script(1),
-# which gives it a pseudo-terminal.
+# which gives it a pseudo-terminal. Also the -v line of a request that got no
+# answer (a dropped connection), for load and export.
 # Usage: progress.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS
 set -u
 bin=$1
@@ -37,5 +38,22 @@ fi
 if grep -q $'\r\e\[Ksent' forced.log; then pass=$((pass + 1)); else echo "FAIL: --progress"; fail=$((fail + 1)); fi
 script -qec "'$bin' -q --endpoint $url/batch --state s4 --batch-events 200 in.ndjson" quiet.log >/dev/null
 if grep -q 'sent' quiet.log; then echo "FAIL: -q still drew:"; cat -v quiet.log | head -3; fail=$((fail + 1)); else pass=$((pass + 1)); fi
+
+# -v: a request the connection never answered reads "no answer", not a status 0
+start_mock drop --drop-rate 0.5 --seed 2
+"$bin" -v --endpoint "$url/batch" --state s5 --batch-events 100 --retry-time 60 in.ndjson 2>v.log
+if grep -q -- '-> no answer: .* in [0-9]* ms (retry)$' v.log && ! grep -qE -- '-> 0|answer0' v.log; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: -v on a dropped connection:"; grep -m3 -E 'answer|-> 0' v.log; fail=$((fail + 1))
+fi
+start_mock xdrop --drop-rate 0.7 --seed 4 --export
+AMPLITUDE_SECRET_KEY=s "$bin" export -v --endpoint "$url/api/2/export" --start 20231114T00 \
+    --end 20231114T05 --retry-time 60 -o ex 2>xv.log
+if grep -q 'attempt 1: no answer, 0 bytes, [0-9]* ms: ' xv.log && ! grep -q 'answer0' xv.log; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: export -v on a dropped connection:"; grep -m3 attempt xv.log; fail=$((fail + 1))
+fi
 
 finish

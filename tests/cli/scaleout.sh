@@ -8,7 +8,8 @@
 #   - a copy killed mid-run and run again resumes inside its byte range;
 #   - two files opening with the same event without time keep both events;
 #   - --shard auto from Slurm's and Kubernetes' variables, {shard} in names;
-#   - report merge refuses a missing, doubled or overlapping shard;
+#   - report merge refuses a missing, doubled or overlapping shard, and a
+#     copy that did not finish (naming it, writing no merged report);
 #   - a checkpoint of the earlier id scheme is refused with what to do.
 # Usage: scaleout.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS
 set -u
@@ -149,6 +150,24 @@ for i in r["inputs"]:
 json.dump(r, open("overlap.json", "w"))'
 "$bin" report merge n3.0-of-3.json overlap.json n3.2-of-3.json >/dev/null 2>m4.err
 [ $? -eq 3 ] && grep -q "not covered exactly once" m4.err && ok || bad "overlap: $(cat m4.err)"
+# a copy stopped by SIGINT: named with what to do, and no merged report
+start_mock int --latency-ms 100
+"$bin" -q --endpoint "$url/batch" --shard 1/3 --state st.int --report int.1-of-3.json \
+    --batch-events 100 --concurrency 1 "${inputs[@]}" 2>int.err &
+ipid=$!
+track "$ipid"
+sleep 1
+kill -INT "$ipid"
+wait "$ipid"
+rc=$?
+"$bin" report merge -o int.merged.json n3.0-of-3.json int.1-of-3.json n3.2-of-3.json >int.out 2>m5.err
+mrc=$?
+"$bin" report merge n3.0-of-3.json int.1-of-3.json n3.2-of-3.json >int.stdout 2>/dev/null
+[ "$rc" -eq 6 ] && [ $mrc -eq 3 ] &&
+    grep -q "shard 1/3 (int.1-of-3.json) did not finish: it was interrupted, [0-9]* lines read, [0-9]* resolved" m5.err &&
+    grep -q "run the command of each shard named again" m5.err && [ ! -e int.merged.json ] &&
+    [ ! -s int.out ] && [ ! -s int.stdout ] && ok ||
+    bad "merge with an interrupted copy (exit $rc, merge $mrc): $(cat m5.err int.err)"
 
 # ---- a checkpoint of the earlier insert_id scheme ---------------------------------------
 mkdir -p st.old

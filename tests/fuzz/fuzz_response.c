@@ -5,8 +5,9 @@
  * The first byte picks the HTTP status; the rest is the body. The parse must
  * never crash or over-read, must say one kind, must mark only positions of
  * the batch, and must never let the key through into the error text. The
- * same bytes, written as a journal file, must load (whatever they hold) into
- * a set that answers only with the documented states. */
+ * same bytes, written as a journal file, must either load into a set that
+ * answers only with the documented states or be refused as damaged at an
+ * offset inside the file. */
 #include "journal.h"
 #include "response.h"
 
@@ -46,13 +47,21 @@ static void journal(const uint8_t *data, size_t size)
         return;
     fwrite(data, 1, size, fp);
     fclose(fp);
-    if (al_jset_load(path, marks, 2, &set, &d) == AL_ERR_OK) {
+    switch (al_jset_load(path, marks, 2, &set, &d)) {
+    case AL_ERR_JOURNAL_CORRUPT:
+        if (!d.has_offset || d.offset > size)
+            abort();
+        break;
+    case AL_ERR_OK:
         for (uint64_t off = 0; off < 256; off += 8) {
             int s = al_jset_state(set, (uint32_t)(off & 1), off);
             if (s != 0 && s != AL_JOURNAL_SENT && s != AL_JOURNAL_ACKED)
                 abort();
         }
         al_jset_free(set);
+        break;
+    default:
+        break;
     }
     unlink(path);
 }
