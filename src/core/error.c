@@ -76,8 +76,10 @@ static int token_char(char c)
 }
 
 /* @return the length of the token at src[i] when it is at least 4 bytes,
- * starts a token, and is a piece of the secret (a server that echoes "the
- * first 4 characters..." of a wrong key echoes a piece of it); else 0. */
+ * starts a token, and is how the secret begins or ends (a server that
+ * echoes "the first 4 characters..." or "...the last 4" of a wrong key
+ * shows that much of it); else 0. Pieces from its middle are left alone:
+ * a key such as KEY_identify_77 must not blank the word "identify". */
 static size_t secret_piece(const char *src, size_t len, size_t i, const char *secret, size_t kl)
 {
     size_t j = i;
@@ -85,7 +87,8 @@ static size_t secret_piece(const char *src, size_t len, size_t i, const char *se
         return 0;
     while (j < len && token_char(src[j]))
         j++;
-    if (j - i < 4 || j - i > kl || memmem(secret, kl, src + i, j - i) == NULL)
+    if (j - i < 4 || j - i > kl ||
+        (memcmp(secret, src + i, j - i) != 0 && memcmp(secret + kl - (j - i), src + i, j - i) != 0))
         return 0;
     return j - i;
 }

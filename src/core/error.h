@@ -120,9 +120,9 @@ al_err_t al_first_err_get(al_first_err_t *f, al_diag_t *diag);
 
 /* Replaces every copy of secret in s (NUL-terminated, buffer of cap bytes)
  * by "[redacted]", whatever the secret's length, and every word (a run of
- * letters, digits, '_' and '-') of 4 bytes or more that is a piece of the
- * secret - a server echoing "the first characters..." of a wrong key
- * echoes part of it. NULL or "" does nothing.
+ * letters, digits, '_' and '-') of 4 bytes or more with which the secret
+ * begins or ends - a server echoing "the first characters..." of a wrong
+ * key echoes part of it. NULL or "" does nothing.
  * Redact before cutting text short: a cut copy no longer matches. */
 void al_redact(char *s, size_t cap, const char *secret);
 
