@@ -56,7 +56,12 @@
     X(25, ZIP_CORRUPT, "corrupt zip archive",                                                      \
       "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
     X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
-      "extract it with unzip (or 7z) and pass the extracted file instead")
+      "extract it with unzip (or 7z) and pass the extracted file instead")                         \
+    X(27, SAME_PROJECT, "these files are an export of the project they would be loaded into",      \
+      "load them with the destination project's API key; --allow-same-project loads them back "    \
+      "into their own project on purpose (every event again)")                                     \
+    X(28, UNSAFE_PATH, "not a regular file where ampload keeps one of its own",                    \
+      "remove it (ampload never follows a symbolic link), or use another directory")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
