@@ -105,6 +105,25 @@ int cli_read_secret(const char *opt, const char *file, const char *env, char *ke
 /* @return the secret every message must be redacted of ("" if none). */
 const char *cli_secret(void);
 
+/* ---- endpoint.c ------------------------------------------------------------ */
+
+/* An API's URLs: each region's, and its path under AMPLITUDE_BASE_URL. */
+typedef struct {
+    const char *us, *eu; /* the documented URL of each region */
+    const char *path;    /* e.g. "batch", "api/2/export" */
+} cli_api_urls_t;
+
+/* The one rule, for every command, of the URL a request goes to: an
+ * explicit --endpoint wins, then --region, then AMPLITUDE_BASE_URL (a host,
+ * the API's path added unless it ends with it), then the US default.
+ * endpoint and region are the options' values or NULL. Writes the URL to
+ * out[cap] and what chose it ("--endpoint", "--region",
+ * "AMPLITUDE_BASE_URL", "the default") to *source, for messages.
+ * @return 0, or EXIT_USAGE after a message (a value that is no http(s)
+ * URL, a region other than us or eu). */
+int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
+                    const cli_api_urls_t *api, const char **source);
+
 /* ---- report.c ------------------------------------------------------------ */
 
 /* @return the documented exit code for err. */
