@@ -59,10 +59,11 @@ typedef struct {
     const char *report_path;
     const char *audit_path;
     const char *api_key_file;
-    char shard[32];        /* --shard as "I/N", or "" */
-    char shard_label[48];  /* what the checkpoint records: "I/N" by input, "I/N by device" */
-    int shard_by_device;   /* --shard-by device: split the events, every copy reads all */
-    const char *shard_arg; /* --shard as given ("auto" is resolved after parsing) */
+    char shard[32];         /* --shard as "I/N", or "" */
+    char shard_label[48];   /* what the checkpoint records: "I/N" by input, "I/N by device" */
+    int shard_by_device;    /* --shard-by device: split the events, every copy reads all */
+    const char *shard_arg;  /* --shard as given ("auto" is resolved after parsing) */
+    int allow_same_project; /* --allow-same-project: an export back into its project */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;
@@ -123,6 +124,12 @@ typedef struct {
  * URL, a region other than us or eu). */
 int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
                     const cli_api_urls_t *api, const char **source);
+
+/* cmd_export.c: a load --from amplitude-export of files an export wrote
+ * with this API key (the manifest beside them says so) would send every
+ * event back into its own project. @return 0, or EXIT_INPUT after the
+ * message naming the file, its manifest and what to do. */
+int cli_refuse_same_project(const cli_settings_t *s);
 
 /* ---- report.c ------------------------------------------------------------ */
 

@@ -239,16 +239,13 @@ static void on_event(void *ctx, const al_exp_event_t *e)
                     "ampload export: %s attempt %u: %s, %" PRIu64 " bytes, %" PRIu64 " ms%s%s\n", w,
                     e->attempt, answer, e->bytes, e->ms, e->detail ? ": " : "",
                     e->detail ? e->detail : "");
-        } else if (!v->a->quiet && (e->status == 0 || e->status == 429 || e->status >= 500) &&
-                   e->status != 504) {
-            /* a retried failure: say why, so a wait is never silent */
-            if (e->status != 0)
-                fprintf(stderr, "ampload export: %s attempt %u: HTTP %ld, retrying\n", w,
-                        e->attempt, e->status);
-            else
-                fprintf(stderr, "ampload export: %s attempt %u: %s, retrying\n", w, e->attempt,
-                        e->detail ? e->detail : "no answer");
         }
+        break;
+    case AL_EXP_RETRY:
+        /* a failure to be retried: say why, so that no wait is silent */
+        if (!v->a->quiet)
+            fprintf(stderr, "ampload export: %s attempt %u failed: %s\n", w, e->attempt,
+                    e->detail != NULL && e->detail[0] != '\0' ? e->detail : "no answer");
         break;
     case AL_EXP_WINDOW_DONE:
         if (!v->a->quiet)
@@ -299,10 +296,17 @@ static int export_error(const export_args_t *a, al_err_t err, const al_diag_t *d
     switch (err) {
     case AL_ERR_CONFIG:
         /* 401/403, or an endpoint never reached: the detail says which */
-        fprintf(stderr,
-                "ampload export: %s\n  hint: check the API key and the secret key, and the "
-                "URL %s (from %s)\n",
-                d->detail, a->url, a->url_source);
+        fprintf(stderr, "ampload export: %s\n", d->detail);
+        if (strncmp(d->detail, "cannot connect", 14) == 0)
+            fprintf(stderr,
+                    "  hint: check the URL %s (from %s), the network, a proxy or firewall; "
+                    "the export stops when no connection could be made for 30 s\n",
+                    a->url, a->url_source);
+        else
+            fprintf(stderr,
+                    "  hint: check the API key, the secret key and the region; the URL is %s "
+                    "(from %s)\n",
+                    a->url, a->url_source);
         return EXIT_CONFIG;
     case AL_ERR_WRITE:
         fprintf(stderr,
@@ -318,9 +322,9 @@ static int export_error(const export_args_t *a, al_err_t err, const al_diag_t *d
         return EXIT_USAGE;
     case AL_ERR_LOCKED:
         fprintf(stderr,
-                "ampload export: %s is in use by another export\n  hint: wait for that export "
-                "to end, or give this one another output directory (-o DIR)\n",
-                a->out_dir);
+                "ampload export: %s is in use by another export%s%s%s\n  hint: wait for that "
+                "export to end, or give this one another output directory (-o DIR)\n",
+                a->out_dir, d->detail[0] ? " (" : "", d->detail, d->detail[0] ? ")" : "");
         return EXIT_USAGE;
     default:
         al_diag_format(err, d, msg, sizeof(msg));
@@ -436,4 +440,21 @@ int cmd_export(int argc, char **argv)
     explicit_bzero(secret, sizeof(secret));
     explicit_bzero(key, sizeof(key));
     return rc;
+}
+
+int cli_refuse_same_project(const cli_settings_t *s)
+{
+    char manifest[4096], msg[1024];
+    al_diag_t d;
+    for (uint32_t i = 0; i < s->pipe.npaths; i++) {
+        if (!al_export_same_project(s->pipe.paths[i], s->pipe.batch.api_key, manifest,
+                                    sizeof(manifest)))
+            continue;
+        al_diag_set(&d, s->pipe.paths[i], 0);
+        snprintf(d.detail, sizeof(d.detail), "%.200s records this API key's project", manifest);
+        al_diag_format(AL_ERR_SAME_PROJECT, &d, msg, sizeof(msg));
+        fprintf(stderr, "ampload: %s\n  hint: %s\n", msg, al_errhint(AL_ERR_SAME_PROJECT));
+        return cli_exit_code(AL_ERR_SAME_PROJECT);
+    }
+    return 0;
 }

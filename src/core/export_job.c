@@ -745,6 +745,8 @@ static al_err_t do_window(job_t *j, int64_t s, int64_t e)
         err = on_answer(j, s, e, status, &done);
         if (done)
             return err;
+        emit(j, AL_EXP_RETRY, s, e,
+             &(al_exp_event_t){.status = status, .attempt = attempt, .detail = j->why});
         if (backoff(j, attempt, retry_deadline(j, t0)) != 0) {
             if (j->o->stop != NULL && atomic_load(j->o->stop))
                 return AL_ERR_INTERRUPTED;

@@ -50,6 +50,7 @@ typedef enum {
     AL_EXP_WINDOW_SPLIT,  /* 400 or 504: halved */
     AL_EXP_WINDOW_FAILED, /* given up; detail says why */
     AL_EXP_REQUEST,       /* one HTTP attempt ended (status 0: no answer) */
+    AL_EXP_RETRY,         /* an attempt failed and may be retried; detail says why */
     AL_EXP_PROGRESS       /* bytes arrived */
 } al_exp_kind_t;
 
