@@ -59,7 +59,7 @@
       "extract it with unzip (or 7z) and pass the extracted file instead")                         \
     X(27, SAME_PROJECT, "these files are an export of the project they would be loaded into",      \
       "load them with the destination project's API key; --allow-same-project loads them back "    \
-      "into their own project on purpose (every event again)")                                     \
+      "into their own project on purpose")                                                         \
     X(28, UNSAFE_PATH, "not a regular file where ampload keeps one of its own",                    \
       "remove it (ampload never follows a symbolic link), or use another directory")
 
