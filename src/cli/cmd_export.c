@@ -48,9 +48,10 @@ static const char export_usage[] =
     "                        API refuses as too large (400) or too slow (504) is\n"
     "                        halved down to one hour\n"
     "  --region us|eu        the documented host of each region (default us)\n"
-    "  --endpoint URL        the export URL (default https://amplitude.com/api/2/export);\n"
-    "                        --endpoint wins, then --region, then AMPLITUDE_BASE_URL\n"
-    "                        (a host: /api/2/export is added), then the default\n"
+    "  --endpoint URL        the export URL (default\n"
+    "                        https://amplitude.com/api/2/export); --endpoint wins,\n"
+    "                        then --region, then AMPLITUDE_BASE_URL (a host:\n"
+    "                        /api/2/export is added), then the default\n"
     "  --api-key-file PATH   file holding the API key\n"
     "  --secret-key-file PATH  file holding the secret key\n"
     "  --retry-time SECONDS  retry budget per window for 429, 5xx, broken transfers\n"
@@ -65,10 +66,10 @@ static const char export_usage[] =
     "  -v, --verbose         one line per request (never the keys)\n"
     "  --audit FILE          one JSON line per request: time, window, attempt,\n"
     "                        status, bytes, ms\n"
-    "Exit codes: 0 every window done or empty, 2 usage, 4 keys or region refused\n"
-    "or the endpoint never reached,\n"
-    "5 some windows failed (run again, or see the hint), 6 interrupted (run again),\n"
-    "1 internal (the output directory).\n";
+    "Exit codes: 0 every window done or empty, 2 usage or the directory in use,\n"
+    "4 keys or region refused or the endpoint never reached, 5 some windows failed\n"
+    "(run again, or see the hint), 6 interrupted (run again), 1 internal (the\n"
+    "output directory).\n";
 
 static int export_usage_error(const char *fmt, const char *a)
 {
