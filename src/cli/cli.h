@@ -14,6 +14,7 @@
  *   cmd_load.c  `ampload load`: a run of the pipeline
  *   cmd_check.c `ampload check`: the preflight checklist
  *   dirs.c      mkdir -p and its undo
+ *   endpoint.c  the one rule of which URL a command sends to
  * Settings (cli_settings_t) are fixed once parsing is done; what changes
  * during a run lives in the run's own struct (cmd_load.c's cli_run_t).
  * Only src/cli prints or decides exit codes.
