@@ -159,6 +159,14 @@ t=$(($(date +%s) - t0))
 rc=$?
 [ $rc -eq 4 ] && grep -q "cannot connect to no-such-host.invalid:80: .*resolve" dns.err && ok ||
     bad "a name that does not resolve: exit $rc: $(cat dns.err)"
+# a certificate no CA vouches for: the TLS handshake fails, nothing connects
+openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+start_mock tls --export --secret-key "$secret" --tls-cert tls.crt --tls-key tls.key
+"$bin" export --endpoint "$url/api/2/export" "${day[@]}" --retry-time 2 -o tls 2>tls.err
+rc=$?
+[ $rc -eq 4 ] && grep -q "cannot connect to 127.0.0.1:[0-9]*: TLS: .*certificate" tls.err && ok ||
+    bad "an untrusted certificate: exit $rc: $(cat tls.err)"
 # once connected, a server gone away is a fault retried within --retry-time
 load_mock gone --latency-ms 400
 "$bin" export --endpoint "$url/api/2/export" "${day[@]}" --window 1 --retry-time 2 -o gone \
