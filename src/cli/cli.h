@@ -14,6 +14,7 @@
  *   cmd_load.c  `ampload load`: a run of the pipeline
  *   cmd_check.c `ampload check`: the preflight checklist
  *   dirs.c      mkdir -p and its undo
+ *   endpoint.c  the one rule of which URL a command sends to
  * Settings (cli_settings_t) are fixed once parsing is done; what changes
  * during a run lives in the run's own struct (cmd_load.c's cli_run_t).
  * Only src/cli prints or decides exit codes.
@@ -59,10 +60,11 @@ typedef struct {
     const char *report_path;
     const char *audit_path;
     const char *api_key_file;
-    char shard[32];        /* --shard as "I/N", or "" */
-    char shard_label[48];  /* what the checkpoint records: "I/N" by input, "I/N by device" */
-    int shard_by_device;   /* --shard-by device: split the events, every copy reads all */
-    const char *shard_arg; /* --shard as given ("auto" is resolved after parsing) */
+    char shard[32];         /* --shard as "I/N", or "" */
+    char shard_label[48];   /* what the checkpoint records: "I/N" by input, "I/N by device" */
+    int shard_by_device;    /* --shard-by device: split the events, every copy reads all */
+    const char *shard_arg;  /* --shard as given ("auto" is resolved after parsing) */
+    int allow_same_project; /* --allow-same-project: an export back into its project */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;
@@ -104,6 +106,31 @@ int cli_read_secret(const char *opt, const char *file, const char *env, char *ke
 
 /* @return the secret every message must be redacted of ("" if none). */
 const char *cli_secret(void);
+
+/* ---- endpoint.c ------------------------------------------------------------ */
+
+/* An API's URLs: each region's, and its path under AMPLITUDE_BASE_URL. */
+typedef struct {
+    const char *us, *eu; /* the documented URL of each region */
+    const char *path;    /* e.g. "batch", "api/2/export" */
+} cli_api_urls_t;
+
+/* The one rule, for every command, of the URL a request goes to: an
+ * explicit --endpoint wins, then --region, then AMPLITUDE_BASE_URL (a host,
+ * the API's path added unless it ends with it), then the US default.
+ * endpoint and region are the options' values or NULL. Writes the URL to
+ * out[cap] and what chose it ("--endpoint", "--region",
+ * "AMPLITUDE_BASE_URL", "the default") to *source, for messages.
+ * @return 0, or EXIT_USAGE after a message (a value that is no http(s)
+ * URL, a region other than us or eu). */
+int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
+                    const cli_api_urls_t *api, const char **source);
+
+/* cmd_export.c: a load --from amplitude-export of files an export wrote
+ * with this API key (the manifest beside them says so) would send every
+ * event back into its own project. @return 0, or EXIT_INPUT after the
+ * message naming the file, its manifest and what to do. */
+int cli_refuse_same_project(const cli_settings_t *s);
 
 /* ---- report.c ------------------------------------------------------------ */
 

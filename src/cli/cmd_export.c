@@ -28,6 +28,8 @@
 
 typedef struct {
     const char *start, *end, *out_dir, *api_key_file, *secret_key_file, *audit_path;
+    const char *endpoint, *region; /* as given, or NULL */
+    const char *url_source;        /* what chose url (cli_resolve_url) */
     char url[1024];
     uint64_t window_hours, retry_time, timeout;
     const char *ca_file;
@@ -46,11 +48,16 @@ static const char export_usage[] =
     "                        API refuses as too large (400) or too slow (504) is\n"
     "                        halved down to one hour\n"
     "  --region us|eu        the documented host of each region (default us)\n"
-    "  --endpoint URL        the export URL (default https://amplitude.com/api/2/export)\n"
+    "  --endpoint URL        the export URL (default\n"
+    "                        https://amplitude.com/api/2/export); --endpoint wins,\n"
+    "                        then --region, then AMPLITUDE_BASE_URL (a host:\n"
+    "                        /api/2/export is added), then the default\n"
     "  --api-key-file PATH   file holding the API key\n"
     "  --secret-key-file PATH  file holding the secret key\n"
     "  --retry-time SECONDS  retry budget per window for 429, 5xx, broken transfers\n"
-    "                        (default 600)\n"
+    "                        (default 600); an endpoint never reached since the\n"
+    "                        start (DNS, refused, TLS) stops the export after the\n"
+    "                        smaller of 30 s and this, exit 4\n"
     "  --timeout SECONDS     a transfer without a byte for this long is broken\n"
     "                        (default 900: a large export may take minutes to start)\n"
     "  --ca-file PATH        trust the CA certificates in PATH (PEM)\n"
@@ -59,9 +66,10 @@ static const char export_usage[] =
     "  -v, --verbose         one line per request (never the keys)\n"
     "  --audit FILE          one JSON line per request: time, window, attempt,\n"
     "                        status, bytes, ms\n"
-    "Exit codes: 0 every window done or empty, 2 usage, 4 keys or region refused,\n"
-    "5 some windows failed (run again, or see the hint), 6 interrupted (run again),\n"
-    "1 internal (the output directory).\n";
+    "Exit codes: 0 every window done or empty, 2 usage or the directory in use,\n"
+    "4 keys or region refused or the endpoint never reached, 5 some windows failed\n"
+    "(run again, or see the hint), 6 interrupted (run again), 1 internal (the\n"
+    "output directory).\n";
 
 static int export_usage_error(const char *fmt, const char *a)
 {
@@ -129,12 +137,12 @@ static int parse_export(export_args_t *a, int argc, char **argv)
         case 'r':
             if (strcmp(optarg, "us") != 0 && strcmp(optarg, "eu") != 0)
                 return export_usage_error("--region '%s': use us or eu", optarg);
-            snprintf(a->url, sizeof(a->url), "%s", optarg[0] == 'e' ? EU_EXPORT : US_EXPORT);
+            a->region = optarg;
             break;
         case 'u':
             if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
                 return export_usage_error("--endpoint '%s' is not an http(s) URL", optarg);
-            snprintf(a->url, sizeof(a->url), "%s", optarg);
+            a->endpoint = optarg;
             break;
         case 'k':
             a->api_key_file = optarg;
@@ -188,6 +196,7 @@ typedef struct {
     const al_export_stats_t *st;
     uint64_t bytes; /* of the download under way */
     FILE *audit;    /* --audit, or NULL */
+    int over_4gb;   /* an hour failed as over the Export API's 4 GB */
 } view_t;
 
 static void window_text(const al_exp_event_t *e, char *out)
@@ -224,14 +233,20 @@ static void on_event(void *ctx, const al_exp_event_t *e)
             fflush(v->audit);
         }
         if (v->a->verbose) {
-            char status[32] = "no answer"; /* status 0: the connection gave none */
+            char answer[32] = "no answer";
             if (e->status != 0)
-                snprintf(status, sizeof(status), "HTTP %ld", e->status);
+                snprintf(answer, sizeof(answer), "HTTP %ld", e->status);
             fprintf(stderr,
                     "ampload export: %s attempt %u: %s, %" PRIu64 " bytes, %" PRIu64 " ms%s%s\n", w,
-                    e->attempt, status, e->bytes, e->ms, e->detail ? ": " : "",
+                    e->attempt, answer, e->bytes, e->ms, e->detail ? ": " : "",
                     e->detail ? e->detail : "");
         }
+        break;
+    case AL_EXP_RETRY:
+        /* a failure to be retried: say why, so that no wait is silent */
+        if (!v->a->quiet)
+            fprintf(stderr, "ampload export: %s attempt %u failed: %s\n", w, e->attempt,
+                    e->detail != NULL && e->detail[0] != '\0' ? e->detail : "no answer");
         break;
     case AL_EXP_WINDOW_DONE:
         if (!v->a->quiet)
@@ -259,6 +274,7 @@ static void on_event(void *ctx, const al_exp_event_t *e)
         break;
     case AL_EXP_WINDOW_FAILED:
         fprintf(stderr, "ampload export: %s failed: %s\n", w, e->detail);
+        v->over_4gb |= e->detail != NULL && strstr(e->detail, "4 GB") != NULL;
         break;
     default:
         break;
@@ -273,18 +289,63 @@ static void on_signal(int sig)
     atomic_store(&stop, 1);
 }
 
-static int summary(const export_args_t *a, const al_export_stats_t *st, al_err_t err,
-                   const al_diag_t *d)
+/* The errors that stop an export, in its own words: its output directory
+ * is -o DIR, not a state directory. @return the exit code. */
+static int export_error(const export_args_t *a, al_err_t err, const al_diag_t *d)
 {
+    char msg[1024];
+    switch (err) {
+    case AL_ERR_CONFIG:
+        /* 401/403, or an endpoint never reached: the detail says which */
+        fprintf(stderr, "ampload export: %s\n", d->detail);
+        if (strncmp(d->detail, "cannot connect", 14) == 0)
+            fprintf(stderr,
+                    "  hint: check the URL %s (from %s), the network, a proxy or firewall; "
+                    "the export stops when no connection could be made for 30 s\n",
+                    a->url, a->url_source);
+        else
+            fprintf(stderr,
+                    "  hint: check the API key, the secret key and the region; the URL is %s "
+                    "(from %s)\n",
+                    a->url, a->url_source);
+        return EXIT_CONFIG;
+    case AL_ERR_WRITE:
+        fprintf(stderr,
+                "ampload export: cannot write %s: %s\n  hint: free space in %s (or fix its "
+                "permissions), then run the same command again to resume\n",
+                d->path, strerror(d->sys_errno ? d->sys_errno : EIO), a->out_dir);
+        return EXIT_INTERNAL;
+    case AL_ERR_INVALID_ARG:
+        fprintf(stderr,
+                "ampload export: %s: %s\n  hint: give this project's export another output "
+                "directory (-o DIR)\n",
+                d->path, d->detail);
+        return EXIT_USAGE;
+    case AL_ERR_LOCKED:
+        fprintf(stderr,
+                "ampload export: %s is in use by another export%s%s%s\n  hint: wait for that "
+                "export to end, or give this one another output directory (-o DIR)\n",
+                a->out_dir, d->detail[0] ? " (" : "", d->detail, d->detail[0] ? ")" : "");
+        return EXIT_USAGE;
+    default:
+        al_diag_format(err, d, msg, sizeof(msg));
+        fprintf(stderr, "ampload export: %s\n", msg);
+        if (al_errhint(err)[0] != '\0')
+            fprintf(stderr, "  hint: %s\n", al_errhint(err));
+        return cli_exit_code(err);
+    }
+}
+
+static int summary(const view_t *v, const al_export_stats_t *st, al_err_t err, const al_diag_t *d)
+{
+    const export_args_t *a = v->a;
     if (err == AL_ERR_INTERRUPTED) {
         fprintf(stderr, "ampload export: interrupted\n  hint: run the same command again to "
                         "resume\n");
         return EXIT_INTERRUPTED;
     }
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, d);
-        return cli_exit_code(err);
-    }
+    if (err != AL_ERR_OK)
+        return export_error(a, err, d);
     if (!a->quiet)
         fprintf(stderr,
                 "ampload export: %" PRIu64 " windows: %" PRIu64 " done, %" PRIu64 " empty, %" PRIu64
@@ -293,8 +354,10 @@ static int summary(const export_args_t *a, const al_export_stats_t *st, al_err_t
                 st->windows, st->done, st->empty, st->skipped, st->failed, st->splits, st->rows,
                 (double)st->bytes_in / 1e6, (double)st->bytes_out / 1e6, a->out_dir);
     if (st->failed > 0) {
-        fprintf(stderr, "  hint: run the same command again to retry them; an hour over 4 GB "
-                        "needs Amplitude's S3 export (Amazon S3 destination)\n");
+        fprintf(stderr, "  hint: run the same command again to retry them%s\n",
+                v->over_4gb ? "; an hour over 4 GB needs Amplitude's S3 export (Amazon S3 "
+                              "destination)"
+                            : "");
         return EXIT_FAILED;
     }
     return EXIT_OK;
@@ -308,7 +371,8 @@ int cmd_export(int argc, char **argv)
     al_export_opts_t o = {0};
     al_export_stats_t st;
     al_state_lock_t *lock = NULL;
-    view_t view = {&a, &st, 0, NULL};
+    view_t view = {&a, &st, 0, NULL, 0};
+    const cli_api_urls_t api = {US_EXPORT, EU_EXPORT, "api/2/export"};
     struct sigaction sa;
     al_diag_t d;
     al_err_t err;
@@ -316,8 +380,9 @@ int cmd_export(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    if (a.url[0] == '\0')
-        snprintf(a.url, sizeof(a.url), "%s", US_EXPORT);
+    rc = cli_resolve_url(a.url, sizeof(a.url), a.endpoint, a.region, &api, &a.url_source);
+    if (rc != 0)
+        return rc;
     if (!al_export_parse_hour(a.start, &o.start) || !al_export_parse_hour(a.end, &o.end))
         return export_usage_error("%s", "--start and --end are hours as YYYYMMDDTHH (UTC), "
                                         "e.g. 20260101T00");
@@ -343,10 +408,8 @@ int cmd_export(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     err = al_state_lock(a.out_dir, &lock, &d);
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, &d);
-        return cli_exit_code(err);
-    }
+    if (err != AL_ERR_OK)
+        return export_error(&a, err, &d);
     if (a.audit_path != NULL && (view.audit = al_fopen_private(a.audit_path, 1)) == NULL) {
         fprintf(stderr, "ampload export: --audit %s: %s\n", a.audit_path, strerror(errno));
         al_state_unlock(lock);
@@ -371,11 +434,28 @@ int cmd_export(int argc, char **argv)
     o.on_event = on_event;
     o.ctx = &view;
     err = al_export_run(&o, &st, &d);
-    rc = summary(&a, &st, err, &d);
+    rc = summary(&view, &st, err, &d);
     if (view.audit != NULL && fclose(view.audit) != 0)
         fprintf(stderr, "ampload export: --audit %s: write error\n", a.audit_path);
     al_state_unlock(lock);
     explicit_bzero(secret, sizeof(secret));
     explicit_bzero(key, sizeof(key));
     return rc;
+}
+
+int cli_refuse_same_project(const cli_settings_t *s)
+{
+    char manifest[4096], msg[1024];
+    al_diag_t d;
+    for (uint32_t i = 0; i < s->pipe.npaths; i++) {
+        if (!al_export_same_project(s->pipe.paths[i], s->pipe.batch.api_key, manifest,
+                                    sizeof(manifest)))
+            continue;
+        al_diag_set(&d, s->pipe.paths[i], 0);
+        snprintf(d.detail, sizeof(d.detail), "%.200s records this API key's project", manifest);
+        al_diag_format(AL_ERR_SAME_PROJECT, &d, msg, sizeof(msg));
+        fprintf(stderr, "ampload: %s\n  hint: %s\n", msg, al_errhint(AL_ERR_SAME_PROJECT));
+        return cli_exit_code(AL_ERR_SAME_PROJECT);
+    }
+    return 0;
 }

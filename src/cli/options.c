@@ -448,6 +448,13 @@ static int set_resend(cli_settings_t *s, const char *t, uint64_t v)
     return 0;
 }
 
+static int set_allow_same_project(cli_settings_t *s, const char *t, uint64_t v)
+{
+    (void)t, (void)v;
+    s->allow_same_project = 1;
+    return 0;
+}
+
 static int set_verbose(cli_settings_t *s, const char *t, uint64_t v)
 {
     (void)t, (void)v;
@@ -509,6 +516,7 @@ static const option_t options[] = {
     {"drop", 0, NULL, ARG_TEXT, 0, 0, set_drop},
     {"set", 0, NULL, ARG_TEXT, 0, 0, set_field},
     {"skip-user-properties-sync", 0, NULL, ARG_NONE, 0, 0, set_skip_ups},
+    {"allow-same-project", 0, NULL, ARG_NONE, 0, 0, set_allow_same_project},
     {"verbose", 'v', NULL, ARG_NONE, 0, 0, set_verbose},
 };
 

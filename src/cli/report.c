@@ -43,6 +43,7 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_GZIP_TRUNCATED:
     case AL_ERR_ZIP_CORRUPT:
     case AL_ERR_ZIP_UNSUPPORTED:
+    case AL_ERR_SAME_PROJECT:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
     case AL_ERR_UNREACHABLE:

@@ -65,7 +65,12 @@
     X(28, JOURNAL_CORRUPT, "the identify journal is damaged",                                      \
       "restore it from a backup and run the same command again; or move it aside and run "         \
       "again, knowing that identifications past the checkpoint are then sent again (those with "   \
-      "$add, $append, ... that were applied get applied twice); --restart sends everything again")
+      "$add, $append, ... that were applied get applied twice); --restart sends everything again") \
+    X(29, SAME_PROJECT, "these files are an export of the project they would be loaded into",      \
+      "load them with the destination project's API key; --allow-same-project loads them back "    \
+      "into their own project on purpose")                                                         \
+    X(30, UNSAFE_PATH, "not a regular file where ampload keeps one of its own",                    \
+      "remove it (ampload never follows a symbolic link), or use another directory")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

@@ -5,6 +5,7 @@
 #include "export_job.h"
 
 #include "clock.h"
+#include "http.h"
 #include "reader.h"
 #include "retry.h"
 #include "sources.h"
@@ -14,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -29,6 +31,9 @@
 #define ZSTD_LEVEL  3
 #define BACKOFF_MS  1000
 #define BACKOFF_CAP 60000
+/* an endpoint never reached since the start is a wrong URL by then */
+#define NEVER_CONNECTED_MS 30000
+#define PROJECT_DOMAIN     "ampload project id v1\n"
 
 /* ---- hours --------------------------------------------------------------- */
 
@@ -72,9 +77,16 @@ typedef struct {
     char path[4096]; /* scratch */
     al_rng_t rng;
     CURL *curl;
-    uint64_t got; /* bytes of the current download */
-    int fd;       /* the current download's file */
+    uint64_t got;    /* bytes of the current download */
+    int fd;          /* the current download's file */
+    int write_errno; /* the download's file could not be written: errno */
     uint64_t next_progress;
+    uint64_t t_start;  /* the run's start (al_mono_ms) */
+    int connected;     /* a connection to the endpoint was made since the start */
+    int connect_fault; /* the last attempt could not connect (DNS, refused, TLS) */
+    char project[17];  /* al_export_project_id() of the API key */
+    char why[256];     /* the last attempt's failure */
+    char curl_err[CURL_ERROR_SIZE];
 } job_t;
 
 static void emit(job_t *j, al_exp_kind_t kind, int64_t s, int64_t e, const al_exp_event_t *more)
@@ -93,60 +105,110 @@ static const char *out_path(job_t *j, const char *name)
     return j->path;
 }
 
+/* A link (or not a file) where the job keeps a file of its own (j->path). */
+static al_err_t unsafe_path(job_t *j)
+{
+    al_diag_set(j->diag, j->path, 0);
+    snprintf(j->diag->detail, sizeof(j->diag->detail),
+             "a symbolic link or not a regular file; ampload never follows one");
+    return AL_ERR_UNSAFE_PATH;
+}
+
+/* @return the hour after the covered stretch that starts at h: h itself
+ * when no recorded window holds h. Adjacent and overlapping windows merge. */
+static int64_t covered_until(const job_t *j, int64_t h)
+{
+    for (int64_t next = h;; h = next) {
+        for (size_t i = 0; i < j->ncovered; i++)
+            if (j->covered[i].start <= h && h <= j->covered[i].end && j->covered[i].end >= next)
+                next = j->covered[i].end + 1;
+        if (next == h)
+            return h;
+    }
+}
+
+/* The first hour at or after h that a recorded window holds, or e + 1. */
+static int64_t next_covered(const job_t *j, int64_t h, int64_t e)
+{
+    int64_t first = e + 1;
+    for (size_t i = 0; i < j->ncovered; i++)
+        if (j->covered[i].end >= h && j->covered[i].start < first)
+            first = j->covered[i].start > h ? j->covered[i].start : h;
+    return first;
+}
+
+/* Adds [s, e] to the hours recorded (a window this run finished), so no
+ * later window of the run asks for them again. */
+static int add_covered(job_t *j, int64_t s, int64_t e)
+{
+    span_t *v = realloc(j->covered, sizeof(*v) * (j->ncovered + 1));
+    if (v == NULL)
+        return -1;
+    j->covered = v;
+    j->covered[j->ncovered++] = (span_t){s, e};
+    return 0;
+}
+
 /* Reads the manifest's windows (done or empty). A torn last line (a crash
  * while appending) is cut off, so that the next line appended stands on a
- * line of its own; its window is not done and is downloaded again. */
+ * line of its own; its window is not done and is downloaded again. The file
+ * is opened without following a link: a planted one would have the
+ * truncation cut another file. A line of another project (another API key)
+ * stops the job: one directory holds one project's export. */
 static al_err_t read_manifest(job_t *j)
 {
-    FILE *fp = fopen(out_path(j, MANIFEST), "r+");
+    int fd = open(out_path(j, MANIFEST), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    struct stat sb;
+    FILE *fp;
     char *line = NULL;
     size_t cap = 0;
     off_t whole = 0; /* the end of the last line with its newline */
-    ssize_t n;
-    if (fp == NULL)
-        return errno == ENOENT ? AL_ERR_OK : AL_ERR_IO;
-    while ((n = getline(&line, &cap, fp)) > 0) {
+    ssize_t n = 0;
+    al_err_t err = AL_ERR_OK;
+    if (fd < 0 && errno == ENOENT)
+        return AL_ERR_OK;
+    if (fd < 0 && errno == ELOOP)
+        return unsafe_path(j);
+    if (fd >= 0 && fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return unsafe_path(j);
+    }
+    if (fd < 0 || (fp = fdopen(fd, "r+")) == NULL) {
+        al_diag_set(j->diag, j->path, errno);
+        if (fd >= 0)
+            close(fd);
+        return AL_ERR_IO;
+    }
+    while (err == AL_ERR_OK && (n = getline(&line, &cap, fp)) > 0) {
         if (line[n - 1] != '\n')
             break;
         whole += n;
         json_t *doc = json_loads(line, 0, NULL);
         const char *st = json_string_value(json_object_get(doc, "status"));
+        const char *proj = json_string_value(json_object_get(doc, "project"));
         int64_t s, e;
-        if (st != NULL && (strcmp(st, "done") == 0 || strcmp(st, "empty") == 0) &&
-            al_export_parse_hour(json_string_value(json_object_get(doc, "start")), &s) &&
-            al_export_parse_hour(json_string_value(json_object_get(doc, "end")), &e)) {
-            span_t *v = realloc(j->covered, sizeof(*v) * (j->ncovered + 1));
-            if (v == NULL) {
-                json_decref(doc);
-                break;
-            }
-            j->covered = v;
-            j->covered[j->ncovered++] = (span_t){s, e};
+        if (proj != NULL && strcmp(proj, j->project) != 0) {
+            al_diag_set(j->diag, j->path, 0);
+            snprintf(j->diag->detail, sizeof(j->diag->detail),
+                     "it records an export of project %.16s; this API key is project %s", proj,
+                     j->project);
+            err = AL_ERR_INVALID_ARG;
+        } else if (st != NULL && (strcmp(st, "done") == 0 || strcmp(st, "empty") == 0) &&
+                   al_export_parse_hour(json_string_value(json_object_get(doc, "start")), &s) &&
+                   al_export_parse_hour(json_string_value(json_object_get(doc, "end")), &e) &&
+                   add_covered(j, s, e) != 0) {
+            err = AL_ERR_NOMEM;
         }
         json_decref(doc);
     }
     free(line);
-    if (n > 0 && (ftruncate(fileno(fp), whole) != 0 || fsync(fileno(fp)) != 0)) {
-        fclose(fp);
-        return AL_ERR_WRITE;
+    if (err == AL_ERR_OK && n > 0 &&
+        (ftruncate(fileno(fp), whole) != 0 || fsync(fileno(fp)) != 0)) {
+        al_diag_set(j->diag, j->path, errno);
+        err = AL_ERR_WRITE;
     }
     fclose(fp);
-    return AL_ERR_OK;
-}
-
-/* @return 1 when every hour of [s, e] is in a recorded window. */
-static int covered(const job_t *j, int64_t s, int64_t e)
-{
-    for (int64_t h = s; h <= e;) {
-        int64_t next = h;
-        for (size_t i = 0; i < j->ncovered; i++)
-            if (j->covered[i].start <= h && h <= j->covered[i].end && j->covered[i].end >= next)
-                next = j->covered[i].end + 1;
-        if (next == h)
-            return 0;
-        h = next;
-    }
-    return 1;
+    return err;
 }
 
 /* Appends one manifest line, durably. */
@@ -164,6 +226,74 @@ static al_err_t record(job_t *j, const char *line)
     return AL_ERR_OK;
 }
 
+/* Removes what a killed run left: the download under way and a window's
+ * file not yet renamed into place (<window>.ndjson.zst.tmp). Neither is
+ * recorded, so neither is anyone's; the lock says no other run is here. */
+static al_err_t remove_stale(job_t *j)
+{
+    static const char tmp_end[] = ".ndjson.zst.tmp";
+    DIR *d = opendir(j->o->out_dir);
+    struct dirent *de;
+    if (d == NULL) {
+        al_diag_set(j->diag, j->o->out_dir, errno);
+        return AL_ERR_IO;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (strcmp(de->d_name, PART) == 0 ||
+            (n > sizeof(tmp_end) - 1 &&
+             strcmp(de->d_name + n - (sizeof(tmp_end) - 1), tmp_end) == 0))
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+    return AL_ERR_OK;
+}
+
+/* ---- the source project ---------------------------------------------------- */
+
+void al_export_project_id(const char *api_key, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(c, PROJECT_DOMAIN, strlen(PROJECT_DOMAIN)) == 1 &&
+             EVP_DigestUpdate(c, api_key, strlen(api_key)) == 1 &&
+             EVP_DigestFinal_ex(c, md, &len) == 1 && len >= 8;
+    EVP_MD_CTX_free(c);
+    for (unsigned i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", ok ? md[i] : 0);
+}
+
+int al_export_same_project(const char *input, const char *api_key, char *manifest, size_t cap)
+{
+    const char *slash = strrchr(input, '/');
+    char id[17], *line = NULL;
+    size_t lcap = 0;
+    int same = 0, fd;
+    FILE *fp;
+    if (slash == NULL)
+        snprintf(manifest, cap, "%s", MANIFEST);
+    else
+        snprintf(manifest, cap, "%.*s/%s", (int)(slash - input), input, MANIFEST);
+    fd = open(manifest, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || (fp = fdopen(fd, "r")) == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    al_export_project_id(api_key, id);
+    while (!same && getline(&line, &lcap, fp) > 0) {
+        json_t *doc = json_loads(line, 0, NULL);
+        const char *p = json_string_value(json_object_get(doc, "project"));
+        same = p != NULL && strcmp(p, id) == 0;
+        json_decref(doc);
+    }
+    free(line);
+    fclose(fp);
+    return same;
+}
+
 /* ---- one download -------------------------------------------------------- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
@@ -174,8 +304,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
         ssize_t k = write(j->fd, p + done, len - done);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0)
+        if (k <= 0) {
+            j->write_errno = k < 0 ? errno : ENOSPC;
             return 0; /* curl ends the transfer: a write error */
+        }
         done += (size_t)k;
     }
     j->got += len;
@@ -196,9 +328,52 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     return 0;
 }
 
+/* @return 1 when curl failed before any connection to the endpoint stood:
+ * the name did not resolve, the connection was refused or never completed,
+ * or the TLS handshake or certificate failed. */
+static int connect_failure(CURL *c, CURLcode rc)
+{
+    curl_off_t connect_us = 0;
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY || al_http_tls_error(rc))
+        return 1;
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us);
+    return rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
+}
+
+/* j->why: "cannot connect to HOST:PORT: cause", for a connect failure. */
+static void connect_why(job_t *j, CURLcode rc)
+{
+    char *host = NULL, *port = NULL, cause[300];
+    long oserr = 0;
+    CURLU *u = curl_url();
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, j->o->url, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    }
+    curl_easy_getinfo(j->curl, CURLINFO_OS_ERRNO, &oserr);
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+        snprintf(cause, sizeof(cause), "the host name does not resolve (DNS)");
+    else if (rc == CURLE_COULDNT_CONNECT && oserr != 0)
+        snprintf(cause, sizeof(cause), "%s", strerror((int)oserr));
+    else if (j->curl_err[0] != '\0')
+        snprintf(cause, sizeof(cause), "%s%s", al_http_tls_error(rc) ? "TLS: " : "", j->curl_err);
+    else
+        snprintf(cause, sizeof(cause), "%s", curl_easy_strerror(rc));
+    if (cause[0] >= 'A' && cause[0] <= 'Z' && cause[1] >= 'a' && cause[1] <= 'z')
+        cause[0] = (char)(cause[0] - 'A' + 'a'); /* "Connection refused" in a sentence */
+    snprintf(j->why, sizeof(j->why), "cannot connect to %.60s:%.8s: %.160s", host ? host : "?",
+             port ? port : "?", cause);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+}
+
 /* GETs one window into the part file. @return the HTTP status, or 0 when
- * the transfer broke (*why says how), -1 when stopped. */
-static long fetch(job_t *j, int64_t s, int64_t e, const char **why, uint64_t *ms)
+ * the transfer broke (j->why says how; j->connect_fault when it never
+ * connected), -1 when stopped, -2 when the part file could not be written
+ * (diag says which and why). */
+static long fetch(job_t *j, int64_t s, int64_t e, uint64_t *ms)
 {
     char url[4096 + 64], a[12], b[12];
     CURLcode rc;
@@ -208,24 +383,43 @@ static long fetch(job_t *j, int64_t s, int64_t e, const char **why, uint64_t *ms
     al_export_hour_text(s, a);
     al_export_hour_text(e, b);
     snprintf(url, sizeof(url), "%s?start=%s&end=%s", j->o->url, a, b);
+    j->why[0] = '\0';
+    j->curl_err[0] = '\0';
+    j->connect_fault = 0;
+    j->write_errno = 0;
+    j->got = 0;
     j->fd = al_open_private(out_path(j, PART), 0);
     if (j->fd < 0) {
-        *why = "cannot create the download file";
-        return 0;
+        al_diag_set(j->diag, j->path, errno);
+        return -2;
     }
-    j->got = 0;
     j->next_progress = 1u << 20;
     curl_easy_setopt(j->curl, CURLOPT_URL, url);
     rc = curl_easy_perform(j->curl);
-    if (close(j->fd) != 0 && rc == CURLE_OK)
+    if (close(j->fd) != 0 && rc == CURLE_OK) {
         rc = CURLE_WRITE_ERROR;
+        j->write_errno = errno;
+    }
     *ms = al_mono_ms() - t0;
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return -1;
+    if (rc == CURLE_WRITE_ERROR && j->write_errno != 0) {
+        /* a full disk is not the network's fault: retrying cannot mend it */
+        al_diag_set(j->diag, out_path(j, PART), j->write_errno);
+        return -2;
+    }
     if (rc != CURLE_OK) {
-        *why = curl_easy_strerror(rc);
+        j->connect_fault = !j->connected && connect_failure(j->curl, rc);
+        if (j->connect_fault)
+            connect_why(j, rc);
+        else
+            snprintf(j->why, sizeof(j->why), "%s",
+                     j->curl_err[0] != '\0' ? j->curl_err : curl_easy_strerror(rc));
+        if (!connect_failure(j->curl, rc))
+            j->connected = 1;
         return 0;
     }
+    j->connected = 1;
     curl_easy_getinfo(j->curl, CURLINFO_RESPONSE_CODE, &status);
     return status;
 }
@@ -254,6 +448,7 @@ static al_err_t setup_curl(job_t *j)
     curl_easy_setopt(j->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(j->curl, CURLOPT_XFERINFODATA, j);
     curl_easy_setopt(j->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(j->curl, CURLOPT_ERRORBUFFER, j->curl_err);
     return AL_ERR_OK;
 }
 
@@ -338,6 +533,12 @@ static al_err_t convert(job_t *j, const char *name, uint64_t *rows, uint64_t *by
         al_diag_set(j->diag, part, 0);
         snprintf(j->diag->detail, sizeof(j->diag->detail), "the answer is not a zip archive");
         err = AL_ERR_ZIP_CORRUPT;
+    } else if (err == AL_ERR_OK && srcs.n == 0) {
+        /* only a 404 says a window is empty: a 200 without rows is a fault */
+        al_diag_set(j->diag, part, 0);
+        snprintf(j->diag->detail, sizeof(j->diag->detail),
+                 "HTTP 200 with an empty zip (only 404 means an empty window)");
+        err = AL_ERR_ZIP_CORRUPT;
     }
     if (err != AL_ERR_OK) {
         al_sources_free(&srcs);
@@ -386,7 +587,7 @@ static al_err_t convert(job_t *j, const char *name, uint64_t *rows, uint64_t *by
 /* Records a window done (rows in its file) or empty. */
 static al_err_t finish_window(job_t *j, int64_t s, int64_t e, int empty)
 {
-    char a[12], b[12], name[64], hex[2 * EVP_MAX_MD_SIZE + 1] = "", line[512];
+    char a[12], b[12], name[64], hex[2 * EVP_MAX_MD_SIZE + 1] = "", line[600];
     uint64_t rows = 0, bytes = 0;
     al_exp_event_t ev = {0};
     al_err_t err = AL_ERR_OK;
@@ -397,16 +598,20 @@ static al_err_t finish_window(job_t *j, int64_t s, int64_t e, int empty)
     if (!empty && (err = convert(j, name, &rows, &bytes, hex)) != AL_ERR_OK)
         return err;
     if (empty)
-        snprintf(line, sizeof(line), "{\"start\":\"%s\",\"end\":\"%s\",\"status\":\"empty\"}\n", a,
-                 b);
+        snprintf(line, sizeof(line),
+                 "{\"start\":\"%s\",\"end\":\"%s\",\"status\":\"empty\",\"project\":\"%s\"}\n", a,
+                 b, j->project);
     else
         snprintf(line, sizeof(line),
                  "{\"start\":\"%s\",\"end\":\"%s\",\"status\":\"done\",\"file\":\"%s\","
-                 "\"rows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sha256\":\"%s\"}\n",
-                 a, b, name, rows, bytes, hex);
+                 "\"rows\":%" PRIu64 ",\"bytes\":%" PRIu64
+                 ",\"sha256\":\"%s\",\"project\":\"%s\"}\n",
+                 a, b, name, rows, bytes, hex, j->project);
     err = record(j, line);
     if (err != AL_ERR_OK)
         return err;
+    if (add_covered(j, s, e) != 0)
+        return AL_ERR_NOMEM;
     unlink(out_path(j, PART));
     ev.rows = rows;
     ev.bytes = bytes;
@@ -430,11 +635,12 @@ static al_err_t window_failed(job_t *j, int64_t s, int64_t e, const char *why)
     return AL_ERR_OK;
 }
 
-/* Waits before a retry. @return 0, or -1 when stopped or over budget. */
-static int backoff(job_t *j, uint32_t attempt, uint64_t t0)
+/* Waits before a retry. @return 0, or -1 when stopped or when the wait
+ * would end past deadline (al_mono_ms). */
+static int backoff(job_t *j, uint32_t attempt, uint64_t deadline)
 {
     uint64_t d = al_backoff_delay_ms(attempt, BACKOFF_MS, BACKOFF_CAP, 0, &j->rng);
-    if (al_mono_ms() + d > t0 + (uint64_t)j->o->retry_time_s * 1000)
+    if (al_mono_ms() + d > deadline)
         return -1;
     for (uint64_t end = al_mono_ms() + d; al_mono_ms() < end;) {
         if (j->o->stop != NULL && atomic_load(j->o->stop))
@@ -444,7 +650,21 @@ static int backoff(job_t *j, uint32_t attempt, uint64_t t0)
     return 0;
 }
 
-static al_err_t do_window(job_t *j, int64_t s, int64_t e);
+/* The end of the retry budget of an attempt that failed at t0: retry_time_s,
+ * but while no connection was ever made (a wrong host, a closed port, TLS
+ * refused), the smaller of that and NEVER_CONNECTED_S from the run's start. */
+static uint64_t retry_deadline(const job_t *j, uint64_t t0)
+{
+    uint64_t budget = (uint64_t)j->o->retry_time_s * 1000, end = t0 + budget;
+    if (j->connect_fault) {
+        uint64_t cfg = j->t_start + (budget < NEVER_CONNECTED_MS ? budget : NEVER_CONNECTED_MS);
+        if (cfg < end)
+            end = cfg;
+    }
+    return end;
+}
+
+static al_err_t do_range(job_t *j, int64_t s, int64_t e);
 
 /* 400 or 504: the two halves, or a failed hour. */
 static al_err_t split(job_t *j, int64_t s, int64_t e, long status)
@@ -457,63 +677,112 @@ static al_err_t split(job_t *j, int64_t s, int64_t e, long status)
                                            : "one hour keeps timing out (504)");
     j->st->splits++;
     emit(j, AL_EXP_WINDOW_SPLIT, s, e, &(al_exp_event_t){.status = status});
-    err = do_window(j, s, mid);
-    return err != AL_ERR_OK ? err : do_window(j, mid + 1, e);
+    err = do_range(j, s, mid);
+    return err != AL_ERR_OK ? err : do_range(j, mid + 1, e);
 }
 
-/* Downloads one window until done, empty, split, failed or stopped. */
+/* The answer to a fetch that could not be retried. @return AL_ERR_OK and
+ * *done = 0 to retry (j->why says why), else the window's outcome. */
+static al_err_t on_answer(job_t *j, int64_t s, int64_t e, long status, int *done)
+{
+    al_err_t err;
+    *done = 1;
+    if (status == 200) {
+        err = finish_window(j, s, e, 0);
+        if (err == AL_ERR_OK || err == AL_ERR_WRITE || err == AL_ERR_NOMEM)
+            return err;
+        if (err == AL_ERR_INVALID_ARG) /* the same rows would come again */
+            return window_failed(j, s, e, j->diag->detail);
+        /* a damaged zip is retried: the transfer may have broken */
+        snprintf(j->why, sizeof(j->why), "%s",
+                 j->diag->detail[0] != '\0' ? j->diag->detail : "the downloaded zip is damaged");
+        *done = 0;
+        return AL_ERR_OK;
+    }
+    if (status == 404)
+        return finish_window(j, s, e, 1);
+    unlink(out_path(j, PART));
+    if (status == 400 || status == 504)
+        return split(j, s, e, status);
+    if (status == 401 || status == 403) {
+        al_diag_set(j->diag, j->o->url, 0);
+        snprintf(j->diag->detail, sizeof(j->diag->detail),
+                 "HTTP %ld: the API key or the secret key is wrong, or the region", status);
+        return AL_ERR_CONFIG;
+    }
+    if (status != 0 && status != 429 && status < 500) {
+        char w[64];
+        snprintf(w, sizeof(w), "HTTP %ld", status);
+        return window_failed(j, s, e, w);
+    }
+    if (status != 0)
+        snprintf(j->why, sizeof(j->why), "HTTP %ld", status);
+    *done = 0;
+    return AL_ERR_OK;
+}
+
+/* Downloads one window none of whose hours is recorded, until done, empty,
+ * split, failed or stopped. */
 static al_err_t do_window(job_t *j, int64_t s, int64_t e)
 {
     uint64_t t0 = al_mono_ms();
     for (uint32_t attempt = 1;; attempt++) {
-        const char *why = NULL;
         uint64_t ms = 0;
-        long status;
+        int done = 0;
+        long status = fetch(j, s, e, &ms);
         al_err_t err;
-        if (covered(j, s, e)) {
-            j->st->skipped++;
-            j->st->hours_done += (uint64_t)(e - s + 1);
-            emit(j, AL_EXP_WINDOW_SKIP, s, e, NULL);
-            return AL_ERR_OK;
-        }
-        status = fetch(j, s, e, &why, &ms);
-        if (status < 0)
+        if (status == -1)
             return AL_ERR_INTERRUPTED;
+        if (status == -2)
+            return AL_ERR_WRITE;
         j->st->bytes_in += j->got;
         emit(j, AL_EXP_REQUEST, s, e,
-             &(al_exp_event_t){
-                 .status = status, .attempt = attempt, .bytes = j->got, .ms = ms, .detail = why});
-        if (status == 200) {
-            err = finish_window(j, s, e, 0);
-            if (err == AL_ERR_OK || err == AL_ERR_WRITE || err == AL_ERR_NOMEM)
-                return err;
-            if (err == AL_ERR_INVALID_ARG) /* the same rows would come again */
-                return window_failed(j, s, e, j->diag->detail);
-            /* a damaged zip is retried: the transfer may have broken */
-            why = j->diag->detail[0] != '\0' ? j->diag->detail : "the downloaded zip is damaged";
-        } else if (status == 404) {
-            return finish_window(j, s, e, 1);
-        } else if (status == 400 || status == 504) {
-            unlink(out_path(j, PART));
-            return split(j, s, e, status);
-        } else if (status == 401 || status == 403) {
-            unlink(out_path(j, PART));
-            al_diag_set(j->diag, j->o->url, 0);
-            snprintf(j->diag->detail, sizeof(j->diag->detail),
-                     "HTTP %ld: the API key or the secret key is wrong, or the region", status);
-            return AL_ERR_CONFIG;
-        } else if (status != 0 && status != 429 && status < 500) {
-            char w[64];
-            snprintf(w, sizeof(w), "HTTP %ld", status);
-            return window_failed(j, s, e, w);
-        }
-        if (backoff(j, attempt, t0) != 0) {
+             &(al_exp_event_t){.status = status,
+                               .attempt = attempt,
+                               .bytes = j->got,
+                               .ms = ms,
+                               .detail = status == 0 ? j->why : NULL});
+        err = on_answer(j, s, e, status, &done);
+        if (done)
+            return err;
+        emit(j, AL_EXP_RETRY, s, e,
+             &(al_exp_event_t){.status = status, .attempt = attempt, .detail = j->why});
+        if (backoff(j, attempt, retry_deadline(j, t0)) != 0) {
             if (j->o->stop != NULL && atomic_load(j->o->stop))
                 return AL_ERR_INTERRUPTED;
-            return window_failed(j, s, e,
-                                 why != NULL ? why : "the server kept failing (429 or 5xx)");
+            if (j->connect_fault) {
+                /* never connected since the start: the URL, not the server */
+                unlink(out_path(j, PART));
+                al_diag_set(j->diag, j->o->url, 0);
+                snprintf(j->diag->detail, sizeof(j->diag->detail), "%s", j->why);
+                return AL_ERR_CONFIG;
+            }
+            return window_failed(j, s, e, j->why[0] != '\0' ? j->why : "the server kept failing");
         }
     }
+}
+
+/* Does the hours of [s, e] the manifest does not record yet, window by
+ * window, cut around the recorded ones: a window halved by an earlier run,
+ * or a range resumed with another --window, never asks for an hour again. */
+static al_err_t do_range(job_t *j, int64_t s, int64_t e)
+{
+    al_err_t err = AL_ERR_OK;
+    for (int64_t h = s; err == AL_ERR_OK && h <= e;) {
+        int64_t upto = covered_until(j, h), gap_end;
+        if (upto > h) {
+            upto = upto - 1 < e ? upto - 1 : e;
+            j->st->skipped++;
+            j->st->hours_done += (uint64_t)(upto - h + 1);
+            emit(j, AL_EXP_WINDOW_SKIP, h, upto, NULL);
+            h = upto + 1;
+            continue;
+        }
+        gap_end = next_covered(j, h, e) - 1;
+        err = do_window(j, h, gap_end);
+        h = gap_end + 1;
+    }
+    return err;
 }
 
 al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_diag_t *diag)
@@ -532,20 +801,23 @@ al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_d
         return AL_ERR_INVALID_ARG;
     stats->windows = (uint64_t)((o->end - o->start) / o->window_hours + 1);
     stats->hours = (uint64_t)(o->end - o->start + 1);
+    j.t_start = al_mono_ms();
+    al_export_project_id(o->api_key, j.project);
     err = read_manifest(&j);
     if (err != AL_ERR_OK) {
-        al_diag_set(diag, j.path, errno);
+        free(j.covered);
         return err;
     }
-    unlink(out_path(&j, PART)); /* a download a crash interrupted */
-    err = setup_curl(&j);
+    err = remove_stale(&j); /* what a crash left: a download, a window's file */
+    if (err == AL_ERR_OK)
+        err = setup_curl(&j);
     for (int64_t s = o->start; err == AL_ERR_OK && s <= o->end; s += o->window_hours) {
         int64_t e = s + o->window_hours - 1 < o->end ? s + o->window_hours - 1 : o->end;
         stats->window++;
         if (o->stop != NULL && atomic_load(o->stop))
             err = AL_ERR_INTERRUPTED;
         else
-            err = do_window(&j, s, e);
+            err = do_range(&j, s, e);
     }
     if (j.curl != NULL)
         curl_easy_cleanup(j.curl);

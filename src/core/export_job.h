@@ -9,17 +9,27 @@
  * reader: libzip and ISA-L) and its rows written as one zstd file,
  * <start>-<end>.ndjson.zst; the file is fsync'd and renamed into place and
  * a line appended to manifest.ndjson (window, status, rows, bytes, sha256
- * of the file), fsync'd too. A window is done only then: a rerun skips the
- * windows the manifest covers and does the others, so a killed export
- * resumes where it stopped and ends with the same files and manifest.
+ * of the file, the project id of the API key), fsync'd too. A window is
+ * done only then: a rerun fetches only the hours no manifest line covers,
+ * each window cut around the covered ones (so a window halved by an earlier
+ * run, or a range resumed with another window size, never asks for an hour
+ * twice), and a killed export resumes where it stopped and ends with the
+ * same files and manifest. A manifest that is a link is refused (never
+ * followed); one of another project stops the job; the leftovers of a
+ * killed run (the download, a window's .tmp file) are removed at start.
  *
  * Answers: 200 a window's rows; 404 an empty window (recorded as such);
  * 400 (over 4 GB) and 504 (too slow) halve the window, down to one hour,
  * and an hour that still fails is recorded as failed (a rerun tries it
  * again; the CLI points to Amplitude's S3 export); 429, other 5xx, a broken
- * transfer or a damaged zip are retried with backoff within retry_time_s,
- * then the window fails; 401 and 403 stop the job (the key, the secret or
- * the region is wrong).
+ * transfer, a damaged zip or a 200 with an empty zip (only 404 means empty)
+ * are retried with backoff within retry_time_s, then the window fails; 401
+ * and 403 stop the job (the key, the secret or the region is wrong), and so
+ * does an endpoint no connection could be made to since the start (DNS,
+ * refused, TLS) once the smaller of 30 s and retry_time_s has passed:
+ * CONFIG, diag's detail "cannot connect to HOST:PORT: cause". Once a
+ * connection was made, failures stay retryable. A download that cannot be
+ * written (a full disk) stops the job at once: WRITE, diag names the file.
  *
  * Thread-safety: one job per output directory (the caller holds its lock);
  * events are reported from the calling thread.
@@ -40,6 +50,7 @@ typedef enum {
     AL_EXP_WINDOW_SPLIT,  /* 400 or 504: halved */
     AL_EXP_WINDOW_FAILED, /* given up; detail says why */
     AL_EXP_REQUEST,       /* one HTTP attempt ended (status 0: no answer) */
+    AL_EXP_RETRY,         /* an attempt failed and may be retried; detail says why */
     AL_EXP_PROGRESS       /* bytes arrived */
 } al_exp_kind_t;
 
@@ -79,9 +90,24 @@ typedef struct {
 } al_export_stats_t;
 
 /* Runs the job. @return AL_ERR_OK when every window was tried (some may
- * have failed: stats->failed), CONFIG (401/403), INTERRUPTED, WRITE or IO
- * (the output directory), HTTP_CLIENT, NOMEM; diag says what. */
+ * have failed: stats->failed), CONFIG (401/403, never connected),
+ * INTERRUPTED, WRITE or IO (the output directory), UNSAFE_PATH (a link at
+ * the manifest), INVALID_ARG (the directory holds another project's
+ * export), HTTP_CLIENT, NOMEM; diag says what. */
 al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_diag_t *diag);
+
+/* The project id of an API key, as the manifest records it on every line
+ * ("project"): the first 16 hex digits of SHA-256 over a fixed domain
+ * prefix and the key. It tells two projects apart without holding the key
+ * or any part of it. out holds 17 bytes. */
+void al_export_project_id(const char *api_key, char *out);
+
+/* The one rule for a re-import into the source project: @return 1 when the
+ * export manifest beside input (manifest.ndjson in the input's directory)
+ * records the project of api_key, else 0 (no manifest, one of another
+ * project, or none readable: an input without a manifest is no export of
+ * ours). manifest[cap] gets the manifest's path either way. */
+int al_export_same_project(const char *input, const char *api_key, char *manifest, size_t cap);
 
 /* "YYYYMMDDTHH" to hours since 1970. @return 1, or 0 when malformed. */
 int al_export_parse_hour(const char *s, int64_t *hour);

@@ -333,8 +333,7 @@ static void finish_zip(buf_t *zip, const entry_t *e, size_t n)
 
 /* ---- the request --------------------------------------------------------- */
 
-/* "YYYYMMDDTHH" as hours since 1970. @return 1, or 0 when malformed. */
-static int parse_hour(const char *s, int64_t *hour)
+int mock_export_parse_hour(const char *s, int64_t *hour)
 {
     int y, m, d, h, n = 0;
     int64_t era, yy;
@@ -450,7 +449,7 @@ int mock_export(mock_store_t *s, const char *auth, const char *start, const char
     if ((s->o.api_key != NULL && strcmp(key, s->o.api_key) != 0) ||
         (s->o.secret_key != NULL && strcmp(secret, s->o.secret_key) != 0))
         return answer(body, len, ctype, 403, "Invalid API key or secret key\n");
-    if (!parse_hour(start, &h0) || !parse_hour(end, &h1) || h1 < h0)
+    if (!mock_export_parse_hour(start, &h0) || !mock_export_parse_hour(end, &h1) || h1 < h0)
         return answer(body, len, ctype, 400, "start and end must be YYYYMMDDTHH, end >= start\n");
     p = project(s, key, 0);
     rows = calloc(p != NULL && p->n > 0 ? p->n : 1, sizeof(*rows));

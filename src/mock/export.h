@@ -43,6 +43,9 @@ uint32_t mock_project_app(const char *key);
 /* Keeps an accepted event of the project of key. */
 void mock_store_add(mock_store_t *s, const char *key, json_t *ev, uint64_t now_ms);
 
+/* "YYYYMMDDTHH" as hours since 1970. @return 1, or 0 when malformed. */
+int mock_export_parse_hour(const char *s, int64_t *hour);
+
 /* Answers GET /api/2/export. auth is the Authorization header (or NULL),
  * start and end the query's values (or NULL).
  * @return the HTTP status; *body (malloc'd) and *len the answer, *ctype its

@@ -51,6 +51,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,12 @@ typedef struct {
     int sink;
     mock_store_t *store; /* --export or --record-dir: events kept per project */
     mock_store_opts_t store_opts;
+    /* the export's own faults, until SIGUSR1 heals the server */
+    uint64_t export_504_first; /* --export-504-first: 504 to the first N requests */
+    int64_t export_504_hour;   /* --export-504-hour: 504 to windows holding it; -1 none */
+    uint64_t export_empty_zip; /* --export-empty-zip: the first N 200s carry an empty zip */
+    atomic_int healed;         /* SIGUSR1 came: the export faults are off */
+    uint64_t export_requests;
     mock_users_t *users; /* user properties set through POST /identify */
     /* shared, under lock */
     pthread_mutex_t lock;
@@ -727,6 +734,38 @@ static void handle_users(mock_t *m, reply_t *r)
     set_json(r, 200, doc);
 }
 
+/* @return 1 when this export request meets one of the export's own faults
+ * (--export-504-first, --export-504-hour) before SIGUSR1 healed them. */
+static int export_504(mock_t *m, struct MHD_Connection *conn)
+{
+    int64_t h0, h1;
+    int fault;
+    pthread_mutex_lock(&m->lock);
+    m->export_requests++;
+    fault = m->export_requests <= m->export_504_first;
+    pthread_mutex_unlock(&m->lock);
+    if (atomic_load(&m->healed))
+        return 0;
+    if (fault)
+        return 1;
+    return m->export_504_hour >= 0 &&
+           mock_export_parse_hour(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start"),
+                                  &h0) &&
+           mock_export_parse_hour(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "end"),
+                                  &h1) &&
+           h0 <= m->export_504_hour && m->export_504_hour <= h1;
+}
+
+/* A zip without a member: the end-of-central-directory record alone. */
+static void empty_zip(reply_t *r)
+{
+    static const unsigned char eocd[22] = {0x50, 0x4b, 0x05, 0x06};
+    free(r->body);
+    r->body = malloc(sizeof(eocd));
+    memcpy(r->body, eocd, sizeof(eocd));
+    r->body_len = sizeof(eocd);
+}
+
 /* GET /api/2/export: draws a fault like /batch, then answers from the store. */
 static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t *up, reply_t *r)
 {
@@ -734,6 +773,8 @@ static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t
     draw_fault(m, up, r, &fail_status, &partial);
     if (r->drop)
         return;
+    if (fail_status == 0 && export_504(m, conn))
+        fail_status = 504;
     if (fail_status != 0) {
         set_error(r, fail_status, "Injected failure");
         r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
@@ -749,6 +790,10 @@ static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t
                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start"),
                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "end"), &r->body,
                     &r->body_len, &r->ctype);
+    if (r->status == 200 && m->export_empty_zip > 0 && !atomic_load(&m->healed)) {
+        m->export_empty_zip--;
+        empty_zip(r);
+    }
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -913,6 +958,11 @@ static const char usage[] =
     "  --secret-key KEY      the export's secret key (default: any non-empty one)\n"
     "  --upload-time event   take an event's upload hour from its time, not the clock\n"
     "  --export-max-events N 400 (Amplitude's over 4 GB) for a window above N rows\n"
+    "  --export-504-first N  answer 504 to the first N export requests\n"
+    "  --export-504-hour H   answer 504 to every export window holding hour H\n"
+    "                        (YYYYMMDDTHH)\n"
+    "  --export-empty-zip N  the first N export answers of 200 carry an empty zip\n"
+    "                        (SIGUSR1 turns these three export faults off: healed)\n"
     "  --sink                only count requests and bytes (throughput benchmarks);\n"
     "                        /identify answers success\n"
     "  --seed N              seed of the fault sequence (default 1)\n"
@@ -988,6 +1038,9 @@ static const struct option opts[] = {
     {"secret-key", required_argument, NULL, 'Y'},
     {"upload-time", required_argument, NULL, 'U'},
     {"export-max-events", required_argument, NULL, 'M'},
+    {"export-504-first", required_argument, NULL, '5'},
+    {"export-504-hour", required_argument, NULL, 'H'},
+    {"export-empty-zip", required_argument, NULL, 'Z'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -1099,6 +1152,18 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
         case 'M':
             m->store_opts.max_events = (uint64_t)num_arg("--export-max-events", optarg, 1, 1e15);
             break;
+        case '5':
+            m->export_504_first = (uint64_t)num_arg("--export-504-first", optarg, 0, 1e15);
+            break;
+        case 'H':
+            if (!mock_export_parse_hour(optarg, &m->export_504_hour)) {
+                fprintf(stderr, "ampload-mock: --export-504-hour: use YYYYMMDDTHH\n");
+                return 2;
+            }
+            break;
+        case 'Z':
+            m->export_empty_zip = (uint64_t)num_arg("--export-empty-zip", optarg, 0, 1e15);
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -1161,6 +1226,7 @@ int main(int argc, char **argv)
     m.eps_window = 30;
     m.echo_key_pad = -1;
     m.rng = 1;
+    m.export_504_hour = -1;
     rc = parse_args(argc, argv, &m, &args);
     if (rc >= 0)
         return rc;
@@ -1172,6 +1238,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGALRM);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -1186,7 +1253,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (args.exit_after > 0)
         alarm(args.exit_after);
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGUSR1)
+        atomic_store(&m.healed, 1);
     MHD_stop_daemon(d);
     if (m.record != NULL)
         fclose(m.record);
