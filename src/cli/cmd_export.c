@@ -295,19 +295,21 @@ static int export_error(const export_args_t *a, al_err_t err, const al_diag_t *d
 {
     char msg[1024];
     switch (err) {
-    case AL_ERR_CONFIG:
-        /* 401/403, or an endpoint never reached: the detail says which */
+    case AL_ERR_UNREACHABLE:
+        /* never connected since the start: the detail says why */
         fprintf(stderr, "ampload export: %s\n", d->detail);
-        if (strncmp(d->detail, "cannot connect", 14) == 0)
-            fprintf(stderr,
-                    "  hint: check the URL %s (from %s), the network, a proxy or firewall; "
-                    "the export stops when no connection could be made for 30 s\n",
-                    a->url, a->url_source);
-        else
-            fprintf(stderr,
-                    "  hint: check the API key, the secret key and the region; the URL is %s "
-                    "(from %s)\n",
-                    a->url, a->url_source);
+        fprintf(stderr,
+                "  hint: check the URL %s (from %s), the network, a proxy or firewall; "
+                "the export stops when no connection could be made for 30 s\n",
+                a->url, a->url_source);
+        return EXIT_CONFIG;
+    case AL_ERR_CONFIG:
+        /* 401/403: the detail says which */
+        fprintf(stderr, "ampload export: %s\n", d->detail);
+        fprintf(stderr,
+                "  hint: check the API key, the secret key and the region; the URL is %s "
+                "(from %s)\n",
+                a->url, a->url_source);
         return EXIT_CONFIG;
     case AL_ERR_WRITE:
         fprintf(stderr,

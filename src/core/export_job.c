@@ -334,39 +334,28 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 static int connect_failure(CURL *c, CURLcode rc)
 {
     curl_off_t connect_us = 0;
-    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-        rc == CURLE_COULDNT_RESOLVE_PROXY || al_http_tls_error(rc))
+    if (al_http_tls_error(rc))
         return 1;
     curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us);
-    return rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
+    return al_http_connect_error(rc, connect_us > 0 ? (long)(connect_us / 1000) + 1 : 0);
 }
 
-/* j->why: "cannot connect to HOST:PORT: cause", for a connect failure. */
+/* j->why: what failed, in the words the load uses (al_http_describe):
+ * "cannot connect to HOST:PORT: connection refused", "cannot resolve host
+ * name HOST", or "TLS: " and curl's text. */
 static void connect_why(job_t *j, CURLcode rc)
 {
-    char *host = NULL, *port = NULL, cause[300];
     long oserr = 0;
-    CURLU *u = curl_url();
-    if (u != NULL && curl_url_set(u, CURLUPART_URL, j->o->url, 0) == CURLUE_OK) {
-        curl_url_get(u, CURLUPART_HOST, &host, 0);
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    if (al_http_tls_error(rc)) {
+        snprintf(j->why, sizeof(j->why), "TLS: %.200s",
+                 j->curl_err[0] != '\0' ? j->curl_err : curl_easy_strerror(rc));
+        return;
     }
     curl_easy_getinfo(j->curl, CURLINFO_OS_ERRNO, &oserr);
-    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
-        snprintf(cause, sizeof(cause), "the host name does not resolve (DNS)");
-    else if (rc == CURLE_COULDNT_CONNECT && oserr != 0)
-        snprintf(cause, sizeof(cause), "%s", strerror((int)oserr));
-    else if (j->curl_err[0] != '\0')
-        snprintf(cause, sizeof(cause), "%s%s", al_http_tls_error(rc) ? "TLS: " : "", j->curl_err);
+    if (rc == CURLE_OPERATION_TIMEDOUT) /* a connect that timed out */
+        al_http_describe(j->why, sizeof(j->why), j->o->url, 0, CURLE_COULDNT_CONNECT, ETIMEDOUT);
     else
-        snprintf(cause, sizeof(cause), "%s", curl_easy_strerror(rc));
-    if (cause[0] >= 'A' && cause[0] <= 'Z' && cause[1] >= 'a' && cause[1] <= 'z')
-        cause[0] = (char)(cause[0] - 'A' + 'a'); /* "Connection refused" in a sentence */
-    snprintf(j->why, sizeof(j->why), "cannot connect to %.60s:%.8s: %.160s", host ? host : "?",
-             port ? port : "?", cause);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
+        al_http_describe(j->why, sizeof(j->why), j->o->url, 0, (int)rc, oserr);
 }
 
 /* GETs one window into the part file. @return the HTTP status, or 0 when
@@ -755,7 +744,7 @@ static al_err_t do_window(job_t *j, int64_t s, int64_t e)
                 unlink(out_path(j, PART));
                 al_diag_set(j->diag, j->o->url, 0);
                 snprintf(j->diag->detail, sizeof(j->diag->detail), "%s", j->why);
-                return AL_ERR_CONFIG;
+                return AL_ERR_UNREACHABLE;
             }
             return window_failed(j, s, e, j->why[0] != '\0' ? j->why : "the server kept failing");
         }

@@ -90,7 +90,8 @@ typedef struct {
 } al_export_stats_t;
 
 /* Runs the job. @return AL_ERR_OK when every window was tried (some may
- * have failed: stats->failed), CONFIG (401/403, never connected),
+ * have failed: stats->failed), CONFIG (401/403), UNREACHABLE (never
+ * connected since the start: no answer to the URL for 30 s),
  * INTERRUPTED, WRITE or IO (the output directory), UNSAFE_PATH (a link at
  * the manifest), INVALID_ARG (the directory holds another project's
  * export), HTTP_CLIENT, NOMEM; diag says what. */

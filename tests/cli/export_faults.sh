@@ -157,7 +157,7 @@ t=$(($(date +%s) - t0))
 "$bin" export --endpoint http://no-such-host.invalid/api/2/export "${day[@]}" --retry-time 2 \
     -o dns 2>dns.err
 rc=$?
-[ $rc -eq 4 ] && grep -q "cannot connect to no-such-host.invalid:80: .*resolve" dns.err && ok ||
+[ $rc -eq 4 ] && grep -q "cannot resolve host name no-such-host.invalid" dns.err && ok ||
     bad "a name that does not resolve: exit $rc: $(cat dns.err)"
 # a certificate no CA vouches for: the TLS handshake fails, nothing connects
 openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
@@ -165,7 +165,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 \
 start_mock tls --export --secret-key "$secret" --tls-cert tls.crt --tls-key tls.key
 "$bin" export --endpoint "$url/api/2/export" "${day[@]}" --retry-time 2 -o tls 2>tls.err
 rc=$?
-[ $rc -eq 4 ] && grep -q "cannot connect to 127.0.0.1:[0-9]*: TLS: .*certificate" tls.err && ok ||
+[ $rc -eq 4 ] && grep -q "TLS: .*certificate" tls.err && ok ||
     bad "an untrusted certificate: exit $rc: $(cat tls.err)"
 # once connected, a server gone away is a fault retried within --retry-time
 load_mock gone --latency-ms 400
