@@ -42,6 +42,8 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_GZIP_TRUNCATED:
     case AL_ERR_ZIP_CORRUPT:
     case AL_ERR_ZIP_UNSUPPORTED:
+    case AL_ERR_INPUT_SHAPE:
+    case AL_ERR_ALL_REJECTED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
         return EXIT_CONFIG;

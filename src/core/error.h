@@ -56,7 +56,13 @@
     X(25, ZIP_CORRUPT, "corrupt zip archive",                                                      \
       "the archive is damaged or cut short; re-download it (unzip -t lists the bad members)")      \
     X(26, ZIP_UNSUPPORTED, "a zip member ampload cannot read",                                     \
-      "extract it with unzip (or 7z) and pass the extracted file instead")
+      "extract it with unzip (or 7z) and pass the extracted file instead")                         \
+    X(27, INPUT_SHAPE, "not NDJSON",                                                               \
+      "ampload reads NDJSON, one JSON object per line; convert the input as shown (nothing of "    \
+      "it was sent), then run the command again with the converted file")                          \
+    X(28, ALL_REJECTED, "every line of this input was rejected",                                   \
+      "is it NDJSON with one Amplitude event per line? see the reason above and the reject file; " \
+      "fix or convert the input, then run again")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
