@@ -113,4 +113,46 @@ rc=$?
     ok || bad "notes: exit $rc: $(cat notes.err)"
 "$bin" --dry-run -q --state st-good good.ndjson >/dev/null 2>&1 && ok || bad "good.ndjson alone: exit $?"
 
+# time in seconds or microseconds: each line refused with the reason (and
+# a file of nothing else is refused as a whole); milliseconds pass
+python3 - <<'PY'
+import json
+def line(t):
+    return json.dumps({"event_type": "open", "user_id": "user-1", "time": t}) + "\n"
+open("seconds.ndjson", "w").write(line(1700000000) + line(1700000001))
+open("micros.ndjson", "w").write(line(1700000000000000))
+open("mixed.ndjson", "w").write(line(1700000000000) + line(1700000000))
+row = {"$insert_id": "ins-1", "uuid": "uu-1", "event_type": "open", "user_id": "user-1",
+       "event_time": "2026-01-02 03:04:05.678901", "amplitude_id": 1}
+open("export-rows.ndjson", "w").write(json.dumps(row) + "\n" + json.dumps(dict(row, uuid="uu-2")) + "\n")
+PY
+"$bin" --dry-run -q --state st-sec seconds.ndjson >sec.out 2>sec.err
+rc=$?
+[ "$rc" -eq 3 ] && grep -q "time 1700000000 looks like seconds (as milliseconds it is before 1973-03-03); ampload wants milliseconds since the epoch" sec.err &&
+    grep -q '"reason":"time 1700000001 looks like seconds' st-sec/rejected.ndjson && ok ||
+    bad "seconds: exit $rc: $(cat sec.err)"
+"$bin" --dry-run -q --state st-us micros.ndjson >us.out 2>us.err
+grep -q "time 1700000000000000 looks like microseconds" st-us/rejected.ndjson && ok ||
+    bad "microseconds: $(cat us.err st-us/rejected.ndjson)"
+"$bin" --dry-run --state st-mixed mixed.ndjson >mixed.out 2>mixed.err
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "1 valid events" mixed.err && grep -q "time_in_seconds 1" mixed.err && ok ||
+    bad "mixed times: exit $rc: $(cat mixed.err)"
+
+# --from amplitude-export: the user's edits of time and insert_id win over
+# the mapping's (never a duplicate key)
+for edit in "--set time=1767323045000" "--set insert_id=\"x\"" "--rename uuid=time"; do
+    # shellcheck disable=SC2086 # the edit is two words
+    "$bin" --dry-run -q --state st-edit --from amplitude-export $edit export-rows.ndjson \
+        >edit.out 2>edit.err
+    rc=$?
+    if grep -qs duplicate st-edit/rejected.ndjson; then
+        bad "$edit: $(cat st-edit/rejected.ndjson)"
+    elif [ "${edit#--set}" != "$edit" ] && [ "$rc" -ne 0 ]; then
+        bad "$edit: exit $rc: $(cat edit.err)"
+    else
+        ok
+    fi
+done
+
 finish
