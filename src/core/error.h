@@ -61,7 +61,7 @@
       "ampload reads NDJSON, one JSON object per line; convert the input as shown (nothing of "    \
       "it was sent), then run the command again with the converted file")                          \
     X(28, ALL_REJECTED, "every line of this input was rejected",                                   \
-      "is it NDJSON with one Amplitude event per line? see the reason above and the reject file; " \
+      "is it NDJSON, one event (or identification) per line? see the reason and the reject file; " \
       "fix or convert the input, then run again")
 
 typedef enum {

@@ -398,7 +398,8 @@ static char header_delimiter(const char *line, size_t n)
     return 0;
 }
 
-/* @return the number of delim in line[0..n) outside double quotes. */
+/* @return the number of fields of line[0..n): delimiters outside double
+ * quotes, plus one. */
 static size_t count_fields(const char *line, size_t n, char delim)
 {
     size_t count = 1;
