@@ -391,8 +391,8 @@ static void write_hot_input(const char *path, int n, int hot, const char *hot_fi
         if (i % step == 0 && placed < hot) {
             fprintf(fp,
                     "{\"event_type\":\"Hot\",\"%s\":\"hot-id-000001\",\"insert_id\":\"hot-%d\","
-                    "\"time\":%d}\n",
-                    hot_field, i, 1700000000 + i);
+                    "\"time\":%lld}\n",
+                    hot_field, i, 1700000000000LL + i); /* milliseconds */
             placed++;
         } else {
             fprintf(fp,

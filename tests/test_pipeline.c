@@ -686,6 +686,51 @@ START_TEST(shards_split_the_lines_and_keep_each_id_together)
 }
 END_TEST
 
+/* Each input's validation counts, and the one rule on them: an input read
+ * whole of which every line was refused; another input's valid events do
+ * not excuse it, and one refused line among valid ones is not it. A
+ * refused shape stops the run before any line is read. */
+START_TEST(every_line_of_an_input_refused_is_told_apart)
+{
+    char *good = fx_path(dir, "good.ndjson"), *notes = fx_path(dir, "notes.txt"),
+         *arr = fx_path(dir, "a.json"), *rej = fx_path(dir, "rejected.ndjson");
+    const char *paths[2] = {good, notes}, *shaped[2] = {good, arr};
+    const char *text = "first line of notes\n\nnot an event either\nnor this\n";
+    const char *array = "[{\"event_type\":\"a\",\"user_id\":\"user-1\"}]\n";
+    al_pipeline_opts_t o;
+    al_stats_t s;
+    al_diag_t d;
+    al_input_t in[2];
+    fx_generate(good, 3000, 4, "--bad-rate 0.1");
+    fx_write(notes, text, strlen(text));
+    fx_write(arr, array, strlen(array));
+    al_pipeline_opts_init(&o);
+    o.paths = paths;
+    o.npaths = 2;
+    o.threads = 3;
+    o.chunk_bytes = 4096;
+    o.reject_path = rej;
+    ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
+    ck_assert_uint_eq(in[0].valid + in[0].rejected, 3000);
+    ck_assert_uint_gt(in[0].rejected, 0);
+    ck_assert(in[0].whole && in[1].whole);
+    ck_assert(!al_input_all_rejected(&in[0]));
+    ck_assert_uint_eq(in[1].valid, 0);
+    ck_assert_uint_eq(in[1].rejected, 3); /* the blank line is no record */
+    ck_assert_uint_eq(in[1].first_rejected_line, 1);
+    ck_assert_str_eq(in[1].first_reason, "invalid JSON at column 1: invalid literal");
+    ck_assert(al_input_all_rejected(&in[1]));
+    o.paths = shaped;
+    ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_INPUT_SHAPE);
+    ck_assert_str_eq(d.path, arr);
+    ck_assert_uint_eq(s.lines_read, 0);
+    free(good);
+    free(notes);
+    free(arr);
+    free(rej);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
@@ -704,6 +749,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);
     tcase_add_test(tc, refuses_events_that_could_never_fit_a_batch);
     tcase_add_test(tc, refuses_to_send_identifications_without_a_held_file);
+    tcase_add_test(tc, every_line_of_an_input_refused_is_told_apart);
     tcase_add_test(tc, shards_split_the_lines_and_keep_each_id_together);
     suite_add_tcase(s, tc);
     return s;

@@ -798,6 +798,159 @@ START_TEST(a_zip_inside_a_member_is_refused)
 }
 END_TEST
 
+/* ---- input shapes ---- */
+
+static const char array_text[] = "\xEF\xBB\xBF \n[\n"
+                                 "  {\"event_type\": \"a\", \"user_id\": \"user-1\"},\n"
+                                 "  {\"event_type\": \"b\", \"user_id\": \"user-1\"}\n"
+                                 "]\n";
+
+/* Reads text through a pipe as standard input. */
+static void read_piped(const char *text, size_t n, read_result_t *res)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], text, n), (ssize_t)n);
+    close(fds[1]);
+    ck_assert_int_ne(dup2(fds[0], STDIN_FILENO), -1);
+    read_all("-", 65536, res);
+    close(fds[0]);
+}
+
+/* The refusal names the input, the offset, what it is and the command. */
+static void assert_refused(const read_result_t *res, const char *path_end, uint64_t offset,
+                           const char *what, const char *command)
+{
+    size_t pl = strlen(res->diag.path), el = strlen(path_end);
+    ck_assert_msg(res->err == AL_ERR_INPUT_SHAPE, "%s: err %d", path_end, (int)res->err);
+    ck_assert_uint_eq(res->chunks, 0); /* nothing of it handed out */
+    ck_assert_msg(pl >= el && strcmp(res->diag.path + pl - el, path_end) == 0, "%s",
+                  res->diag.path);
+    ck_assert(res->diag.has_offset);
+    ck_assert_uint_eq(res->diag.offset, offset);
+    ck_assert_msg(strstr(res->diag.detail, what) != NULL, "%s", res->diag.detail);
+    ck_assert_msg(strstr(res->diag.detail, command) != NULL, "%s", res->diag.detail);
+}
+
+START_TEST(a_json_array_is_refused_from_every_source)
+{
+    size_t n = sizeof(array_text) - 1;
+    char *plain = fx_path(dir, "a.json"), *zst = fx_path(dir, "a.json.zst"),
+         *gz = fx_path(dir, "a.json.gz"), *zip = fx_path(dir, "x.zip");
+    fx_member_t m[2] = {{"in/b.json", array_text, n, 1, 1}, {"in/c.json", array_text, n, 0, 0}};
+    al_sources_t srcs;
+    read_result_t res;
+
+    fx_write(plain, array_text, n);
+    read_all(plain, 4096, &res);
+    assert_refused(&res, "a.json", 5, "a JSON array", "jq -c '.[]' ");
+    ck_assert_ptr_nonnull(strstr(res.diag.detail, "a.json > "));
+    fx_write_zstd(zst, array_text, n, 7);
+    read_all(zst, 4096, &res);
+    assert_refused(&res, "a.json.zst", 5, "a JSON array", "zstd -dc ");
+    fx_write_gzip(gz, array_text, n, 9, 1);
+    read_all(gz, 4096, &res);
+    assert_refused(&res, "a.json.gz", 5, "a JSON array", "gzip -dc ");
+    fx_write_zip(zip, m, 2);
+    expand_one(zip, &srcs, 2);
+    for (uint32_t k = 0; k < 2; k++) {
+        read_source(zip, &srcs.v[k], 4096, &res);
+        assert_refused(&res, k == 0 ? "x.zip:in/b.json" : "x.zip:in/c.json", 5, "a JSON array",
+                       "unzip -p ");
+    }
+    ck_assert_ptr_nonnull(strstr(res.diag.detail, "> c.ndjson"));
+    al_sources_free(&srcs);
+    read_piped(array_text, n, &res);
+    assert_refused(&res, "<stdin>", 5, "a JSON array", "| jq -c '.[]' | ampload -");
+    free(plain);
+    free(zst);
+    free(gz);
+    free(zip);
+}
+END_TEST
+
+START_TEST(pretty_printed_json_is_refused)
+{
+    static const char *const texts[] = {
+        "{\n  \"event_type\": \"a\",\n  \"user_id\": \"user-1\"\n}\n",
+        "{\"event_type\": \"a\",\n \"user_id\": \"user-1\"}\n{\"event_type\": \"b\",\n "
+        "\"user_id\": \"user-1\"}\n",
+        "\n\n{\"event_type\": \"a\", \"event_properties\": {\n    \"k\": 1\n  }, \"user_id\": "
+        "\"user-1\"}\n"};
+    static const uint64_t at[] = {0, 0, 2};
+    char *p = fx_path(dir, "p.json");
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        read_result_t res;
+        fx_write(p, texts[i], strlen(texts[i]));
+        read_all(p, 4096, &res);
+        assert_refused(&res, "p.json", at[i], "pretty-printed JSON", "jq -c . ");
+        read_piped(texts[i], strlen(texts[i]), &res);
+        assert_refused(&res, "<stdin>", at[i], "pretty-printed JSON", "jq -c . | ampload -");
+    }
+    free(p);
+}
+END_TEST
+
+START_TEST(csv_and_tsv_header_rows_are_refused)
+{
+    static const char *const texts[] = {"event_type,user_id,time\nopen,user-1,1700000000000\n",
+                                        "\"event type\",\"user id\"\r\n\"a,b\",user-1\r\n",
+                                        "event_type\tuser_id\nopen\tuser-1\n",
+                                        "event_type;user_id\nopen;user-1\n"};
+    static const char *const what[] = {"CSV", "CSV", "TSV", "CSV"};
+    static const char *const tool[] = {"mlr --icsv --ojsonl cat ", "mlr --icsv --ojsonl cat ",
+                                       "mlr --itsv --ojsonl cat ",
+                                       "mlr --icsv --ojsonl --ifs ';' cat "};
+    char *p = fx_path(dir, "e.csv");
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        read_result_t res;
+        fx_write(p, texts[i], strlen(texts[i]));
+        read_all(p, 4096, &res);
+        assert_refused(&res, "e.csv", 0, what[i], tool[i]);
+        ck_assert_ptr_nonnull(strstr(res.diag.detail, "e.csv > "));
+    }
+    free(p);
+}
+END_TEST
+
+/* What only resembles those shapes is read as NDJSON, every byte of it:
+ * its bad lines are the validator's to report. */
+START_TEST(ndjson_that_resembles_another_shape_is_read)
+{
+    char longline[20000 + 64];
+    static const char *const texts[] = {
+        /* a broken first line, then lines of their own */
+        "{\"event_type\": \"a\", \"user_id\": \"user-1\"\n{\"event_type\": \"b\"}\n",
+        "{\"event_type\": \"a\",\n{\"event_type\": \"b\"}\n{\"event_type\": \"c\"}\n",
+        /* one line, cut short */
+        "{\"event_type\": \"a\",\n",
+        /* prose with a comma, and a second line that has none */
+        "hello, world\nthis is a log line\n",
+        /* a row of numbers is no header */
+        "1,2,3\n4,5,6\n", "plain text\n", "{}\n{\"a\": 1}\n", NULL};
+    char *p = fx_path(dir, "n.ndjson");
+    memset(longline, 0, sizeof(longline));
+    memcpy(longline, "{\"event_type\": \"", 16);
+    memset(longline + 16, 'x', 20000); /* the first line does not end in view */
+    memcpy(longline + 20016, "\",\n\"user_id\": 1}\n", 17);
+    for (size_t i = 0; i <= sizeof(texts) / sizeof(texts[0]) - 1; i++) {
+        const char *t = texts[i] != NULL ? texts[i] : longline;
+        read_result_t res;
+        fx_write(p, t, strlen(t));
+        read_all(p, 65536, &res);
+        ck_assert_msg(res.err == AL_ERR_OK, "%zu: %s", i, res.diag.detail);
+        ck_assert_uint_eq(res.len, strlen(t));
+        free(res.text);
+        read_piped(t, strlen(t), &res);
+        ck_assert_msg(res.err == AL_ERR_OK, "%zu: %s", i, res.diag.detail);
+        ck_assert_uint_eq(res.len, strlen(t));
+        ck_assert_int_eq(memcmp(res.text, t, res.len), 0);
+        free(res.text);
+    }
+    free(p);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -830,6 +983,10 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, a_deflated_member_with_a_wrong_crc_is_an_error);
     tcase_add_test(tc, a_truncated_zip_is_refused_when_opened);
     tcase_add_test(tc, a_zip_inside_a_member_is_refused);
+    tcase_add_test(tc, a_json_array_is_refused_from_every_source);
+    tcase_add_test(tc, pretty_printed_json_is_refused);
+    tcase_add_test(tc, csv_and_tsv_header_rows_are_refused);
+    tcase_add_test(tc, ndjson_that_resembles_another_shape_is_read);
     suite_add_tcase(s, tc);
     return s;
 }

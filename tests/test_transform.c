@@ -381,6 +381,86 @@ START_TEST(the_output_scan_agrees_with_a_fresh_one)
 }
 END_TEST
 
+/* The user's edits win over the export mapping: a --set or --rename that
+ * writes time or insert_id replaces the mapping's, never adds a second. */
+START_TEST(user_edits_of_time_and_insert_id_win_over_the_export_mapping)
+{
+    al_rules_t rules;
+    al_reason_t why;
+    al_diag_t d;
+    al_event_t ev;
+    const char *out;
+    size_t n;
+    json_t *j;
+
+    al_rules_init(&rules);
+    ck_assert_int_eq(al_edits_set(&ed, "time=1767323045000", &d), AL_ERR_OK);
+    ck_assert_int_eq(al_edits_set(&ed, "insert_id=\"x\"", &d), AL_ERR_OK);
+    al_edits_from_export(&ed);
+    ck_assert_int_eq(al_transform(&ed, export_row, strlen(export_row), &xf, &out, &n, &ev, &why),
+                     1);
+    ck_assert_msg(al_event_rules(out, n, &rules, &ev, &why), "%.*s", (int)n, out);
+    j = edit(export_row, &why);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "time")), 1767323045000LL);
+    ck_assert_str_eq(str(j, "insert_id"), "x");
+    json_decref(j);
+    /* the user's time stands even where the mapping would find none */
+    j = edit("{\"event_type\":\"e\",\"user_id\":\"user-1\"}", &why);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "time")), 1767323045000LL);
+    json_decref(j);
+
+    al_edits_init(&ed);
+    al_edits_from_export(&ed); /* this order too: the mapping first */
+    ck_assert_int_eq(al_edits_rename(&ed, "amplitude_id=time", &d), AL_ERR_OK);
+    ck_assert_int_eq(al_transform(&ed, export_row, strlen(export_row), &xf, &out, &n, &ev, &why),
+                     1);
+    ck_assert_int_eq(al_event_rules(out, n, &rules, &ev, &why), 0); /* 123 is no time in ms */
+    ck_assert_int_eq(why.code, AL_REASON_TIME_IN_SECONDS);
+    j = edit(export_row, &why);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "time")), 123);
+    json_decref(j);
+
+    al_edits_init(&ed);
+    al_edits_from_export(&ed);
+    ck_assert_int_eq(al_edits_rename(&ed, "uuid=time", &d), AL_ERR_OK);
+    ck_assert_int_eq(al_transform(&ed, export_row, strlen(export_row), &xf, &out, &n, &ev, &why),
+                     1);
+    ck_assert_int_eq(al_event_rules(out, n, &rules, &ev, &why), 0);
+    ck_assert_int_eq(why.code, AL_REASON_TIME_NOT_INTEGER); /* not duplicate_key */
+    j = edit(export_row, &why);
+    ck_assert_str_eq(str(j, "time"), "uu-1");
+    ck_assert_str_eq(str(j, "insert_id"), "ins-1");
+    json_decref(j);
+}
+END_TEST
+
+/* A time the mapping derives from a date keeps the mapping's rules (1970
+ * and before included); a number the input gives is checked as ms. */
+START_TEST(only_a_time_given_as_a_number_is_checked_for_its_unit)
+{
+    al_rules_t rules;
+    al_reason_t why;
+    al_diag_t d;
+    al_event_t ev;
+    const char *out;
+    size_t n;
+    const char *row = "{\"event_type\":\"e\",\"user_id\":\"user-1\",\"event_time\":"
+                      "\"1970-01-01 00:00:01\"}";
+    const char *secs = "{\"event_type\":\"e\",\"user_id\":\"user-1\",\"time\":1767323045}";
+
+    al_rules_init(&rules);
+    al_edits_from_export(&ed);
+    ck_assert_int_eq(al_transform(&ed, row, strlen(row), &xf, &out, &n, &ev, &why), 1);
+    ck_assert_msg(al_event_rules(out, n, &rules, &ev, &why), "%.*s", (int)n, out);
+    al_edits_init(&ed);
+    ck_assert_int_eq(al_edits_set(&ed, "tag=1", &d), AL_ERR_OK);
+    ck_assert_int_eq(al_transform(&ed, secs, strlen(secs), &xf, &out, &n, &ev, &why), 1);
+    ck_assert_int_eq(al_event_rules(out, n, &rules, &ev, &why), 0);
+    ck_assert_int_eq(why.code, AL_REASON_TIME_IN_SECONDS);
+}
+END_TEST
+
 static Suite *transform_suite(void)
 {
     Suite *s = suite_create("transform");
@@ -391,6 +471,8 @@ static Suite *transform_suite(void)
     tcase_add_test(tc, export_nulls_are_dropped_under_any_name);
     tcase_add_test(tc, insert_id_falls_back_to_uuid);
     tcase_add_test(tc, event_time_falls_back_then_refuses);
+    tcase_add_test(tc, user_edits_of_time_and_insert_id_win_over_the_export_mapping);
+    tcase_add_test(tc, only_a_time_given_as_a_number_is_checked_for_its_unit);
     tcase_add_test(tc, utc_times_parse_exactly);
     tcase_add_test(tc, empty_ids_are_dropped);
     tcase_add_test(tc, generic_edits_rename_drop_set_and_flag);

@@ -215,6 +215,46 @@ START_TEST(explains_invalid_json_with_column)
 }
 END_TEST
 
+/* A numeric time must be in milliseconds: seconds land in 1970-73, micro-
+ * and nanoseconds thousands of years ahead, where no one can delete them. */
+START_TEST(refuses_a_time_that_is_not_in_milliseconds)
+{
+    static const struct {
+        const char *time;
+        al_reason_code_t code;
+        const char *words;
+    } cases[] = {
+        {"1700000000", AL_REASON_TIME_IN_SECONDS,
+         "time 1700000000 looks like seconds (as milliseconds it is before 1973-03-03); ampload "
+         "wants milliseconds since the epoch"},
+        {"1", AL_REASON_TIME_IN_SECONDS, "time 1 looks like seconds"},
+        {"99999999999", AL_REASON_TIME_IN_SECONDS, "looks like seconds"},
+        {"1700000000000000", AL_REASON_TIME_IN_MICROSECONDS,
+         "time 1700000000000000 looks like microseconds (as milliseconds it is after the year "
+         "5138); ampload wants milliseconds since the epoch"},
+        {"100000000000001", AL_REASON_TIME_IN_MICROSECONDS, "looks like microseconds"},
+        {"1700000000000000000", AL_REASON_TIME_IN_MICROSECONDS, "looks like nanoseconds"},
+        {"170000000000000000000000", AL_REASON_TIME_IN_MICROSECONDS, "looks like nanoseconds"},
+        /* milliseconds from 1973-03-03 to the year 5138 pass; so do 0 and
+         * negative times, as before (Amplitude takes them) */
+        {"100000000000", AL_REASON_OK, "ok"},
+        {"1700000000000", AL_REASON_OK, "ok"},
+        {"100000000000000", AL_REASON_OK, "ok"},
+        {"0", AL_REASON_OK, "ok"},
+        {"-1000", AL_REASON_OK, "ok"},
+    };
+    char line[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line), "{\"event_type\":\"x\",\"user_id\":\"abcdef\",\"time\":%s}",
+                 cases[i].time);
+        ck_assert_msg(code_of(line) == cases[i].code, "%s: %d", cases[i].time, code_of(line));
+        ck_assert_msg(strstr(verdict(line), cases[i].words) != NULL, "%s", verdict(line));
+    }
+    ck_assert_str_eq(al_reason_key(AL_REASON_TIME_IN_SECONDS), "time_in_seconds");
+    ck_assert_str_eq(al_reason_key(AL_REASON_TIME_IN_MICROSECONDS), "time_in_microseconds");
+}
+END_TEST
+
 static Suite *validate_suite(void)
 {
     Suite *s = suite_create("validate");
@@ -228,6 +268,7 @@ static Suite *validate_suite(void)
     tcase_add_test(tc, rejects_placeholder_ids_in_any_case);
     tcase_add_test(tc, rejects_ids_that_are_not_strings);
     tcase_add_test(tc, requires_integer_time);
+    tcase_add_test(tc, refuses_a_time_that_is_not_in_milliseconds);
     tcase_add_test(tc, requires_string_insert_id);
     tcase_add_test(tc, rejects_duplicate_tracked_keys);
     tcase_add_test(tc, limits_nesting_to_forty_levels_below_the_event);

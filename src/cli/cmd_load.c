@@ -13,6 +13,7 @@
 #include "../core/reader.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,19 @@ static int read_from_start(const cli_run_t *r, uint32_t i)
     return r->parts == NULL || (r->parts[i].take && r->parts[i].start == 0);
 }
 
+/* An input of which every line was refused: most likely not events at
+ * all (the wrong file, another format), whatever the other inputs did. */
+static void print_all_rejected(const cli_run_t *r, const al_input_t *in, const char *name)
+{
+    al_diag_t d;
+    al_diag_set(&d, name, 0);
+    snprintf(d.detail, sizeof(d.detail), "%" PRIu64 " line%s; the first, line %" PRIu64 ": %s",
+             in->rejected, in->rejected == 1 ? "" : "s", in->first_rejected_line, in->first_reason);
+    cli_print_error(AL_ERR_ALL_REJECTED, &d);
+    if (r->set->quiet) /* else the summary says where */
+        fprintf(stderr, "  rejected lines are in %s\n", r->reject_buf);
+}
+
 /* The messages of a finished run. @return its exit code. */
 static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_stats_t *stats,
                   const al_input_t *inputs, double elapsed)
@@ -105,6 +119,10 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
         } else if (err == AL_ERR_OK && inputs[i].bytes_read == 0 && !s->quiet &&
                    read_from_start(r, i)) {
             fprintf(stderr, "ampload: warning: %s is empty\n", r->pipe.paths[i]);
+        } else if (al_input_all_rejected(&inputs[i])) {
+            print_all_rejected(r, &inputs[i], r->pipe.paths[i]);
+            if (rc == EXIT_OK)
+                rc = cli_exit_code(AL_ERR_ALL_REJECTED);
         }
     }
     /* what the failed file holds now: this run's events and any left there

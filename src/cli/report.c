@@ -44,6 +44,8 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_ZIP_CORRUPT:
     case AL_ERR_ZIP_UNSUPPORTED:
     case AL_ERR_SAME_PROJECT:
+    case AL_ERR_INPUT_SHAPE:
+    case AL_ERR_ALL_REJECTED:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
     case AL_ERR_UNREACHABLE:

@@ -70,7 +70,13 @@
       "load them with the destination project's API key; --allow-same-project loads them back "    \
       "into their own project on purpose")                                                         \
     X(30, UNSAFE_PATH, "not a regular file where ampload keeps one of its own",                    \
-      "remove it (ampload never follows a symbolic link), or use another directory")
+      "remove it (ampload never follows a symbolic link), or use another directory")               \
+    X(31, INPUT_SHAPE, "not NDJSON",                                                               \
+      "ampload reads NDJSON, one JSON object per line; convert the input as shown (nothing of "    \
+      "it was sent), then run the command again with the converted file")                          \
+    X(32, ALL_REJECTED, "every line of this input was rejected",                                   \
+      "is it NDJSON, one event (or identification) per line? see the reason and the reject file; " \
+      "fix or convert the input, then run again")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

@@ -50,6 +50,7 @@ typedef struct {
     atomic_int failed;    /* a fatal error was recorded */
     al_first_err_t first; /* what stopped the run */
     al_stats_t reader_stats;
+    pthread_mutex_t in_lock; /* the parsers' per-input counts (al_input_t.valid ...) */
 } run_t;
 
 typedef struct {
@@ -65,6 +66,10 @@ typedef struct {
     uint64_t line_off;
     size_t dl_mark;
     al_xform_t *xf; /* scratch of the edits (opts->edits), allocated on first use */
+    /* the chunk's lines that passed validation / were refused, and its
+     * first refusal (line 0: none), added to its input's when it is done */
+    uint64_t chunk_valid, chunk_rejected, rej_line;
+    char rej_reason[160];
 } parser_t;
 
 static int stop_requested(const run_t *run)
@@ -191,6 +196,7 @@ static void *reader_main(void *arg)
                 break;
             }
         }
+        in->whole = complete && (start == NULL || start->offset == 0) && lines_known(o, i);
         if (complete && run->ck != NULL)
             al_ckpt_input_done(run->ck, i, al_reader_bytes_read(r), al_reader_next_line(r));
         in->bytes_read = al_reader_bytes_read(r) - first;
@@ -329,6 +335,11 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
         return AL_ERR_NOMEM;
     }
     if (!valid) {
+        w->chunk_rejected++;
+        if (w->rej_line == 0) {
+            w->rej_line = line;
+            al_reason_format(&why, &o->rules, w->rej_reason, sizeof(w->rej_reason));
+        }
         if (!owned(o, line)) {
             skip_foreign(w);
             return AL_ERR_OK;
@@ -336,6 +347,7 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
         /* the line as it is in the input, not as edited */
         return reject(w, &why, raw, raw_len, raw_len, c->file_id, line, offset);
     }
+    w->chunk_valid++;
     /* ids are read by the sender (429 quota and pauses) and by sharding */
     int ids = o->send != NULL || o->shard_count > 1;
     al_origin_t origin = {
@@ -391,6 +403,9 @@ static al_err_t parse_chunk(parser_t *w, const al_chunk_t *c)
     if (c->long_line != 0) {
         al_reason_t why = {.code = AL_REASON_TOO_LONG, .length = c->long_line};
         w->stats.lines_read++;
+        w->chunk_rejected++;
+        w->rej_line = line;
+        al_reason_format(&why, &w->run->opts->rules, w->rej_reason, sizeof(w->rej_reason));
         if (!owned(w->run->opts, line)) {
             skip_foreign(w);
             return AL_ERR_OK;
@@ -461,6 +476,27 @@ static al_err_t parse_guarded(parser_t *w, const al_chunk_t *c, al_diag_t *d)
     return AL_ERR_INPUT_CHANGED;
 }
 
+/* Adds the chunk's validation counts to its input's: once per chunk, off
+ * the per-line path. */
+static void count_input(parser_t *w, uint32_t file_id)
+{
+    al_input_t *in = &w->run->inputs[file_id];
+    pthread_mutex_lock(&w->run->in_lock);
+    in->valid += w->chunk_valid;
+    in->rejected += w->chunk_rejected;
+    if (w->rej_line != 0 &&
+        (in->first_rejected_line == 0 || w->rej_line < in->first_rejected_line)) {
+        in->first_rejected_line = w->rej_line;
+        memcpy(in->first_reason, w->rej_reason, sizeof(in->first_reason));
+    }
+    pthread_mutex_unlock(&w->run->in_lock);
+}
+
+int al_input_all_rejected(const al_input_t *in)
+{
+    return in->whole && in->err == AL_ERR_OK && in->rejected > 0 && in->valid == 0;
+}
+
 static void *parser_main(void *arg)
 {
     parser_t *w = arg;
@@ -474,7 +510,9 @@ static void *parser_main(void *arg)
             uint64_t lines0 = w->stats.lines_read, rejected0 = w->stats.rejected_local;
             uint64_t skipped0 = w->stats.skipped;
             w->track = c->track;
+            w->chunk_valid = w->chunk_rejected = w->rej_line = 0;
             err = parse_guarded(w, c, &d);
+            count_input(w, c->file_id);
             if (run->opts->live != NULL) { /* once per chunk: off the per-line path */
                 atomic_fetch_add_explicit(&run->opts->live->lines_read,
                                           w->stats.lines_read - lines0, memory_order_relaxed);
@@ -843,6 +881,7 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     run.sink_ctx = o->sink_ctx;
     al_first_err_init(&run.first);
     pthread_mutex_init(&run.ck_lock, NULL);
+    pthread_mutex_init(&run.in_lock, NULL);
     pthread_cond_init(&run.ck_cond, NULL);
     if (!opts_valid(o)) {
         err = AL_ERR_INVALID_ARG;
@@ -884,6 +923,7 @@ out_nothing:
     free(run.keys);
     pthread_cond_destroy(&run.ck_cond);
     pthread_mutex_destroy(&run.ck_lock);
+    pthread_mutex_destroy(&run.in_lock);
     al_first_err_destroy(&run.first);
     return err;
 }

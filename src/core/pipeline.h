@@ -118,7 +118,22 @@ typedef struct {
     uint64_t lines;
     al_err_t err; /* AL_ERR_OK, or why reading stopped early */
     al_diag_t diag;
+    /* What validation made of its lines, whichever shard owns them: lines
+     * that passed, lines refused, and of the refused the first in the
+     * input (its line number and reason). whole: this run read it from its
+     * first line to its end (not a resume from a mark, not a byte range
+     * starting past 0, not cut short). */
+    uint64_t valid, rejected;
+    uint64_t first_rejected_line;
+    char first_reason[160];
+    int whole;
 } al_input_t;
+
+/* @return 1 when a whole input (al_input_t.whole) had lines and every one
+ * of them was refused: almost always an input in the wrong format, which
+ * the caller reports as AL_ERR_ALL_REJECTED even when other inputs loaded.
+ * Thread-safety: any thread. */
+int al_input_all_rejected(const al_input_t *in);
 
 /* Fills opts with defaults: 1 thread, default rules and batch options. */
 void al_pipeline_opts_init(al_pipeline_opts_t *opts);

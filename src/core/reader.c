@@ -39,8 +39,11 @@
 #endif
 #include "reader.h"
 
+#include "json.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -228,6 +231,7 @@ int al_input_is_stream(const char *path)
 static ssize_t src_read(al_reader_t *r, void *dst, size_t cap);
 static al_err_t choose_decoder(al_reader_t *r, const unsigned char *magic, size_t nmagic);
 static al_err_t apply_range(al_reader_t *r, const al_reader_opts_t *o, al_diag_t *diag);
+static size_t stream_fill(al_reader_t *r, char *dst, size_t cap);
 
 /* Opens a zip member as the source. */
 static al_err_t open_member(al_reader_t *r, const al_reader_opts_t *opts, al_diag_t *diag)
@@ -305,6 +309,323 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, const al_reader
     return AL_ERR_OK;
 }
 
+/* ---- input shapes ------------------------------------------------------- */
+
+/* Some inputs are JSON or text but not NDJSON: a JSON array, pretty-printed
+ * objects spanning lines, CSV or TSV. Read line by line they would load in
+ * part (the last element of a pretty-printed array has no comma and passes)
+ * or not at all, and say nothing about why. Their head tells them apart
+ * from NDJSON: a look at the first SHAPE_PEEK bytes of the decompressed
+ * input, taken when it is opened, refuses them before any line is read. */
+#define SHAPE_PEEK 16384
+
+typedef enum { SHAPE_NDJSON = 0, SHAPE_ARRAY, SHAPE_PRETTY, SHAPE_CSV, SHAPE_TSV } shape_t;
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The first line of p[0..n) (its start at '{') is a JSON value that goes on
+ * past it: "{" alone, or a line that is not a whole value but the start of
+ * one, which the text after it continues at least to the end of the second
+ * line. A broken first line of NDJSON stops there (the second line starts a
+ * new object where the first one wanted a comma). What is not in view (no
+ * second line, or no end of the first) is no evidence: NDJSON. */
+static int spans_lines(const char *p, size_t n)
+{
+    const char *nl1 = memchr(p, '\n', n), *nl2;
+    size_t e1, l1, k, e2, reached;
+    al_jscan_t sc;
+
+    if (nl1 == NULL)
+        return 0;
+    e1 = (size_t)(nl1 - p);
+    for (k = e1 + 1; k < n && is_ws(p[k]); k++)
+        ;
+    if (k == n)
+        return 0; /* nothing after the first line */
+    for (l1 = e1; l1 > 0 && is_ws(p[l1 - 1]); l1--)
+        ;
+    if (l1 == 1)
+        return 1; /* "{" alone */
+    if (al_json_scan(p, l1, &sc) || sc.err_pos < l1)
+        return 0; /* a whole value, or a syntax error: a line of its own */
+    nl2 = memchr(p + e1 + 1, '\n', n - e1 - 1);
+    e2 = nl2 != NULL ? (size_t)(nl2 - p) : n;
+    reached = al_json_scan(p, n, &sc) ? n : sc.err_pos;
+    return reached >= e2;
+}
+
+/* @return the delimiter of a header row of names (a tab, a comma, a
+ * semicolon, a '|'), or 0 when line[0..n) is not one. Names are 1 to 128
+ * bytes of letters, digits, non-ASCII text and " _-.$:/()#[]@", optionally
+ * in double quotes, each with a letter or '_' or '$' in it (so a row of
+ * numbers is not a header); there are at least two. */
+static char header_delimiter(const char *line, size_t n)
+{
+    static const char delims[] = "\t,;|";
+    for (const char *d = delims; *d != '\0'; d++) {
+        size_t fields = 0, i = 0;
+        int ok = memchr(line, *d, n) != NULL;
+        while (ok && i <= n) {
+            size_t start = i, end, len;
+            int named = 0;
+            while (i < n && line[i] != *d)
+                i++;
+            end = i++;
+            while (start < end && line[start] == ' ')
+                start++;
+            while (end > start && line[end - 1] == ' ')
+                end--;
+            if (end - start >= 2 && line[start] == '"' && line[end - 1] == '"')
+                start++, end--;
+            len = end - start;
+            ok = len >= 1 && len <= 128;
+            for (size_t k = start; ok && k < end; k++) {
+                unsigned char c = (unsigned char)line[k];
+                int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                            c == '$' || c >= 0x80;
+                named |= alpha;
+                ok = alpha || (c >= '0' && c <= '9') || strchr(" -.:/()#[]@", c) != NULL;
+            }
+            ok = ok && named;
+            fields++;
+        }
+        if (ok && fields >= 2)
+            return *d;
+    }
+    return 0;
+}
+
+/* @return the number of fields of line[0..n): delimiters outside double
+ * quotes, plus one. */
+static size_t count_fields(const char *line, size_t n, char delim)
+{
+    size_t count = 1;
+    int quoted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (line[i] == '"')
+            quoted = !quoted;
+        else if (line[i] == delim && !quoted)
+            count++;
+    }
+    return count;
+}
+
+/* CSV or TSV: a header row, and a second line (when in view) with as many
+ * fields, so a line of prose with a comma in it is not taken for one. */
+static shape_t delimited(const char *p, size_t n, char *delim)
+{
+    const char *nl = memchr(p, '\n', n);
+    size_t l1 = nl != NULL ? (size_t)(nl - p) : n, l2;
+    char d;
+    if (l1 > 0 && p[l1 - 1] == '\r')
+        l1--;
+    d = header_delimiter(p, l1);
+    if (d == 0)
+        return SHAPE_NDJSON;
+    if (nl != NULL) {
+        const char *q = nl + 1, *nl2 = memchr(q, '\n', n - (size_t)(q - p));
+        if (nl2 != NULL) {
+            l2 = (size_t)(nl2 - q);
+            if (l2 > 0 && q[l2 - 1] == '\r')
+                l2--;
+            if (l2 > 0 && count_fields(q, l2, d) != count_fields(p, l1, d))
+                return SHAPE_NDJSON;
+        }
+    }
+    *delim = d;
+    return d == '\t' ? SHAPE_TSV : SHAPE_CSV;
+}
+
+/* Looks at the head h[0..n) of an input (the whole input when shorter than
+ * the peek). @return its shape; *at is the offset where it shows, *delim
+ * the delimiter of CSV and TSV. */
+static shape_t detect_shape(const char *h, size_t n, uint64_t *at, char *delim)
+{
+    size_t s = (n >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0, line = s;
+    *at = 0;
+    *delim = 0;
+    if (memchr(h, '\0', n) != NULL)
+        return SHAPE_NDJSON; /* binary: the first chunk's check says so */
+    while (s < n && is_ws(h[s]))
+        if (h[s++] == '\n')
+            line = s;
+    *at = s;
+    if (s == n)
+        return SHAPE_NDJSON;
+    if (h[s] == '[')
+        return SHAPE_ARRAY;
+    if (h[s] == '{')
+        return spans_lines(h + s, n - s) ? SHAPE_PRETTY : SHAPE_NDJSON;
+    *at = line;
+    return delimited(h + line, n - line, delim);
+}
+
+/* snprintf at buf + *n, counting what would be written when it does not
+ * fit (so the caller can tell). */
+static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+    va_start(ap, fmt);
+    w = *n < cap ? vsnprintf(buf + *n, cap - *n, fmt, ap) : vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    *n += w > 0 ? (size_t)w : 0;
+}
+
+/* Appends s to buf (at *n, cap bytes) quoted for a POSIX shell when it
+ * needs it. */
+static void put_shell_word(char *buf, size_t cap, size_t *n, const char *s, size_t len)
+{
+    int plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-+:,@%=",
+                       s[i]) != NULL &&
+                s[i] != '\0';
+    if (plain) {
+        append(buf, cap, n, "%.*s", (int)len, s);
+        return;
+    }
+    append(buf, cap, n, "'");
+    for (size_t i = 0; i < len; i++)
+        append(buf, cap, n, s[i] == '\'' ? "'\\''" : "%c", s[i]);
+    append(buf, cap, n, "'");
+}
+
+/* The name for the converted file: the input's own, without a compression
+ * suffix and a .json/.csv/.tsv/.txt one, ending in .ndjson. */
+static void put_output_name(char *buf, size_t cap, size_t *n, const char *name, size_t len)
+{
+    static const char *const strip[] = {".gz", ".zst", ".zstd", ".json", ".csv", ".tsv", ".txt"};
+    char out[600];
+    for (size_t i = 0; i < sizeof(strip) / sizeof(strip[0]); i++) {
+        size_t k = strlen(strip[i]);
+        if (len > k && memcmp(name + len - k, strip[i], k) == 0 && name[len - k - 1] != '/')
+            len -= k;
+    }
+    snprintf(out, sizeof(out), "%.*s.ndjson", (int)(len < 500 ? len : 500), name);
+    put_shell_word(buf, cap, n, out, strlen(out));
+}
+
+/* Writes into detail what the input is and the command that converts it.
+ * archive is the zip's path for a member (whose name is member), else NULL;
+ * path is "-" for standard input. The paths are written as FILE when the
+ * command would not fit. */
+static void describe_shape(char *detail, size_t cap, shape_t shape, char delim, al_format_t format,
+                           const char *path, const char *member, int placeholders)
+{
+    static const char *const what[] = {
+        "", "it is a JSON array, not one JSON object per line",
+        "it is pretty-printed JSON, spread over lines, not one JSON object per line",
+        "it looks like CSV, a header row of names separated by '%c'; ampload does not read CSV yet",
+        "it looks like TSV, a header row of tab-separated names; ampload does not read TSV yet"};
+    static const char *const tools[] = {"", "jq -c '.[]'", "jq -c .", "mlr --icsv --ojsonl",
+                                        "mlr --itsv --ojsonl"};
+    char tool[64];
+    const char *decomp = format == AL_FORMAT_GZIP ? "gzip -dc" : "zstd -dc";
+    const char *file = placeholders ? "FILE" : path;
+    const char *out_of = member != NULL ? member : file;
+    const char *slash = member != NULL ? strrchr(member, '/') : NULL;
+    const char *inner = placeholders ? "MEMBER" : member;
+    size_t n = 0;
+
+    if (delim == ';' || delim == '|')
+        snprintf(tool, sizeof(tool), "%s --ifs '%c' cat", tools[shape], delim);
+    else
+        snprintf(tool, sizeof(tool), "%s%s", tools[shape], delim != 0 ? " cat" : "");
+    append(detail, cap, &n, what[shape], delim);
+    append(detail, cap, &n, "; convert with: ");
+    if (slash != NULL)
+        out_of = slash + 1;
+    if (strcmp(path, "-") == 0) {
+        append(detail, cap, &n, "... | %s%s%s | ampload -", format != AL_FORMAT_PLAIN ? decomp : "",
+               format != AL_FORMAT_PLAIN ? " | " : "", tool);
+    } else {
+        if (member != NULL) {
+            append(detail, cap, &n, "unzip -p ");
+            put_shell_word(detail, cap, &n, file, strlen(file));
+            append(detail, cap, &n, " ");
+            put_shell_word(detail, cap, &n, inner, strlen(inner));
+            append(detail, cap, &n, " | ");
+        }
+        if (format != AL_FORMAT_PLAIN) {
+            append(detail, cap, &n, "%s ", decomp);
+            if (member == NULL) {
+                put_shell_word(detail, cap, &n, file, strlen(file));
+                append(detail, cap, &n, " ");
+            }
+            append(detail, cap, &n, "| ");
+        }
+        append(detail, cap, &n, "%s ", tool);
+        if (member == NULL && format == AL_FORMAT_PLAIN) {
+            put_shell_word(detail, cap, &n, file, strlen(file));
+            append(detail, cap, &n, " ");
+        }
+        append(detail, cap, &n, "> ");
+        put_output_name(detail, cap, &n, out_of, strlen(out_of));
+    }
+    if (shape == SHAPE_CSV || shape == SHAPE_TSV)
+        append(detail, cap, &n, "; time must then be a number of milliseconds");
+    if (n >= cap && !placeholders)
+        describe_shape(detail, cap, shape, delim, format, path, member, 1);
+}
+
+/* The input's first bytes, decompressed, without consuming them: read
+ * again from the start of a mapped file; for a stream, decoded into the
+ * carry, which the first chunk takes first. @return the bytes in *head
+ * (the caller frees *tofree), or 0. */
+static size_t peek_head(al_reader_t *r, const char **head, char **tofree)
+{
+    size_t cap = r->chunk_bytes < SHAPE_PEEK ? r->chunk_bytes : SHAPE_PEEK;
+    ssize_t k;
+    *head = NULL;
+    *tofree = NULL;
+    if (!r->use_mmap) {
+        r->carry = malloc(r->chunk_bytes);
+        if (r->carry == NULL)
+            return 0;
+        r->carry_len = stream_fill(r, r->carry, cap);
+        *head = r->carry;
+        return r->carry_len;
+    }
+    *tofree = malloc(cap);
+    if (*tofree == NULL)
+        return 0;
+    k = pread(r->fd, *tofree, cap, 0);
+    *head = *tofree;
+    return k > 0 ? (size_t)k : 0;
+}
+
+/* Refuses an input whose head shows it is not NDJSON (SHAPE_* above).
+ * path and opts are al_reader_open()'s. @return AL_ERR_OK, INPUT_SHAPE or
+ * NOMEM. */
+static al_err_t check_shape(al_reader_t *r, const char *path, const al_reader_opts_t *opts,
+                            al_diag_t *diag)
+{
+    const char *head, *member = NULL;
+    char *tofree, delim;
+    uint64_t at;
+    size_t n = peek_head(r, &head, &tofree);
+    shape_t shape;
+
+    if (head == NULL)
+        return AL_ERR_NOMEM;
+    shape = detect_shape(head, n, &at, &delim);
+    free(tofree);
+    if (shape == SHAPE_NDJSON)
+        return AL_ERR_OK;
+    if (opts != NULL && opts->zip != NULL && opts->name != NULL &&
+        strncmp(opts->name, path, strlen(path)) == 0 && opts->name[strlen(path)] == ':')
+        member = opts->name + strlen(path) + 1;
+    al_diag_set(diag, r->path, 0);
+    diag->offset = at;
+    diag->has_offset = 1;
+    describe_shape(diag->detail, sizeof(diag->detail), shape, delim, r->format, path, member, 0);
+    return AL_ERR_INPUT_SHAPE;
+}
+
 al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag)
 {
@@ -345,6 +666,8 @@ al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
         goto out;
     }
     err = choose_decoder(r, magic, nmagic);
+    if (err == AL_ERR_OK && !r->started)
+        err = check_shape(r, path, opts, diag); /* a resumed input passed it before */
     if (err == AL_ERR_OK && opts != NULL && (opts->range_start > 0 || opts->range_end > 0))
         err = apply_range(r, opts, diag);
 out:

@@ -82,7 +82,17 @@ typedef struct {
 /* Opens path ("-" = standard input), or the zip member opts names, and
  * sniffs its format. Refuses what it cannot read with a specific error:
  * NOT_FOUND, IS_DIR, ACCESS, UNSUPPORTED_FORMAT (bzip2, xz, lz4; a zip on a
- * stream or inside a member), ZIP_CORRUPT, ZIP_UNSUPPORTED, IO.
+ * stream or inside a member), ZIP_CORRUPT, ZIP_UNSUPPORTED, IO, and
+ * INPUT_SHAPE for text that is not NDJSON: a JSON array ('[' first, after
+ * an optional byte order mark and whitespace), JSON spread over lines (a
+ * first line "{" alone, or one that starts a JSON value the next lines
+ * continue), CSV or TSV (a header row of delimited names, and a second line
+ * with as many fields). The shape is read from the first 16 KiB of the
+ * decompressed input when it is opened at its start (a resume skips it:
+ * the input passed it then); diag has the offset where it shows and, in
+ * detail, what the input is and the command that converts it. Nothing of
+ * a refused input is handed out. A stream's first bytes are kept for
+ * al_reader_next(), not lost.
  * @return AL_ERR_OK and *out, which the caller closes with al_reader_close(). */
 al_err_t al_reader_open(al_reader_t **out, const char *path, uint32_t file_id,
                         const al_reader_opts_t *opts, al_diag_t *diag);

@@ -309,6 +309,9 @@ typedef struct {
     uint8_t act[AL_XFORM_MEMBERS];
     uint16_t arg[AL_XFORM_MEMBERS];
     int time_src, insert_src; /* member index, or -1 */
+    /* a user's edit writes (or drops) time / insert_id: the mapping's own
+     * gives way, so the output never has the key twice */
+    int user_time, user_insert;
     name_t target[AL_EDITS_MAX * 2 + 4];
     uint32_t ntargets;
     int64_t time_ms;
@@ -344,6 +347,13 @@ static const char *key_of(const plan_t *p, uint32_t i, char *buf, size_t cap, si
     return buf;
 }
 
+/* @return 1 when the user drops this field (--drop). */
+static int user_drop(const al_edits_t *e, const char *key)
+{
+    const al_edit_slot_t *s = lookup(e, key, strlen(key));
+    return s != NULL && s->user && s->action == A_DROP;
+}
+
 /* Pass 1: what happens to each member, and which names the edit writes. */
 static void classify(plan_t *p)
 {
@@ -357,8 +367,14 @@ static void classify(plan_t *p)
         uint8_t t = p->m[i].val_type;
         p->act[i] = a;
         p->arg[i] = s != NULL ? s->arg : 0;
-        if (a == A_RENAME)
-            add_target(p, p->e->rename_to[p->arg[i]], strlen(p->e->rename_to[p->arg[i]]));
+        if (a == A_RENAME) {
+            const char *to = p->e->rename_to[p->arg[i]];
+            add_target(p, to, strlen(to));
+            if (s->user && !(p->e->from_export && t == AL_JT_NULL)) {
+                p->user_time |= strcmp(to, "time") == 0;
+                p->user_insert |= strcmp(to, "insert_id") == 0;
+            }
+        }
         if ((a == A_EVENT_TIME || a == A_CLIENT_TIME || a == A_SERVER_TIME) && t != AL_JT_NULL &&
             (int)(a - A_EVENT_TIME) < time_rank) {
             time_rank = a - A_EVENT_TIME;
@@ -369,9 +385,16 @@ static void classify(plan_t *p)
         if (a == A_UUID && t != AL_JT_NULL && p->insert_src < 0)
             p->insert_src = (int)i;
     }
-    for (uint32_t i = 0; i < p->e->nset; i++)
+    for (uint32_t i = 0; i < p->e->nset; i++) {
         add_target(p, p->e->set_key[i], strlen(p->e->set_key[i]));
-    if (p->e->from_export)
+        p->user_time |= strcmp(p->e->set_key[i], "time") == 0;
+        p->user_insert |= strcmp(p->e->set_key[i], "insert_id") == 0;
+    }
+    p->user_time |= user_drop(p->e, "time");
+    p->user_insert |= user_drop(p->e, "insert_id");
+    if (p->user_insert)
+        p->insert_src = -1;
+    if (p->e->from_export && !p->user_time)
         add_target(p, "time", 4);
     if (p->insert_src >= 0)
         add_target(p, "insert_id", 9);
@@ -463,7 +486,7 @@ static void write_event(plan_t *p)
     for (uint32_t i = 0; i < e->nset; i++)
         emit(p, e->set_key[i], strlen(e->set_key[i]), e->set_value[i], strlen(e->set_value[i]),
              e->set_type[i], e->set_esc[i]);
-    if (e->from_export) {
+    if (e->from_export && !p->user_time) {
         char num[24];
         int len = snprintf(num, sizeof(num), "%lld", (long long)p->time_ms);
         emit(p, "time", 4, num, (size_t)len, AL_JT_INTEGER, 0);
@@ -540,7 +563,7 @@ int al_transform(const al_edits_t *e, const char *line, size_t len, al_xform_t *
     p.n = list.n;
     p.time_src = p.insert_src = -1;
     classify(&p);
-    if (e->from_export && !event_time(&p, why))
+    if (e->from_export && !p.user_time && !event_time(&p, why))
         return 0;
     if (!reserve(e, x, len, list.n))
         return -1;
@@ -552,6 +575,7 @@ int al_transform(const al_edits_t *e, const char *line, size_t len, al_xform_t *
     p.out = p.o = x->buf;
     p.scan = &ev->scan;
     write_event(&p);
+    ev->time_derived = e->from_export && !p.user_time;
     *out = x->buf;
     *out_len = (size_t)(p.o - x->buf);
     return 1;

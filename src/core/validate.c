@@ -143,6 +143,7 @@ int al_event_check(const char *line, size_t len, const al_rules_t *rules, al_eve
         why->length = len;
         return 0;
     }
+    ev->time_derived = 0;
     if (!al_json_scan(line, len, &ev->scan)) {
         why->code = AL_REASON_INVALID_JSON;
         why->column = ev->scan.err_pos + 1;
@@ -192,6 +193,26 @@ int al_id_rules(const char *line, const al_rules_t *rules, const al_jscan_t *sca
            check_id(line, &f[AL_KEY_DEVICE_ID], AL_KEY_DEVICE_ID, rules, why);
 }
 
+/* A time given as a number must be in milliseconds: a positive one
+ * outside [AL_TIME_MIN_MS, AL_TIME_MAX_MS] is in another unit. The text is
+ * a JSON integer (the scanner proved it); one of more digits than int64
+ * holds is simply large. @return 1, or 0 with why set. */
+static int time_in_ms(const char *text, size_t n, al_reason_t *why)
+{
+    uint64_t v = 0;
+    if (n == 0 || text[0] == '-')
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + (uint64_t)(text[i] - '0');
+    if (v == 0 || (v >= (uint64_t)AL_TIME_MIN_MS && v <= (uint64_t)AL_TIME_MAX_MS))
+        return 1;
+    why->code =
+        v < (uint64_t)AL_TIME_MIN_MS ? AL_REASON_TIME_IN_SECONDS : AL_REASON_TIME_IN_MICROSECONDS;
+    why->key = AL_KEY_TIME;
+    why->length = v;
+    return 0;
+}
+
 int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_event_t *ev,
                    al_reason_t *why)
 {
@@ -218,6 +239,9 @@ int al_event_rules(const char *line, size_t len, const al_rules_t *rules, al_eve
         why->code = AL_REASON_TIME_NOT_INTEGER;
         return 0;
     }
+    if (f[AL_KEY_TIME].type == AL_JT_INTEGER && !ev->time_derived &&
+        !time_in_ms(line + f[AL_KEY_TIME].off, f[AL_KEY_TIME].len, why))
+        return 0;
     if (f[AL_KEY_INSERT_ID].type != AL_JT_ABSENT && f[AL_KEY_INSERT_ID].type != AL_JT_NULL &&
         f[AL_KEY_INSERT_ID].type != AL_JT_STRING) {
         why->code = AL_REASON_INSERT_ID_NOT_STRING;
@@ -256,6 +280,19 @@ char *al_reason_format(const al_reason_t *why, const al_rules_t *rules, char *bu
         break;
     case AL_REASON_TIME_NOT_INTEGER:
         snprintf(buf, cap, "time is not an integer (milliseconds since epoch)");
+        break;
+    case AL_REASON_TIME_IN_SECONDS:
+        snprintf(buf, cap,
+                 "time %llu looks like seconds (as milliseconds it is before 1973-03-03); "
+                 "ampload wants milliseconds since the epoch",
+                 (unsigned long long)why->length);
+        break;
+    case AL_REASON_TIME_IN_MICROSECONDS:
+        snprintf(buf, cap,
+                 "time %llu looks like %s (as milliseconds it is after the year 5138); "
+                 "ampload wants milliseconds since the epoch",
+                 (unsigned long long)why->length,
+                 why->length > 100000000000000000ULL ? "nanoseconds" : "microseconds");
         break;
     case AL_REASON_BAD_EVENT_TIME:
         if (why->field != NULL)

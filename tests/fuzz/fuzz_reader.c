@@ -38,6 +38,8 @@ static void read_all(const char *path, const al_source_t *src)
         opts.name = src->name;
     }
     err = al_reader_open(&r, path, 0, &opts, &d);
+    if (err == AL_ERR_INPUT_SHAPE && (!d.has_offset || strstr(d.detail, "convert with: ") == NULL))
+        abort(); /* a refused shape says where, what it is and what to do */
     if (err != AL_ERR_OK) {
         if (d.path[0] == '\0')
             abort();
@@ -98,6 +100,40 @@ static void derive(const al_sources_t *srcs)
     unlink(out);
 }
 
+/* The same bytes as a stream (a pipe): the shape is judged from the same
+ * head, and what is read is every byte, the head the shape check looked at
+ * included. */
+static void read_stream(const uint8_t *data, size_t size, al_err_t file_err)
+{
+    al_reader_opts_t opts = {.chunk_bytes = 4096};
+    al_reader_t *r;
+    al_chunk_t *c;
+    al_diag_t d;
+    al_err_t err;
+    char path[64];
+    size_t got = 0;
+    int fds[2];
+
+    if (pipe(fds) != 0 || (size > 0 && write(fds[1], data, size) != (ssize_t)size))
+        abort(); /* max_len is far below a pipe's buffer */
+    close(fds[1]);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+    err = al_reader_open(&r, path, 0, &opts, &d);
+    if ((err == AL_ERR_INPUT_SHAPE) != (file_err == AL_ERR_INPUT_SHAPE))
+        abort();
+    if (err == AL_ERR_OK) {
+        while ((err = al_reader_next(r, &c, &d)) == AL_ERR_OK && c != NULL) {
+            got = (size_t)c->end;
+            al_chunk_release(c);
+        }
+        /* plain text is read to its last byte, the peeked head included */
+        if (err == AL_ERR_OK && al_reader_format(r) == AL_FORMAT_PLAIN && got != size)
+            abort();
+        al_reader_close(r);
+    }
+    close(fds[0]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *paths[1];
@@ -110,6 +146,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     paths[0] = path;
+    if (!al_zip_sniff(data, size)) { /* a zip is read from its path only */
+        al_reader_t *r;
+        al_reader_opts_t opts = {.chunk_bytes = 4096};
+        al_err_t ferr = al_reader_open(&r, path, 0, &opts, &d);
+        al_reader_close(ferr == AL_ERR_OK ? r : NULL);
+        read_stream(data, size, ferr);
+    }
     if (al_sources_expand(&srcs, paths, 1, &d) == AL_ERR_OK) {
         for (uint32_t i = 0; i < srcs.n; i++)
             read_all(srcs.v[i].path, &srcs.v[i]);
