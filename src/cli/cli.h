@@ -65,6 +65,8 @@ typedef struct {
     int shard_by_device;    /* --shard-by device: split the events, every copy reads all */
     const char *shard_arg;  /* --shard as given ("auto" is resolved after parsing) */
     int allow_same_project; /* --allow-same-project: an export back into its project */
+    const char *endpoint_arg, *region_arg; /* --endpoint, --region as given, or NULL */
+    const char *url_source;                /* what chose send.url (cli_resolve_url) */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;
@@ -120,11 +122,13 @@ typedef struct {
  * the API's path added unless it ends with it), then the US default.
  * endpoint and region are the options' values or NULL. Writes the URL to
  * out[cap] and what chose it ("--endpoint", "--region",
- * "AMPLITUDE_BASE_URL", "the default") to *source, for messages.
+ * "AMPLITUDE_BASE_URL", "the default") to *source, for messages. Unless
+ * quiet, a source given but outranked is named on stderr ("note:
+ * AMPLITUDE_BASE_URL is ignored: --region chooses the URL").
  * @return 0, or EXIT_USAGE after a message (a value that is no http(s)
  * URL, a region other than us or eu). */
 int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
-                    const cli_api_urls_t *api, const char **source);
+                    const cli_api_urls_t *api, int quiet, const char **source);
 
 /* cmd_export.c: a load --from amplitude-export of files an export wrote
  * with this API key (the manifest beside them says so) would send every

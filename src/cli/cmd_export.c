@@ -382,7 +382,7 @@ int cmd_export(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    rc = cli_resolve_url(a.url, sizeof(a.url), a.endpoint, a.region, &api, &a.url_source);
+    rc = cli_resolve_url(a.url, sizeof(a.url), a.endpoint, a.region, &api, a.quiet, &a.url_source);
     if (rc != 0)
         return rc;
     if (!al_export_parse_hour(a.start, &o.start) || !al_export_parse_hour(a.end, &o.end))

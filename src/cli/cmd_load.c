@@ -110,6 +110,11 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
     } else if (err != AL_ERR_OK) {
         cli_print_error(err, diag);
         rc = cli_exit_code(err);
+        if (err == AL_ERR_CONFIG || err == AL_ERR_UNREACHABLE)
+            fprintf(stderr,
+                    "  the URL %s is from %s (the rule: --endpoint, else --region, else "
+                    "AMPLITUDE_BASE_URL, else the US default)\n",
+                    r->send.url, s->url_source);
     }
     for (uint32_t i = 0; i < r->pipe.npaths; i++) {
         if (inputs[i].err != AL_ERR_OK && !(err != AL_ERR_OK && inputs[i].err == err)) {

@@ -11,8 +11,24 @@ static int http_url(const char *u)
     return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
+/* Says, unless quiet, which source lost to the one that chose the URL: a
+ * URL nobody asked for is never taken silently. */
+static void note_overridden(const char *source, const char *endpoint, const char *region,
+                            const char *base, int quiet)
+{
+    const char *lost = NULL;
+    if (quiet)
+        return;
+    if (endpoint != NULL && region != NULL)
+        lost = "--region";
+    else if (base != NULL && base[0] != '\0' && (endpoint != NULL || region != NULL))
+        lost = "AMPLITUDE_BASE_URL";
+    if (lost != NULL)
+        fprintf(stderr, "ampload: note: %s is ignored: %s chooses the URL\n", lost, source);
+}
+
 int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
-                    const cli_api_urls_t *api, const char **source)
+                    const cli_api_urls_t *api, int quiet, const char **source)
 {
     const char *base = getenv("AMPLITUDE_BASE_URL");
     if (endpoint != NULL) {
@@ -45,5 +61,6 @@ int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *reg
         *source = "the default";
         snprintf(out, cap, "%s", api->us);
     }
+    note_overridden(*source, endpoint, region, base, quiet);
     return 0;
 }

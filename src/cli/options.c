@@ -185,21 +185,16 @@ static int set_endpoint(cli_settings_t *s, const char *t, uint64_t v)
         return usage_error("--endpoint '%s' is not an http(s) URL%s", t, "");
     if (strlen(t) >= sizeof(s->send.url))
         return usage_error("--endpoint is too long%s%s", "", "");
-    snprintf(s->send.url, sizeof(s->send.url), "%s", t);
+    s->endpoint_arg = t; /* the URL: cli_resolve_url(), after every option */
     return 0;
 }
 
 static int set_region(cli_settings_t *s, const char *t, uint64_t v)
 {
     (void)v;
-    if (strcmp(t, "us") == 0)
-        snprintf(s->send.url, sizeof(s->send.url), "%s",
-                 s->identify ? AL_DEFAULT_IDENTIFY_ENDPOINT : AL_DEFAULT_ENDPOINT);
-    else if (strcmp(t, "eu") == 0)
-        snprintf(s->send.url, sizeof(s->send.url), "%s",
-                 s->identify ? EU_IDENTIFY_ENDPOINT : EU_ENDPOINT);
-    else
+    if (strcmp(t, "us") != 0 && strcmp(t, "eu") != 0)
         return usage_error("--region '%s': use us or eu%s", t, "");
+    s->region_arg = t; /* the URL: cli_resolve_url(), after every option */
     return 0;
 }
 
@@ -534,22 +529,9 @@ static int apply_option(cli_settings_t *s, const option_t *o, const char *name, 
 /* The environment, in table order, before the command line. */
 static int apply_environment(cli_settings_t *s)
 {
-    const char *base = getenv("AMPLITUDE_BASE_URL");
     const char *dbg = getenv("AMPLITUDE_DEBUG");
 
-    /* AMPLITUDE_BASE_URL gives the host; --endpoint and --region win */
-    if (base != NULL && base[0] != '\0') {
-        size_t bl = strlen(base);
-        if (!is_http_url(base)) {
-            fprintf(stderr, "ampload: AMPLITUDE_BASE_URL '%s' is not an http(s) URL\n", base);
-            return EXIT_USAGE;
-        }
-        const char *path = s->identify ? "identify" : "batch";
-        size_t pl = strlen(path);
-        int has = bl > pl && base[bl - pl - 1] == '/' && strcmp(base + bl - pl, path) == 0;
-        snprintf(s->send.url, sizeof(s->send.url), "%.*s%s%s", (int)bl, base,
-                 has || base[bl - 1] == '/' ? "" : "/", has ? "" : path);
-    }
+    /* AMPLITUDE_BASE_URL is read by cli_resolve_url(), the one rule */
     for (size_t i = 0; i < NOPTIONS; i++) {
         const char *val = options[i].env != NULL ? getenv(options[i].env) : NULL;
         char flag[40];
@@ -622,6 +604,16 @@ static int fill_shard_names(cli_settings_t *s)
     if (s->report_path != NULL && strstr(s->report_path, "{shard}") != NULL)
         s->report_path = report;
     return 0;
+}
+
+/* The URL, by the one rule of every command (endpoint.c). */
+static int resolve_url(cli_settings_t *s)
+{
+    static const cli_api_urls_t batch = {AL_DEFAULT_ENDPOINT, EU_ENDPOINT, "batch"};
+    static const cli_api_urls_t identify = {AL_DEFAULT_IDENTIFY_ENDPOINT, EU_IDENTIFY_ENDPOINT,
+                                            "identify"};
+    return cli_resolve_url(s->send.url, sizeof(s->send.url), s->endpoint_arg, s->region_arg,
+                           s->identify ? &identify : &batch, s->quiet, &s->url_source);
 }
 
 /* Options of the load that an identification has no use for. */
@@ -707,7 +699,9 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode)
     }
     if (optind >= argc && !s->check)
         return usage_error("no input files%s%s", " (give FILE... or '-' for standard input)", "");
-    rc = check_combination(s, max_event_set);
+    rc = resolve_url(s);
+    if (rc == 0)
+        rc = check_combination(s, max_event_set);
     if (rc == 0)
         rc = check_identify(s, insert_id_set);
     if (rc != 0)

@@ -208,6 +208,29 @@ EOF
 check "$([ $rc -eq 0 ] && [ "$most" -le 7000 ]; echo $?)" \
     "--rate 5000: $most events in one second (exit $rc)"
 
+# 6. which URL: --endpoint, else --region, else AMPLITUDE_BASE_URL, else the
+# default - for load, identify and export alike; an outranked source is
+# named; an error names the source that chose the URL
+start_mock base --record base.rec
+AMPLITUDE_BASE_URL=$url AMPLITUDE_API_KEY=$good "$bin" -q --state st.base in.ndjson 2>base.err
+rc=$?
+check "$([ $rc -eq 0 ] && [ "$(wc -l <base.rec)" = 20000 ]; echo $?)" \
+    "load to AMPLITUDE_BASE_URL: exit $rc, $(wc -l <base.rec) events: $(cat base.err)"
+AMPLITUDE_BASE_URL=$url AMPLITUDE_API_KEY=$good "$bin" identify -q --state st.baseid \
+    ids.ndjson 2>baseid.err
+rc=$?
+check "$([ $rc -eq 0 ] && [ "$(stat_of "$url" identifications_received)" -ge 3000 ]; echo $?)" \
+    "identify to AMPLITUDE_BASE_URL: exit $rc: $(cat baseid.err)"
+AMPLITUDE_BASE_URL=$url AMPLITUDE_API_KEY=$good "$bin" --region eu --dry-run --state st.note \
+    in.ndjson 2>note.err
+check "$(grep -q 'note: AMPLITUDE_BASE_URL is ignored: --region chooses the URL' note.err; echo $?)" \
+    "--region over AMPLITUDE_BASE_URL said nothing: $(cat note.err)"
+AMPLITUDE_BASE_URL=http://127.0.0.1:$closed AMPLITUDE_API_KEY=$good "$bin" -q --state st.src \
+    --retry-time 1 in.ndjson 2>src.err
+rc=$?
+check "$([ $rc -eq 4 ] && grep -q "the URL http://127.0.0.1:$closed/batch is from AMPLITUDE_BASE_URL" src.err; echo $?)" \
+    "the error does not name AMPLITUDE_BASE_URL: exit $rc: $(cat src.err)"
+
 wait $background
 read -r rc took <default.rc
 check "$(python3 -c "import sys; sys.exit(0 if $rc == 4 and 25 <= $took <= 40 else 1)"; echo $?)" \
