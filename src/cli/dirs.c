@@ -4,6 +4,8 @@
  * request rather than found out after the last. */
 #include "cli.h"
 
+#include "../core/statedir.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -69,12 +71,7 @@ int cli_output_path_ok(const char *prog, const char *opt, const char *path)
     struct stat st;
     const char *why = NULL;
 
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    al_parent_dir(path, dir, sizeof(dir));
     if (path[0] == '\0' || (slash != NULL && slash[1] == '\0'))
         why = "names a directory, not a file";
     else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))

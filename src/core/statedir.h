@@ -48,6 +48,10 @@ FILE *al_fopen_private(const char *path, int append);
  * NULL with errno. */
 FILE *al_fopen_tmp(const char *path);
 
+/* Writes the directory that holds path into dir[cap]: "." for a bare name,
+ * "/" for a file at the root. Thread-safety: any thread. */
+void al_parent_dir(const char *path, char *dir, size_t cap);
+
 /* fsync(2) of the directory that holds path, so a rename or unlink in it
  * survives a power cut. @return 0 or -1 with errno. */
 int al_fsync_parent(const char *path);
