@@ -92,6 +92,7 @@ int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc);
 /* --help (of the load, of identify) and --version. */
 void cli_help(FILE *out);
 void cli_identify_help(FILE *out);
+void cli_check_help(FILE *out); /* `ampload check --help` */
 void cli_version(FILE *out);
 
 /* Reads the API key named by the settings (--api-key-file, else

@@ -27,9 +27,10 @@ static const char usage_text[] =
     "  --endpoint URL        default https://api2.amplitude.com/batch\n"
     "                        (the URL: --endpoint, else --region, else\n"
     "                        AMPLITUDE_BASE_URL, a host /batch is added to)\n"
-    "  --region us|eu        the documented host of each region\n"
+    "  --region us|eu        the documented host of each region (default us)\n"
     "  --api-key-file PATH   file holding the API key (or env AMPLITUDE_API_KEY)\n"
-    "  --concurrency N       most requests in flight, 1..64 (default: adaptive up to 64)\n"
+    "  --concurrency N       most requests in flight, 1..64 (default 64; the window\n"
+    "                        starts at 8 and adapts below it)\n"
     "  --rate EPS            events/s ceiling (default: none)\n"
     "  --retry-time SECONDS  retry budget per batch before its events go to the\n"
     "                        failed file; throttled events count too (default 600)\n"
@@ -40,13 +41,15 @@ static const char usage_text[] =
     "  --gzip                gzip request bodies (Content-Encoding: gzip): about 6x\n"
     "                        less upload for some CPU; off by default\n"
     "  --insert-id auto|keep auto: give events without insert_id a deterministic one\n"
-    "                        (from their bytes and line number; default); keep: never\n"
+    "                        (from the input's key and the line's byte offset;\n"
+    "                        default); keep: never\n"
     "\n"
     "Run:\n"
     "  --dry-run             read, validate and batch; send nothing\n"
     "  --threads N           parser threads (default: number of cores)\n"
     "  --state DIR           checkpoint, reject and failed files; one run at a\n"
-    "                        time (default ./.ampload/<run-name>)\n"
+    "                        time (default ./.ampload/<first input>-<hash of the\n"
+    "                        inputs>)\n"
     "  --resume              continue from the checkpoint (the default when it matches)\n"
     "  --restart             ignore the checkpoint and start over\n"
     "  --report FILE         write the final JSON report to FILE\n"
@@ -70,7 +73,8 @@ static const char usage_text[] =
     "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
     "                        options.min_id_length (default 5)\n"
     "  --max-event-bytes N   longest accepted event line (default 1048576)\n"
-    "  --batch-events N      events per request, 1..2000 (default 2000)\n"
+    "  --batch-events N      events per request, 1..2000 (default 2000; also\n"
+    "                        --batch-size)\n"
     "  --batch-bytes N       bytes per request body, envelope included\n"
     "                        (default 19500000, at most 20000000)\n"
     "  --chunk-bytes N       read chunk size (default 8388608)\n"
@@ -133,7 +137,7 @@ static const char identify_text[] =
     "\n"
     "Identify:\n"
     "  --endpoint URL        default https://api2.amplitude.com/identify\n"
-    "  --region us|eu        the documented host of each region\n"
+    "  --region us|eu        the documented host of each region (default us)\n"
     "  --batch-size N        identifications per request, 1..2000 (default 1000)\n"
     "  --resend-non-idempotent  resend identifications in doubt even when a\n"
     "                        second application would change data\n"
@@ -150,6 +154,36 @@ static const char identify_text[] =
     "\n"
     "Example:\n"
     "  AMPLITUDE_API_KEY=... ampload identify --region eu users.ndjson\n";
+
+static const char check_text[] =
+    "Usage: ampload check [options] [FILE...]\n"
+    "Checks, without sending a single event, what a load with the same options\n"
+    "needs, and prints a checklist (a mark per check: passed, failed with a hint\n"
+    "on the next line, or not applicable):\n"
+    "  endpoint, TLS, API key  one POST of an event without ids, which Amplitude\n"
+    "                        refuses after checking the key (nothing is ingested)\n"
+    "  gzip                  with --gzip: whether the server reads gzip bodies\n"
+    "  input                 each FILE opened and its first 64 KiB read as a run\n"
+    "                        would (streams are not read ahead)\n"
+    "  state dir             created if needed, locked, written to and synced\n"
+    "  checkpoint            whether a run would resume, and where\n"
+    "\n"
+    "It takes the options of the load ('ampload --help'); those that matter here:\n"
+    "--endpoint, --region, --api-key-file, --ca-file, --insecure, --gzip,\n"
+    "--timeout, --state, --shard, --shard-by, --restart, --from and the edits.\n"
+    "The environment is the load's; NO_COLOR turns off the colours.\n"
+    "\n"
+    "Exit codes: 0 when every check passed, else the code of the first failure:\n"
+    "4 endpoint, TLS or key; 3 an input; 2 the checkpoint, or a state directory\n"
+    "in use by another run; 1 a state directory that cannot be used.\n"
+    "\n"
+    "Example:\n"
+    "  AMPLITUDE_API_KEY=... ampload check --region eu day-*.zst\n";
+
+void cli_check_help(FILE *out)
+{
+    fputs(check_text, out);
+}
 
 void cli_help(FILE *out)
 {

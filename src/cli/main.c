@@ -28,6 +28,8 @@ int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc)
             cli_version(stdout);
         else if (mode == CLI_MODE_IDENTIFY)
             cli_identify_help(stdout);
+        else if (mode == CLI_MODE_CHECK)
+            cli_check_help(stdout);
         else
             cli_help(stdout);
         *rc = EXIT_OK;

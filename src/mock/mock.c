@@ -62,7 +62,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define HARD_BODY_CAP (64u * 1024u * 1024u)
+#define HARD_BODY_CAP    (64u * 1024u * 1024u)
+#define DEFAULT_MAX_BODY 20000000u /* Amplitude's 20 MB request limit */
 
 /* ---- a small open-addressing map: 64-bit key -> two counters ------------- */
 
@@ -956,7 +957,8 @@ static const char usage[] =
     "                        member per hour and 1000 rows, end hour included, 404 when\n"
     "                        empty; --fail-rate, --fail-status, --drop-rate apply to it\n"
     "  --secret-key KEY      the export's secret key (default: any non-empty one)\n"
-    "  --upload-time event   take an event's upload hour from its time, not the clock\n"
+    "  --upload-time event|now  an event's upload hour: from its time (event), or\n"
+    "                        the clock (now, the default)\n"
     "  --export-max-events N 400 (Amplitude's over 4 GB) for a window above N rows\n"
     "  --export-504-first N  answer 504 to the first N export requests\n"
     "  --export-504-hour H   answer 504 to every export window holding hour H\n"
@@ -964,11 +966,44 @@ static const char usage[] =
     "  --export-empty-zip N  the first N export answers of 200 carry an empty zip\n"
     "                        (SIGUSR1 turns these three export faults off: healed)\n"
     "  --sink                only count requests and bytes (throughput benchmarks);\n"
-    "                        /identify answers success\n"
+    "                        /identify answers success. Reads no body, so it takes\n"
+    "                        none of the options that need one (--api-key,\n"
+    "                        --max-body, --eps-per-id, --daily-quota, --reject-event-type,\n"
+    "                        --first-invalid-only, --no-gzip, --echo-key, --record,\n"
+    "                        --record-dir, --export); --fail-rate, --fail-status,\n"
+    "                        --drop-rate, --latency-ms, --retry-after, --bogus-200 apply\n"
     "  --seed N              seed of the fault sequence (default 1)\n"
     "  --exit-after S        stop by itself after S seconds (default: on SIGINT/SIGTERM)\n"
     "Prints 'ampload-mock listening on http://127.0.0.1:PORT' when ready.\n"
     "GET /stats returns the counters as JSON.\n";
+
+/* @return the first option given that needs the request body --sink does
+ * not read (silently dropping it would fake a server that checks it), or
+ * NULL. */
+static const char *sink_conflict(const mock_t *m)
+{
+    if (m->api_key != NULL)
+        return "--api-key";
+    if (m->max_body != DEFAULT_MAX_BODY)
+        return "--max-body";
+    if (m->eps_per_id > 0)
+        return "--eps-per-id";
+    if (m->daily_quota > 0)
+        return "--daily-quota";
+    if (m->reject_event_type != NULL)
+        return "--reject-event-type";
+    if (m->first_invalid_only)
+        return "--first-invalid-only";
+    if (m->no_gzip)
+        return "--no-gzip";
+    if (m->echo_key_pad >= 0)
+        return "--echo-key";
+    if (m->record != NULL)
+        return "--record";
+    if (m->store_opts.keep || m->store_opts.record_dir != NULL)
+        return "--export or --record-dir";
+    return NULL;
+}
 
 static double num_arg(const char *opt, const char *v, double lo, double hi)
 {
@@ -1176,6 +1211,13 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
         fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
         return 2;
     }
+    if (m->sink && sink_conflict(m) != NULL) {
+        fprintf(stderr,
+                "ampload-mock: --sink reads no request body, so %s cannot apply; leave "
+                "one of them out\n",
+                sink_conflict(m));
+        return 2;
+    }
     if (m->store_opts.keep || m->store_opts.record_dir != NULL) {
         m->store_opts.api_key = m->api_key;
         m->store = mock_store_new(&m->store_opts);
@@ -1222,7 +1264,7 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_TOP_PAD, 64 << 20);
     pthread_mutex_init(&m.lock, NULL);
-    m.max_body = 20000000;
+    m.max_body = DEFAULT_MAX_BODY;
     m.eps_window = 30;
     m.echo_key_pad = -1;
     m.rng = 1;

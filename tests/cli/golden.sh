@@ -31,6 +31,7 @@ case_() {
 case_ help 0 --help
 case_ identify-help 0 identify --help
 case_ export-help 0 export --help
+case_ check-help 0 check --help
 case_ identify-gzip 2 identify --gzip x.ndjson
 case_ resend-without-identify 2 --resend-non-idempotent x.ndjson
 case_ no-input 2 --dry-run

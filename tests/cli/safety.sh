@@ -231,6 +231,12 @@ rc=$?
 check "$([ $rc -eq 4 ] && grep -q "the URL http://127.0.0.1:$closed/batch is from AMPLITUDE_BASE_URL" src.err; echo $?)" \
     "the error does not name AMPLITUDE_BASE_URL: exit $rc: $(cat src.err)"
 
+# the mock refuses a fault option --sink would silently drop
+"$mock" --sink --record sink.rec --exit-after 1 >sink.out 2>sink.err
+rc=$?
+check "$([ $rc -eq 2 ] && grep -q -- '--sink reads no request body, so --record cannot apply' sink.err; echo $?)" \
+    "ampload-mock --sink --record: exit $rc: $(cat sink.err)"
+
 wait $background
 read -r rc took <default.rc
 check "$(python3 -c "import sys; sys.exit(0 if $rc == 4 and 25 <= $took <= 40 else 1)"; echo $?)" \
