@@ -66,6 +66,7 @@ static const char export_usage[] =
     "  -v, --verbose         one line per request (never the keys)\n"
     "  --audit FILE          one JSON line per request: time, window, attempt,\n"
     "                        status, bytes, ms\n"
+    "  -h, --help            this text\n"
     "Exit codes: 0 every window done or empty, 2 usage or the directory in use,\n"
     "4 keys or region refused or the endpoint never reached, 5 some windows failed\n"
     "(run again, or see the hint), 6 interrupted (run again), 1 internal (the\n"

@@ -56,6 +56,32 @@ static int usage_error(const char *fmt, const char *a, const char *b)
     return EXIT_USAGE;
 }
 
+/* Edit distance of a and b (each cut to 31 bytes): insertions, deletions
+ * and substitutions. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strnlen(a, 31), lb = strnlen(b, 31), row[32];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *did_you_mean(const char *arg);
+
 /* Parses a decimal integer in [lo, hi]; opt names it in messages.
  * @return 0, or EXIT_USAGE after a message. */
 static int parse_num(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -526,6 +552,35 @@ static int apply_option(cli_settings_t *s, const option_t *o, const char *name, 
     return o->apply(s, text, num);
 }
 
+/* "; did you mean --concurrency?" for a long option one or two edits away
+ * from a known one (its "=value" left out), or "". Static storage. */
+static const char *did_you_mean(const char *arg)
+{
+    static char hint[64];
+    const char *name = arg;
+    char word[32];
+    size_t n, best = 3, pick = NOPTIONS;
+    if (strncmp(name, "--", 2) != 0)
+        return "";
+    name += 2;
+    n = strcspn(name, "=");
+    if (n == 0 || n >= sizeof(word))
+        return "";
+    memcpy(word, name, n);
+    word[n] = '\0';
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        size_t d = distance(word, options[i].name);
+        if (d < best) {
+            best = d;
+            pick = i;
+        }
+    }
+    if (pick == NOPTIONS)
+        return "";
+    snprintf(hint, sizeof(hint), "; did you mean --%s?", options[pick].name);
+    return hint;
+}
+
 /* The environment, in table order, before the command line. */
 static int apply_environment(cli_settings_t *s)
 {
@@ -689,7 +744,8 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode)
         if (opt == ':')
             return usage_error("option %s needs a value%s", argv[optind - 1], "");
         if (o == NULL)
-            return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+            return usage_error("unknown option '%s'%s", argv[optind - 1],
+                               did_you_mean(argv[optind - 1]));
         snprintf(flag, sizeof(flag), "--%s", o->name);
         max_event_set |= o->apply == set_max_event;
         insert_id_set |= o->apply == set_insert_id;

@@ -36,6 +36,7 @@ case_ identify-gzip 2 identify --gzip x.ndjson
 case_ resend-without-identify 2 --resend-non-idempotent x.ndjson
 case_ no-input 2 --dry-run
 case_ unknown-option 2 --frobnicate x.ndjson
+case_ typo-option 2 --concurency 4 x.ndjson
 case_ batch-events-too-big 2 --batch-events 5000 x.ndjson
 case_ bad-number 2 --threads two x.ndjson
 case_ missing-value 2 x.ndjson --report
