@@ -1,0 +1,391 @@
+/* test_send.c - the sender alone, without the CLI: batches built here go
+ * through al_sender_* to ampload-mock on 127.0.0.1, and every verdict is
+ * checked by its outcome - the counters, the reject and failed files, and
+ * what the mock (an independent implementation) accepted: 200, 400 with
+ * indices, 413 split, 429 with ids and with the daily quota, 5xx, timeouts,
+ * resets, a refused key, an endpoint never reached, and the window growing
+ * and shrinking. */
+#include "fixtures.h"
+
+#include "batch.h"
+#include "deadletter.h"
+#include "send.h"
+#include "stats.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#define KEY "send-test-key-0123"
+
+static char *dir;
+static al_batch_opts_t bopts;
+
+static void setup(void)
+{
+    dir = fx_tempdir();
+    al_batch_opts_init(&bopts);
+    snprintf(bopts.api_key, sizeof(bopts.api_key), "%s", KEY);
+}
+
+static void teardown(void)
+{
+    fx_rmtree(dir);
+    free(dir);
+}
+
+/* Events first..first+n-1: user-NNNNN (users of `users` ids), type T, or
+ * "Bad" for every `bad_every`-th event (0: none). */
+static al_batch_t *make_batch(uint32_t first, uint32_t n, uint32_t users, uint32_t bad_every)
+{
+    al_batch_t *b = al_batch_new(&bopts);
+    char ev[256];
+    ck_assert_ptr_nonnull(b);
+    for (uint32_t i = first; i < first + n; i++) {
+        al_origin_t o = {.line = i + 1, .offset = (uint64_t)i * 100};
+        int len = snprintf(ev, sizeof(ev),
+                           "{\"event_type\":\"%s\",\"user_id\":\"user-%05u\","
+                           "\"insert_id\":\"send-%u\",\"time\":1700000000000}",
+                           bad_every && i % bad_every == 0 ? "Bad" : "T", i % users, i);
+        char uid[16];
+        snprintf(uid, sizeof(uid), "user-%05u", i % users);
+        o.uid = al_id_hash(uid, strlen(uid));
+        ck_assert(al_batch_fits(b, (size_t)len));
+        ck_assert_int_eq(al_batch_add(b, ev, (size_t)len, &o), AL_ERR_OK);
+    }
+    ck_assert_int_eq(al_batch_finish(b), AL_ERR_OK);
+    return b;
+}
+
+typedef struct {
+    al_stats_t st;
+    al_err_t err;
+    al_diag_t diag;
+    long rejected_lines, failed_lines;
+    long accepted, requests; /* the mock's */
+    uint32_t window;         /* the sender's window at the end */
+} outcome_t;
+
+static long lines_of(const char *name)
+{
+    char *path = fx_path(dir, name);
+    size_t n;
+    long lines = 0;
+    char *t = fx_read(path, &n);
+    for (size_t i = 0; t != NULL && i < n; i++)
+        lines += t[i] == '\n';
+    free(t);
+    free(path);
+    return lines;
+}
+
+/* Sends `batches` batches of `per` events (users, bad_every as make_batch)
+ * with opts o to a mock started with args, or (closed) to a loopback port
+ * nobody listens on. */
+static void run(const char *const *args, int closed, al_send_opts_t *o, uint32_t batches,
+                uint32_t per, uint32_t users, uint32_t bad_every, outcome_t *out)
+{
+    static const char *const paths[] = {"in.ndjson"};
+    char *rej_path = fx_path(dir, "rejected.ndjson"), *fail_path = fx_path(dir, "failed.ndjson");
+    al_deadletter_t *rej, *failed;
+    al_sender_t *s;
+    al_live_t live;
+    al_diag_t d;
+    int port = 0, pid = -1;
+
+    memset(out, 0, sizeof(*out));
+    memset(&live, 0, sizeof(live));
+    if (closed) {
+        struct sockaddr_in a = {0};
+        socklen_t alen = sizeof(a);
+        int sock = socket(AF_INET, SOCK_STREAM, 0);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(bind(sock, (struct sockaddr *)&a, sizeof(a)), 0);
+        getsockname(sock, (struct sockaddr *)&a, &alen);
+        port = ntohs(a.sin_port);
+        close(sock);
+    } else {
+        pid = fx_mock_start(args, &port);
+    }
+    snprintf(o->url, sizeof(o->url), "http://127.0.0.1:%d/batch", port);
+    o->seed = 7;
+    ck_assert_int_eq(al_deadletter_open(&rej, rej_path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_open(&failed, fail_path, AL_DL_RAW, 0, NULL, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_sender_start(&s, o, rej, failed, paths, &live, &d), AL_ERR_OK);
+    for (uint32_t i = 0; i < batches; i++)
+        if (al_sender_submit(s, make_batch(i * per, per, users, bad_every)) != AL_ERR_OK)
+            break;
+    al_sender_finish(s);
+    out->err = al_sender_join(s, &out->st, &out->diag);
+    out->window = atomic_load(&live.window);
+    ck_assert_int_eq(al_deadletter_close(rej, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_deadletter_close(failed, &d), AL_ERR_OK);
+    out->rejected_lines = lines_of("rejected.ndjson");
+    out->failed_lines = lines_of("failed.ndjson");
+    if (pid > 0) {
+        json_t *stats = fx_mock_stats(port);
+        out->accepted = (long)json_integer_value(json_object_get(stats, "accepted"));
+        out->requests = (long)json_integer_value(json_object_get(stats, "requests"));
+        json_decref(stats);
+        fx_mock_stop(pid);
+    }
+    free(rej_path);
+    free(fail_path);
+}
+
+static void opts(al_send_opts_t *o)
+{
+    al_send_opts_init(o);
+    o->resumable = 1;
+    o->retry_time_ms = 20000;
+    o->throttle_wait_ms = 500;
+}
+
+/* Every event resolved once: acknowledged, rejected or failed. */
+static void assert_resolved(const outcome_t *r, uint64_t events)
+{
+    ck_assert_uint_eq(r->st.events_sent + r->st.rejected_server + r->st.failed, events);
+    ck_assert_int_eq(r->rejected_lines, (long)r->st.rejected_server);
+    ck_assert_int_eq(r->failed_lines, (long)r->st.failed);
+}
+
+START_TEST(a_200_acknowledges_every_event)
+{
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(NULL, 0, &o, 5, 100, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.events_sent, 500);
+    ck_assert_uint_eq(r.st.batches_sent, 5);
+    ck_assert_int_eq(r.accepted, 500);
+    assert_resolved(&r, 500);
+}
+END_TEST
+
+START_TEST(a_400_with_indices_rejects_those_and_resends_the_rest)
+{
+    const char *args[] = {"--reject-event-type", "Bad", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 3, 100, 50, 10, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.rejected_server, 30);
+    ck_assert_uint_eq(r.st.events_sent, 270);
+    ck_assert_int_eq(r.accepted, 270);
+    assert_resolved(&r, 300);
+}
+END_TEST
+
+START_TEST(a_413_splits_the_batch_until_it_fits)
+{
+    const char *args[] = {"--max-body", "6000", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 2, 200, 50, 0, &r); /* ~20 KB bodies: split twice or more */
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.events_sent, 400);
+    ck_assert_int_eq(r.accepted, 400);
+    ck_assert_uint_gt(r.st.requests, 8);
+    assert_resolved(&r, 400);
+}
+END_TEST
+
+START_TEST(a_429_pauses_the_throttled_ids_and_then_delivers_them)
+{
+    const char *args[] = {"--eps-per-id", "8", "--eps-window", "1", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 4, 200, 40, 0, &r); /* 40 users, 20 events each: above 8/s */
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_gt(r.st.http_429, 0);
+    ck_assert_uint_eq(r.st.events_sent, 800);
+    ck_assert_int_eq(r.accepted, 800);
+    assert_resolved(&r, 800);
+}
+END_TEST
+
+START_TEST(a_429_over_the_daily_quota_fails_those_events_only)
+{
+    const char *args[] = {"--daily-quota", "30", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 2, 100, 4, 0, &r); /* 4 users of 50 events: over 30 each */
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_gt(r.st.failed, 0);
+    ck_assert_uint_eq(r.st.failed_by_cause[AL_FAIL_QUOTA], r.st.failed);
+    ck_assert_uint_le(r.st.events_sent, 120);
+    ck_assert_int_eq(r.accepted, (long)r.st.events_sent);
+    assert_resolved(&r, 200);
+}
+END_TEST
+
+START_TEST(server_errors_are_retried_until_acknowledged)
+{
+    const char *args[] = {"--fail-rate", "0.5", "--fail-status", "503", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 10, 50, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_gt(r.st.retries, 0);
+    ck_assert_uint_gt(r.st.http_5xx, 0);
+    ck_assert_uint_eq(r.st.events_sent, 500);
+    ck_assert_int_eq(r.accepted, 500);
+    assert_resolved(&r, 500);
+}
+END_TEST
+
+START_TEST(dropped_connections_are_retried_until_acknowledged)
+{
+    const char *args[] = {"--drop-rate", "0.3", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 10, 50, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_gt(r.st.retries, 0);
+    ck_assert_uint_eq(r.st.events_sent, 500);
+    assert_resolved(&r, 500);
+}
+END_TEST
+
+/* A server that answers, but only with 503: the budget is spent and the
+ * events go to the failed file, by cause. */
+START_TEST(a_server_failing_every_request_fails_the_events_after_the_budget)
+{
+    const char *args[] = {"--fail-rate", "1", "--fail-status", "503", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.retry_time_ms = 600;
+    run(args, 0, &o, 3, 50, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.failed, 150);
+    ck_assert_uint_eq(r.st.failed_by_cause[AL_FAIL_RETRY_BUDGET], 150);
+    ck_assert_uint_gt(r.st.retries, 0);
+    assert_resolved(&r, 150);
+}
+END_TEST
+
+/* A server that never answers one request: not the events' fault. */
+START_TEST(an_endpoint_that_never_answers_stops_without_resolving)
+{
+    const char *args[] = {"--latency-ms", "3000", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.request_timeout_ms = 300;
+    o.retry_time_ms = 1500;
+    run(args, 0, &o, 3, 50, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_UNREACHABLE);
+    ck_assert_ptr_nonnull(strstr(r.diag.detail, "no answer to any request"));
+    ck_assert_uint_eq(r.st.events_sent + r.st.failed + r.st.rejected_server, 0);
+    ck_assert_int_eq(r.failed_lines, 0);
+}
+END_TEST
+
+START_TEST(a_refused_key_stops_and_leaves_the_events_unresolved)
+{
+    const char *args[] = {"--api-key", "the-right-key", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    run(args, 0, &o, 20, 100, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_CONFIG);
+    ck_assert_uint_eq(r.st.events_sent + r.st.failed, 0);
+    ck_assert_int_eq(r.failed_lines, 0);
+    ck_assert_int_le(r.requests, 9); /* one window, not 20 batches */
+}
+END_TEST
+
+/* Standard input cannot be read again: what a stop left goes to the failed
+ * file instead. */
+START_TEST(a_refused_key_fails_the_events_when_the_run_cannot_resume)
+{
+    const char *args[] = {"--api-key", "the-right-key", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.resumable = 0;
+    run(args, 0, &o, 5, 100, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_CONFIG);
+    ck_assert_uint_eq(r.st.failed, 500);
+    ck_assert_uint_eq(r.st.failed_by_cause[AL_FAIL_STOPPED], 500);
+    assert_resolved(&r, 500);
+}
+END_TEST
+
+START_TEST(an_endpoint_never_reached_is_a_configuration_error_in_time)
+{
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.unreachable_ms = 800;
+    run(NULL, 1, &o, 3, 50, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_UNREACHABLE);
+    ck_assert_ptr_nonnull(strstr(r.diag.detail, "cannot connect to 127.0.0.1:"));
+    ck_assert_ptr_nonnull(strstr(r.diag.detail, "connection refused"));
+    ck_assert_uint_eq(r.st.failed, 0);
+    ck_assert_uint_gt(r.st.retries, 0);
+}
+END_TEST
+
+/* AIMD: the window starts at 8 and grows while answers come at full window
+ * with normal latency; 503s shrink it. */
+START_TEST(the_window_grows_on_success_and_shrinks_on_503)
+{
+    const char *slow[] = {"--latency-ms", "20", NULL};
+    const char *busy[] = {"--latency-ms", "20", "--fail-rate", "0.6", "--fail-status", "503", NULL};
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.concurrency = 32;
+    run(slow, 0, &o, 120, 20, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_gt(r.window, 8);
+    opts(&o);
+    o.concurrency = 32;
+    run(busy, 0, &o, 60, 20, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_lt(r.window, 8);
+    assert_resolved(&r, 1200);
+}
+END_TEST
+
+static Suite *send_suite(void)
+{
+    Suite *s = suite_create("send");
+    TCase *tc = tcase_create("verdicts");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a_200_acknowledges_every_event);
+    tcase_add_test(tc, a_400_with_indices_rejects_those_and_resends_the_rest);
+    tcase_add_test(tc, a_413_splits_the_batch_until_it_fits);
+    tcase_add_test(tc, a_429_pauses_the_throttled_ids_and_then_delivers_them);
+    tcase_add_test(tc, a_429_over_the_daily_quota_fails_those_events_only);
+    tcase_add_test(tc, server_errors_are_retried_until_acknowledged);
+    tcase_add_test(tc, dropped_connections_are_retried_until_acknowledged);
+    tcase_add_test(tc, a_server_failing_every_request_fails_the_events_after_the_budget);
+    tcase_add_test(tc, an_endpoint_that_never_answers_stops_without_resolving);
+    tcase_add_test(tc, a_refused_key_stops_and_leaves_the_events_unresolved);
+    tcase_add_test(tc, a_refused_key_fails_the_events_when_the_run_cannot_resume);
+    tcase_add_test(tc, an_endpoint_never_reached_is_a_configuration_error_in_time);
+    tcase_add_test(tc, the_window_grows_on_success_and_shrinks_on_503);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fx_run_suite(send_suite());
+}
