@@ -117,9 +117,10 @@ static void run(const char *const *args, int closed, al_send_opts_t *o, uint32_t
     ck_assert_int_eq(al_deadletter_open(&rej, rej_path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_deadletter_open(&failed, fail_path, AL_DL_RAW, 0, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_sender_start(&s, o, rej, failed, paths, &live, &d), AL_ERR_OK);
+    /* every batch is handed over, even after a stop: the sender must
+     * resolve (or leave) what it is given then too */
     for (uint32_t i = 0; i < batches; i++)
-        if (al_sender_submit(s, make_batch(i * per, per, users, bad_every)) != AL_ERR_OK)
-            break;
+        (void)al_sender_submit(s, make_batch(i * per, per, users, bad_every));
     al_sender_finish(s);
     out->err = al_sender_join(s, &out->st, &out->diag);
     out->window = atomic_load(&live.window);

@@ -1389,6 +1389,8 @@ al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
     if (s->started)
         pthread_join(s->tid, NULL);
     s->st.failed += atomic_load(&s->submit_failed);
+    /* handed over after delivery stopped: failed for that reason too */
+    s->st.failed_by_cause[AL_FAIL_STOPPED] += atomic_load(&s->submit_failed);
     al_stats_merge(stats, &s->st);
     for (int i = 0; i < s->nidle; i++)
         curl_easy_cleanup(s->idle[i]);

@@ -1080,69 +1080,152 @@ static const struct option opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The export's and the project store's options (--export, --record-dir,
+ * the export faults). @return 1 when opt was one of them (*rc then holds
+ * an exit code, or -1 to go on), else 0. */
+static int parse_export_arg(mock_t *m, int opt, const char *arg, int *rc)
+{
+    *rc = -1;
+    switch (opt) {
+    case 'R':
+        m->store_opts.record_dir = arg;
+        return 1;
+    case 'X':
+        m->store_opts.keep = 1;
+        return 1;
+    case 'Y':
+        m->store_opts.secret_key = arg;
+        return 1;
+    case 'U':
+        if (strcmp(arg, "event") != 0 && strcmp(arg, "now") != 0) {
+            fprintf(stderr, "ampload-mock: --upload-time: use event or now\n");
+            *rc = 2;
+        }
+        m->store_opts.upload_from_event = strcmp(arg, "event") == 0;
+        return 1;
+    case 'M':
+        m->store_opts.max_events = (uint64_t)num_arg("--export-max-events", arg, 1, 1e15);
+        return 1;
+    case '5':
+        m->export_504_first = (uint64_t)num_arg("--export-504-first", arg, 0, 1e15);
+        return 1;
+    case 'H':
+        if (!mock_export_parse_hour(arg, &m->export_504_hour)) {
+            fprintf(stderr, "ampload-mock: --export-504-hour: use YYYYMMDDTHH\n");
+            *rc = 2;
+        }
+        return 1;
+    case 'Z':
+        m->export_empty_zip = (uint64_t)num_arg("--export-empty-zip", arg, 0, 1e15);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The fault knobs of /batch and /identify. @return 1 when opt was one of
+ * them (*rc then holds an exit code, or -1 to go on), else 0. */
+static int parse_fault_arg(mock_t *m, int opt, const char *arg, int *rc)
+{
+    *rc = -1;
+    switch (opt) {
+    case 'b':
+        m->max_body = (size_t)num_arg("--max-body", arg, 1, 1e12);
+        return 1;
+    case 'e':
+        m->eps_per_id = num_arg("--eps-per-id", arg, 0, 1e9);
+        return 1;
+    case 'w':
+        m->eps_window = (unsigned)num_arg("--eps-window", arg, 1, 86400);
+        return 1;
+    case 'q':
+        m->daily_quota = (uint64_t)num_arg("--daily-quota", arg, 0, 1e15);
+        return 1;
+    case 'f':
+        m->fail_rate = num_arg("--fail-rate", arg, 0, 1);
+        return 1;
+    case 'c':
+        m->fail_status = (int)num_arg("--fail-status", arg, 400, 599);
+        return 1;
+    case 'd':
+        m->drop_rate = num_arg("--drop-rate", arg, 0, 1);
+        return 1;
+    case 'l':
+        m->latency_ms = (unsigned)num_arg("--latency-ms", arg, 0, 600000);
+        return 1;
+    case 'a':
+        m->retry_after = (unsigned)num_arg("--retry-after", arg, 0, 86400);
+        return 1;
+    case 't':
+        m->reject_event_type = arg;
+        return 1;
+    case 'F':
+        m->first_invalid_only = 1;
+        return 1;
+    case 'G':
+        m->no_gzip = 1;
+        return 1;
+    case 'E':
+        m->echo_key_pad = (int)num_arg("--echo-key", arg, 0, 1000);
+        return 1;
+    case 'B':
+        if (strcmp(arg, "html") == 0)
+            m->bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
+                           "of use to continue</body></html>\n";
+        else if (strcmp(arg, "empty") == 0)
+            m->bogus_200 = "";
+        else if (strcmp(arg, "code400") == 0)
+            m->bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
+        else {
+            fprintf(stderr, "ampload-mock: --bogus-200: use html, empty or code400\n");
+            *rc = 2;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* What the options make together: TLS needs both halves, --sink takes no
+ * option that needs a body, and the store opens. @return -1 or an exit code. */
+static int settle_args(mock_t *m, const args_t *a)
+{
+    if ((a->tls_cert == NULL) != (a->tls_key == NULL)) {
+        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (m->sink && sink_conflict(m) != NULL) {
+        fprintf(stderr,
+                "ampload-mock: --sink reads no request body, so %s cannot apply; leave "
+                "one of them out\n",
+                sink_conflict(m));
+        return 2;
+    }
+    if (m->store_opts.keep || m->store_opts.record_dir != NULL) {
+        m->store_opts.api_key = m->api_key;
+        m->store = mock_store_new(&m->store_opts);
+        if (m->store == NULL)
+            return 1;
+    }
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
 {
-    int opt;
+    int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (parse_fault_arg(m, opt, optarg, &rc) || parse_export_arg(m, opt, optarg, &rc)) {
+            if (rc >= 0)
+                return rc;
+            continue;
+        }
         switch (opt) {
         case 'p':
             a->port = (unsigned)num_arg("--port", optarg, 0, 65535);
             break;
         case 'k':
             m->api_key = optarg;
-            break;
-        case 'b':
-            m->max_body = (size_t)num_arg("--max-body", optarg, 1, 1e12);
-            break;
-        case 'e':
-            m->eps_per_id = num_arg("--eps-per-id", optarg, 0, 1e9);
-            break;
-        case 'w':
-            m->eps_window = (unsigned)num_arg("--eps-window", optarg, 1, 86400);
-            break;
-        case 'q':
-            m->daily_quota = (uint64_t)num_arg("--daily-quota", optarg, 0, 1e15);
-            break;
-        case 'f':
-            m->fail_rate = num_arg("--fail-rate", optarg, 0, 1);
-            break;
-        case 'c':
-            m->fail_status = (int)num_arg("--fail-status", optarg, 400, 599);
-            break;
-        case 'd':
-            m->drop_rate = num_arg("--drop-rate", optarg, 0, 1);
-            break;
-        case 'l':
-            m->latency_ms = (unsigned)num_arg("--latency-ms", optarg, 0, 600000);
-            break;
-        case 'a':
-            m->retry_after = (unsigned)num_arg("--retry-after", optarg, 0, 86400);
-            break;
-        case 't':
-            m->reject_event_type = optarg;
-            break;
-        case 'F':
-            m->first_invalid_only = 1;
-            break;
-        case 'G':
-            m->no_gzip = 1;
-            break;
-        case 'B':
-            if (strcmp(optarg, "html") == 0)
-                m->bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
-                               "of use to continue</body></html>\n";
-            else if (strcmp(optarg, "empty") == 0)
-                m->bogus_200 = "";
-            else if (strcmp(optarg, "code400") == 0)
-                m->bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
-            else {
-                fprintf(stderr, "ampload-mock: --bogus-200: use html, empty or code400\n");
-                return 2;
-            }
-            break;
-        case 'E':
-            m->echo_key_pad = (int)num_arg("--echo-key", optarg, 0, 1000);
             break;
         case 'r':
             m->record = fopen(optarg, "w");
@@ -1168,37 +1251,6 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
             if ((a->tls_key = slurp(optarg)) == NULL)
                 return 1;
             break;
-        case 'R':
-            m->store_opts.record_dir = optarg;
-            break;
-        case 'X':
-            m->store_opts.keep = 1;
-            break;
-        case 'Y':
-            m->store_opts.secret_key = optarg;
-            break;
-        case 'U':
-            if (strcmp(optarg, "event") != 0 && strcmp(optarg, "now") != 0) {
-                fprintf(stderr, "ampload-mock: --upload-time: use event or now\n");
-                return 2;
-            }
-            m->store_opts.upload_from_event = strcmp(optarg, "event") == 0;
-            break;
-        case 'M':
-            m->store_opts.max_events = (uint64_t)num_arg("--export-max-events", optarg, 1, 1e15);
-            break;
-        case '5':
-            m->export_504_first = (uint64_t)num_arg("--export-504-first", optarg, 0, 1e15);
-            break;
-        case 'H':
-            if (!mock_export_parse_hour(optarg, &m->export_504_hour)) {
-                fprintf(stderr, "ampload-mock: --export-504-hour: use YYYYMMDDTHH\n");
-                return 2;
-            }
-            break;
-        case 'Z':
-            m->export_empty_zip = (uint64_t)num_arg("--export-empty-zip", optarg, 0, 1e15);
-            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -1207,24 +1259,7 @@ static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
             return 2;
         }
     }
-    if ((a->tls_cert == NULL) != (a->tls_key == NULL)) {
-        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
-        return 2;
-    }
-    if (m->sink && sink_conflict(m) != NULL) {
-        fprintf(stderr,
-                "ampload-mock: --sink reads no request body, so %s cannot apply; leave "
-                "one of them out\n",
-                sink_conflict(m));
-        return 2;
-    }
-    if (m->store_opts.keep || m->store_opts.record_dir != NULL) {
-        m->store_opts.api_key = m->api_key;
-        m->store = mock_store_new(&m->store_opts);
-        if (m->store == NULL)
-            return 1;
-    }
-    return -1;
+    return settle_args(m, a);
 }
 
 /* Listens on 127.0.0.1:port, over TLS when a certificate is given.
