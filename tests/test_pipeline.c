@@ -497,7 +497,7 @@ START_TEST(refuses_to_send_identifications_without_a_held_file)
     al_input_t in;
     al_pipeline_opts_init(&o);
     al_send_opts_init(&so);
-    so.identify = 1;
+    so.kind = &al_req_identify;
     o.paths = paths;
     o.npaths = 1;
     o.reject_path = rej;

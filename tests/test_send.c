@@ -39,7 +39,8 @@ static void teardown(void)
 }
 
 /* Events first..first+n-1: user-NNNNN (users of `users` ids), type T, or
- * "Bad" for every `bad_every`-th event (0: none). */
+ * "Bad" for every `bad_every`-th event (0: none); with bopts.form,
+ * identifications instead, every other one a non-idempotent $add. */
 static al_batch_t *make_batch(uint32_t first, uint32_t n, uint32_t users, uint32_t bad_every)
 {
     al_batch_t *b = al_batch_new(&bopts);
@@ -47,10 +48,17 @@ static al_batch_t *make_batch(uint32_t first, uint32_t n, uint32_t users, uint32
     ck_assert_ptr_nonnull(b);
     for (uint32_t i = first; i < first + n; i++) {
         al_origin_t o = {.line = i + 1, .offset = (uint64_t)i * 100};
-        int len = snprintf(ev, sizeof(ev),
+        int len =
+            bopts.form
+                ? snprintf(ev, sizeof(ev),
+                           "{\"user_id\":\"user-%05u\",\"user_properties\":{\"%s\":{\"n\":1}}}",
+                           i % users, i % 2 ? "$set" : "$add")
+                : snprintf(ev, sizeof(ev),
                            "{\"event_type\":\"%s\",\"user_id\":\"user-%05u\","
                            "\"insert_id\":\"send-%u\",\"time\":1700000000000}",
                            bad_every && i % bad_every == 0 ? "Bad" : "T", i % users, i);
+        if (bopts.form && i % 2 == 0)
+            o.flags = AL_ORIGIN_NON_IDEMPOTENT;
         char uid[16];
         snprintf(uid, sizeof(uid), "user-%05u", i % users);
         o.uid = al_id_hash(uid, strlen(uid));
@@ -112,7 +120,7 @@ static void run(const char *const *args, int closed, al_send_opts_t *o, uint32_t
     } else {
         pid = fx_mock_start(args, &port);
     }
-    snprintf(o->url, sizeof(o->url), "http://127.0.0.1:%d/batch", port);
+    snprintf(o->url, sizeof(o->url), "http://127.0.0.1:%d/%s", port, o->kind->name);
     o->seed = 7;
     ck_assert_int_eq(al_deadletter_open(&rej, rej_path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
     ck_assert_int_eq(al_deadletter_open(&failed, fail_path, AL_DL_RAW, 0, NULL, &d), AL_ERR_OK);
@@ -363,6 +371,34 @@ START_TEST(the_window_grows_on_success_and_shrinks_on_503)
 }
 END_TEST
 
+/* Identify: a 500 leaves each request's fate unknown; its non-idempotent
+ * identifications go to the held file at once, the others are retried and,
+ * the server failing on, end in the failed file - none blindly twice. */
+START_TEST(identify_holds_non_idempotent_identifications_in_doubt)
+{
+    const char *args[] = {"--fail-rate", "1", "--fail-status", "500", NULL};
+    char *held_path = fx_path(dir, "held.ndjson");
+    al_deadletter_t *held;
+    al_send_opts_t o;
+    outcome_t r;
+    al_diag_t d;
+    opts(&o);
+    o.kind = &al_req_identify;
+    o.retry_time_ms = 600;
+    bopts.form = 1;
+    ck_assert_int_eq(al_deadletter_open(&held, held_path, AL_DL_RAW, 0, NULL, &d), AL_ERR_OK);
+    o.held = held;
+    run(args, 0, &o, 2, 20, 20, 0, &r);
+    ck_assert_int_eq(al_deadletter_close(held, &d), AL_ERR_OK);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.non_idempotent_held, 20); /* every other one */
+    ck_assert_int_eq(lines_of("held.ndjson"), 20);
+    ck_assert_uint_eq(r.st.failed, 20);
+    ck_assert_uint_eq(r.st.events_sent, 0);
+    free(held_path);
+}
+END_TEST
+
 static Suite *send_suite(void)
 {
     Suite *s = suite_create("send");
@@ -382,6 +418,7 @@ static Suite *send_suite(void)
     tcase_add_test(tc, a_refused_key_fails_the_events_when_the_run_cannot_resume);
     tcase_add_test(tc, an_endpoint_never_reached_is_a_configuration_error_in_time);
     tcase_add_test(tc, the_window_grows_on_success_and_shrinks_on_503);
+    tcase_add_test(tc, identify_holds_non_idempotent_identifications_in_doubt);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -621,7 +621,7 @@ static void defaults(cli_settings_t *s, int mode)
     s->pipe.insert_ids = !s->identify; /* Identify has no insert_id */
     if (s->identify) {
         s->pipe.identify = 1;
-        s->send.identify = 1;
+        s->send.kind = &al_req_identify;
         s->pipe.batch.form = 1;
         s->pipe.batch.max_events = IDENTIFY_BATCH_DEFAULT;
         s->pipe.batch.max_bytes = IDENTIFY_BATCH_BYTES;

@@ -30,13 +30,15 @@
  * failed file. The failed file is for events that were tried and could not
  * be delivered on their own account, not for a wrong key or URL.
  *
- * Identify (o.identify) changes three things: bodies are forms, answers are
- * read by al_response_parse_identify(), and an answer that leaves a request's
- * fate unknown (a 5xx, a connection lost after the request left) does not
- * simply retry it: Identify deduplicates nothing, so its non-idempotent
- * identifications go to the held file (hold_in_doubt) and only the rest is
- * retried. The journal (journal.h) records each request before it leaves
- * (synced once per round of starts) and each answer, so a resume knows.
+ * What a request is comes from its kind (reqkind.h: /batch or /identify):
+ * the body's headers, how an answer is read, and whether its fate matters.
+ * This file names no kind. When the fate matters (Identify deduplicates
+ * nothing), an answer that leaves a request's fate unknown (a 5xx, a
+ * connection lost after the request left) does not simply retry it: its
+ * non-idempotent items go to the held file (hold_in_doubt) and only the
+ * rest is retried, and the journal (journal.h) records each request before
+ * it leaves (synced once per round of starts) and each answer, so a resume
+ * knows.
  *
  * Bodies are handed to curl without a copy (CURLOPT_POSTFIELDS points into
  * the batch, at its gzipped body when it has one, sent with
@@ -153,6 +155,7 @@ void al_send_opts_init(al_send_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
     snprintf(o->url, sizeof(o->url), "%s", AL_DEFAULT_ENDPOINT);
+    o->kind = &al_req_batch;
     o->concurrency = AL_MAX_CONCURRENCY;
     o->adaptive = 1;
     o->retry_time_ms = (uint64_t)AL_DEFAULT_RETRY_TIME_S * 1000;
@@ -370,11 +373,12 @@ static void req_free(al_sender_t *s, req_t *r)
     free(r);
 }
 
-/* Notes type for every identification of b in the journal (identify). */
+/* Notes type for every item of b in the journal, for a kind whose fate
+ * matters (and a run that keeps one). */
 static void journal(al_sender_t *s, char type, const al_batch_t *b)
 {
     al_diag_t d;
-    if (s->o.journal == NULL)
+    if (!s->o.kind->fate_matters || s->o.journal == NULL)
         return;
     al_journal_note(s->o.journal, type, b);
     if (type == AL_JOURNAL_SENT) {
@@ -413,7 +417,7 @@ static req_t *hold_in_doubt(al_sender_t *s, req_t *r, uint32_t need)
     req_t *n;
     al_diag_t d;
 
-    if (!s->o.identify || s->o.resend_non_idempotent || s->o.held == NULL)
+    if (!s->o.kind->fate_matters || s->o.resend_non_idempotent || s->o.held == NULL)
         return r;
     for (uint32_t i = 0; i < b->events; i++) {
         marks[i] = (b->origin[i].flags & need) == need;
@@ -541,7 +545,7 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER,
-                     r->batch->gz_len > 0 && !s->o.identify ? s->gz_headers : s->headers);
+                     r->batch->gz_len > 0 && s->o.kind->may_gzip ? s->gz_headers : s->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -821,7 +825,7 @@ static void on_config(al_sender_t *s, req_t *r, long status)
                        "without --gzip)"
                      : "");
     set_fatal(s, AL_ERR_CONFIG, why);
-    if (s->o.identify && status >= 200 && status < 300) {
+    if (s->o.kind->fate_matters && status >= 200 && status < 300) {
         /* an answer nobody can read as "applied" or "not": in doubt */
         r = hold_in_doubt(s, r, AL_ORIGIN_NON_IDEMPOTENT);
         if (r == NULL)
@@ -890,8 +894,7 @@ static long connect_error_errno(const req_t *r, CURLcode res)
 static void on_unreachable(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     char cause[384], why[512];
-    if (s->o.identify)
-        journal(s, AL_JOURNAL_CLEAR, r->batch);
+    journal(s, AL_JOURNAL_CLEAR, r->batch);
     report_attempt(s, r, 0, res, now, "config", NULL);
     al_http_describe(cause, sizeof(cause), s->o.url, 0, connect_error_code(r, res),
                      connect_error_errno(r, res));
@@ -908,8 +911,7 @@ static void retry_unreached(al_sender_t *s, req_t *r, CURLcode res, uint64_t now
     uint64_t deadline = s->began_ms + s->o.unreachable_ms;
     uint64_t delay =
         al_backoff_delay_ms(r->attempt, AL_BACKOFF_BASE_MS, AL_BACKOFF_CAP_MS, 0, &s->rng);
-    if (s->o.identify)
-        journal(s, AL_JOURNAL_CLEAR, r->batch);
+    journal(s, AL_JOURNAL_CLEAR, r->batch);
     report_attempt(s, r, 0, res, now, "retry", NULL);
     COUNT(s, retries, retries, 1);
     r->due_ms = now + delay < deadline ? now + delay : deadline;
@@ -922,8 +924,7 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
 {
     if (al_http_tls_error(res) || res == CURLE_UNSUPPORTED_PROTOCOL || res == CURLE_URL_MALFORMAT) {
         char why[200];
-        if (s->o.identify)
-            journal(s, AL_JOURNAL_CLEAR, r->batch); /* it never reached the server */
+        journal(s, AL_JOURNAL_CLEAR, r->batch); /* it never reached the server */
         report_attempt(s, r, 0, res, now, "config", NULL);
         snprintf(why, sizeof(why), "request failed: %s", curl_easy_strerror(res));
         set_fatal(s, AL_ERR_CONFIG, why);
@@ -939,12 +940,11 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
     }
     if (res == CURLE_OPERATION_TIMEDOUT)
         al_aimd_congestion(&s->aimd, now);
-    if (s->o.identify && !never_left(res, r->connect_ms)) {
+    if (s->o.kind->fate_matters && !never_left(res, r->connect_ms)) {
         in_doubt(s, r, 0, res, now);
         return;
     }
-    if (s->o.identify)
-        journal(s, AL_JOURNAL_CLEAR, r->batch);
+    journal(s, AL_JOURNAL_CLEAR, r->batch);
     retry_or_fail(s, r, 0, res, now);
 }
 
@@ -1003,14 +1003,13 @@ static void on_done(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
         on_no_answer(s, r, res, now);
         return;
     }
-    if ((s->o.identify ? al_response_parse_identify : al_response_parse)(
-            rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
+    if (s->o.kind->parse(rp, status, r->resp, r->resp_len, b->events, s->o.secret) != AL_ERR_OK) {
         retry_or_fail(s, r, status, res, now); /* out of memory reading the lists */
         return;
     }
-    if (s->o.identify && status >= 400 && status < 500)
+    if (status >= 400 && status < 500)
         journal(s, AL_JOURNAL_CLEAR, b); /* refused: nothing was applied */
-    if (s->o.identify && rp->kind == AL_RESP_RETRY && status >= 500) {
+    if (s->o.kind->fate_matters && rp->kind == AL_RESP_RETRY && status >= 500) {
         al_aimd_congestion(&s->aimd, now);
         in_doubt(s, r, status, res, now);
         al_response_free(rp);
@@ -1144,7 +1143,7 @@ static req_t *next_request(al_sender_t *s)
         if (r == NULL) {
             fail_events(s, item, NULL, 0, AL_FAIL_NOMEM);
             al_batch_free(item);
-        } else if (s->o.identify) {
+        } else if (s->o.kind->fate_matters) {
             r = resume_in_doubt(s, r);
         }
     }
@@ -1224,7 +1223,7 @@ static void *sender_main(void *arg)
         if (fatal || (s->o.stop != NULL && atomic_load(s->o.stop))) {
             /* interrupted, or stopped by a configuration error: start
              * nothing new; requests in flight get a while to answer, so
-             * what they carried is resolved (identify: not left in doubt) */
+             * what they carried is resolved (not left in doubt) */
             if (stop_at == 0) {
                 stop_at = now;
                 al_queue_close(&s->in);
@@ -1310,7 +1309,7 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
         return err;
     }
     s->multi = curl_multi_init();
-    s->headers = al_http_headers(s->o.identify ? AL_BODY_FORM : AL_BODY_JSON);
+    s->headers = al_http_headers(s->o.kind->body);
     s->gz_headers = al_http_headers(AL_BODY_GZIP);
     if (s->multi == NULL || s->headers == NULL || s->gz_headers == NULL) {
         err = AL_ERR_HTTP_CLIENT;

@@ -22,6 +22,7 @@
 #include "deadletter.h"
 #include "error.h"
 #include "journal.h"
+#include "reqkind.h"
 #include "stats.h"
 
 #include <stdatomic.h>
@@ -86,16 +87,16 @@ typedef struct {
     uint64_t unreachable_ms;
     al_request_fn on_request; /* may be NULL */
     void *on_request_ctx;
-    /* Identify API: batches are forms (batch.h), answers are read by
-     * al_response_parse_identify(), and an identification whose fate is in
-     * doubt - its request met a 5xx or lost its connection after leaving,
-     * or it was in flight when an earlier run stopped (AL_ORIGIN_WAS_SENT) -
-     * is sent again only when it is idempotent or resend_non_idempotent is
-     * set; otherwise its line goes to `held` (non_idempotent_held), never
+    /* What a request is (reqkind.h): al_req_batch by default. With a kind
+     * whose fate matters (al_req_identify), an item whose fate is in doubt -
+     * its request met a 5xx or lost its connection after leaving, or it was
+     * in flight when an earlier run stopped (AL_ORIGIN_WAS_SENT) - is sent
+     * again only when it is idempotent or resend_non_idempotent is set;
+     * otherwise its line goes to `held` (non_idempotent_held), never
      * blindly twice. `journal` (may be NULL) gets SENT before each request
      * leaves, ACKED on success, CLEAR when nothing was applied. Both are
      * borrowed until al_sender_join() returns. */
-    int identify;
+    const al_req_kind_t *kind;
     int resend_non_idempotent;
     al_deadletter_t *held;
     al_journal_t *journal;
