@@ -286,6 +286,40 @@ START_TEST(a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set)
 }
 END_TEST
 
+/* The checkpoint says identifications past its mark were acknowledged: their
+ * SENT records were made durable before they left, so a journal that is
+ * missing, empty or holds no record at all has lost them - resending would
+ * apply $add or $append a second time. */
+START_TEST(a_journal_without_records_the_checkpoint_relies_on_is_refused)
+{
+    al_mark_t marks[2] = {{0, 1, 0, 0}, {700, 9, 0, 3}};
+    al_journal_t *j;
+    al_jset_t *set = NULL;
+    al_diag_t d;
+    struct stat st;
+
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_JOURNAL_CORRUPT);
+    ck_assert_ptr_null(set);
+    ck_assert_int_ne(stat(path, &st), 0); /* nothing created in its place */
+    fx_write(path, "", 0);
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_JOURNAL_CORRUPT);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 0); /* left as it is */
+    unlink(path);
+    ck_assert_int_eq(al_journal_open(&j, path, &d), AL_ERR_OK); /* a header alone */
+    ck_assert_int_eq(al_journal_close(j, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_JOURNAL_CORRUPT);
+    ck_assert(strstr(d.detail, "acknowledged") != NULL);
+    /* with nothing acknowledged past the marks, the same files are fine */
+    marks[1].acked_past = 0;
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_OK);
+    al_jset_free(set);
+    unlink(path);
+    ck_assert_int_eq(al_jset_load(path, marks, 2, &set, &d), AL_ERR_OK);
+    al_jset_free(set);
+}
+END_TEST
+
 /* A state file is never written through a link planted in its place. */
 START_TEST(a_planted_symlink_is_refused)
 {
@@ -314,6 +348,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, a_torn_tail_past_the_durable_length_ends_the_journal);
     tcase_add_test(tc, damage_before_the_durable_end_is_refused_and_kept);
     tcase_add_test(tc, a_missing_journal_is_an_empty_one_and_many_entries_grow_the_set);
+    tcase_add_test(tc, a_journal_without_records_the_checkpoint_relies_on_is_refused);
     tcase_add_test(tc, a_planted_symlink_is_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -160,6 +160,13 @@ int cli_make_dirs(const char *path, int *created);
  * first request, so a typo costs nothing. */
 int cli_output_path_ok(const char *prog, const char *opt, const char *path);
 
+/* Refuses an output file (--report, --audit) that is one of files, the
+ * run's own (state files, the key file, the other output): the same inode,
+ * or the same name in the same directory for one not made yet. Prints why,
+ * naming roles[i]. @return 1 when path is none of them, else 0. */
+int cli_output_not_taken(const char *prog, const char *opt, const char *path,
+                         const char *const *files, const char *const *roles, size_t n);
+
 /* Removes the last `created` directories of path again (if still empty). */
 void cli_remove_created_dirs(const char *path, int created);
 

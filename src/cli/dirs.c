@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,4 +92,42 @@ int cli_output_path_ok(const char *prog, const char *opt, const char *path)
             "path\n",
             prog, opt, path, why);
     return 0;
+}
+
+/* path with its directory resolved (links, "..", "."), into out.
+ * @return 0 when the directory cannot be resolved. */
+static int resolved(const char *path, char *out, size_t cap)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    al_parent_dir(path, dir, sizeof(dir));
+    if (realpath(dir, real) == NULL)
+        return 0;
+    return snprintf(out, cap, "%s/%s", real, slash != NULL ? slash + 1 : path) < (int)cap;
+}
+
+/* @return 1 when a and b name the same file: one inode, or (one of them
+ * not made yet) the same name in the same directory. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    char ra[PATH_MAX + NAME_MAX + 2], rb[PATH_MAX + NAME_MAX + 2];
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return resolved(a, ra, sizeof(ra)) && resolved(b, rb, sizeof(rb)) && strcmp(ra, rb) == 0;
+}
+
+int cli_output_not_taken(const char *prog, const char *opt, const char *path,
+                         const char *const *files, const char *const *roles, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (files[i] == NULL || !same_file(path, files[i]))
+            continue;
+        fprintf(stderr,
+                "%s: %s %s: it is the run's %s (writing there would destroy it)\n"
+                "  hint: nothing was sent; choose another path\n",
+                prog, opt, path, roles[i]);
+        return 0;
+    }
+    return 1;
 }

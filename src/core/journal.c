@@ -368,6 +368,27 @@ static al_err_t compact(const char *path, const al_jset_t *set, al_diag_t *diag)
     return AL_ERR_OK;
 }
 
+/* Identifications acknowledged past the marks (the checkpoint's word) had
+ * their SENT made durable before they left, so a journal holding no record
+ * at all - missing, empty, a header alone - has lost them.
+ * @return AL_ERR_OK, or JOURNAL_CORRUPT (diag says so; path already set). */
+static al_err_t check_not_lost(const al_jset_t *set, const al_mark_t *marks, uint32_t n,
+                               uint64_t size, al_diag_t *diag)
+{
+    uint64_t acked = 0;
+    char what[200];
+    for (uint32_t i = 0; i < n; i++)
+        acked += marks[i].acked_past;
+    if (acked == 0 || set->n > 0)
+        return AL_ERR_OK;
+    snprintf(what, sizeof(what),
+             "%s, but the checkpoint says %" PRIu64
+             " identifications past its mark were acknowledged",
+             size == 0 ? "missing or empty" : "it holds no record", acked);
+    d_offset(diag, size, what);
+    return AL_ERR_JOURNAL_CORRUPT;
+}
+
 al_err_t al_jset_load(const char *path, const al_mark_t *marks, uint32_t n, al_jset_t **out,
                       al_diag_t *diag)
 {
@@ -386,6 +407,12 @@ al_err_t al_jset_load(const char *path, const al_mark_t *marks, uint32_t n, al_j
     fp = fopen(path, "rb");
     if (fp == NULL) {
         if (errno == ENOENT) {
+            al_diag_set(diag, path, 0);
+            err = check_not_lost(set, marks, n, 0, diag);
+            if (err != AL_ERR_OK) {
+                al_jset_free(set);
+                return err;
+            }
             *out = set;
             return AL_ERR_OK;
         }
@@ -399,6 +426,8 @@ al_err_t al_jset_load(const char *path, const al_mark_t *marks, uint32_t n, al_j
         err = st.st_size == 0 ? AL_ERR_OK : read_header(fp, (uint64_t)st.st_size, &durable, diag);
         if (err == AL_ERR_OK && st.st_size >= (off_t)REC)
             err = read_records(fp, durable, set, marks, n, diag);
+        if (err == AL_ERR_OK)
+            err = check_not_lost(set, marks, n, (uint64_t)st.st_size, diag);
     }
     if (err == AL_ERR_IO)
         diag->sys_errno = errno != 0 ? errno : EIO;

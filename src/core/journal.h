@@ -75,8 +75,9 @@ typedef struct al_jset al_jset_t;
 
 /* Reads the journal at path, keeping what concerns lines at or past each
  * of the n inputs' marks, and rewrites the file with only that (temp file,
- * fsync, rename). A missing or empty file gives an empty set; a torn tail
- * is dropped.
+ * fsync, rename). A missing or empty file gives an empty set, unless a
+ * mark's acked_past says identifications past it were acknowledged (their
+ * durable SENT records are gone: JOURNAL_CORRUPT); a torn tail is dropped.
  * @return AL_ERR_OK with *out set; JOURNAL_CORRUPT (diag: the path, the byte
  * offset of the damage and what it is; the file is left untouched); NOMEM,
  * IO or WRITE. */

@@ -11,8 +11,9 @@
 #      resolve) is a configuration error after at most 30 s (or --retry-time):
 #      exit 4 with the cause, the progress line names the last error, nothing
 #      failed; once a connection was made, failures are retried as before
-#   5. a --report or --audit path that cannot be written is refused before
-#      the first request
+#   5. a --report or --audit path that cannot be written, or that is one of
+#      the run's own files (key file, state file), is refused before the
+#      first request
 #   7. a run interrupted and resumed: events_sent of both runs minus the
 #      resumed run's resent_after_resume is the number of events; no "is
 #      empty" warning for a finished input or another shard's; MB/s the same
@@ -144,6 +145,23 @@ AMPLITUDE_API_KEY=$good "$bin" identify -q --endpoint "$url/identify" --state st
     --report no-such-dir/out.json ids.ndjson 2>path.err
 rc=$?
 check "$([ $rc -eq 2 ]; echo $?)" "identify --report in a missing directory: exit $rc"
+# an output that is one of the run's own files (the key file, a state file,
+# the other output) would destroy it: refused before the first request,
+# the file left as it was
+printf '%s\n' "$good" >key.txt
+chmod 600 key.txt
+mkdir -p st.own
+printf 'keep\n' >st.own/checkpoint
+for args in "--report key.txt" "--audit key.txt" "--report st.own/checkpoint" \
+    "--audit st.own/./failed.ndjson" "--report same.json --audit same.json"; do
+    # shellcheck disable=SC2086
+    "$bin" -q --api-key-file key.txt --endpoint "$url/batch" --state st.own $args in.ndjson \
+        2>own.err
+    rc=$?
+    check "$([ $rc -eq 2 ] && grep -q "it is the run's .* (writing there would destroy it)" own.err &&
+        [ "$(cat key.txt)" = "$good" ] && [ "$(cat st.own/checkpoint)" = keep ]; echo $?)" \
+        "$args: exit $rc: $(cat own.err)"
+done
 check "$([ "$(stat_of "$url" requests)" = 0 ]; echo $?)" \
     "requests were sent before the path was refused: $(stat_of "$url" requests)"
 
