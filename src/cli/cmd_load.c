@@ -105,6 +105,7 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
     const cli_settings_t *s = r->set;
     int rc = EXIT_OK;
 
+    r->inputs = inputs;
     if (err == AL_ERR_INTERRUPTED) {
         fprintf(stderr, "ampload: interrupted\n  hint: %s\n", cli_resume_hint(r));
         rc = cli_exit_code(err);

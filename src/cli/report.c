@@ -141,10 +141,13 @@ static double mb_per_s(const al_stats_t *s, int dry_run, double elapsed)
 static uint64_t resent_after_resume(const cli_run_t *r)
 {
     uint64_t n = 0;
-    if (!r->resumed || r->marks == NULL || r->set->identify)
+    if (!r->resumed || r->marks == NULL || r->inputs == NULL || r->set->identify)
         return 0;
+    /* at most what this run got acknowledged of that input: a run stopped
+     * before it resent them resent none */
     for (uint32_t i = 0; i < r->pipe.npaths; i++)
-        n += r->marks[i].acked_past;
+        n += r->marks[i].acked_past < r->inputs[i].acked ? r->marks[i].acked_past
+                                                          : r->inputs[i].acked;
     return n;
 }
 

@@ -46,6 +46,7 @@ typedef struct {
     char derived_buf[PATH_MAX + 32];    /* identify --from amplitude-export: the identifications */
     const char *derived[1];             /* the run's one input then */
     cli_reqlog_t log;
+    const al_input_t *inputs; /* what happened to each input, once the run is over */
 } cli_run_t;
 
 /* state.c: the record files of the state directory, as the checkpoint

@@ -45,7 +45,8 @@ typedef struct {
     int resumable;    /* not standard input */
     identity_t id;
     al_mark_t mark;
-    al_mark_t start; /* where this run began */
+    al_mark_t start;      /* where this run began */
+    uint64_t acked_freed; /* acknowledged events of the tracks already freed */
     al_track_t *head, *tail;
     int read_done;
     uint64_t end, end_line;
@@ -206,6 +207,7 @@ static void advance(al_ckpt_t *ck)
         while (in->head != NULL &&
                atomic_load_explicit(&in->head->pending, memory_order_acquire) == 0) {
             al_track_t *t = in->head;
+            in->acked_freed += (uint64_t)atomic_load_explicit(&t->acked, memory_order_relaxed);
             in->mark.offset = t->end;
             in->mark.line = t->next_line;
             in->head = t->next;
@@ -234,6 +236,18 @@ void al_ckpt_marks(al_ckpt_t *ck, al_mark_t *marks)
     advance(ck);
     for (uint32_t i = 0; i < ck->n; i++)
         marks[i] = ck->in[i].mark;
+    pthread_mutex_unlock(&ck->lock);
+}
+
+void al_ckpt_acked(al_ckpt_t *ck, uint64_t *acked)
+{
+    pthread_mutex_lock(&ck->lock);
+    advance(ck);
+    for (uint32_t i = 0; i < ck->n; i++) {
+        acked[i] = ck->in[i].acked_freed;
+        for (al_track_t *t = ck->in[i].head; t != NULL; t = t->next)
+            acked[i] += (uint64_t)atomic_load_explicit(&t->acked, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&ck->lock);
 }
 

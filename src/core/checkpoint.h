@@ -109,6 +109,10 @@ al_err_t al_ckpt_save(al_ckpt_t *ck, al_deadletter_t *const *files, uint32_t nfi
 /* Copies the current marks into marks[n]. */
 void al_ckpt_marks(al_ckpt_t *ck, al_mark_t *marks);
 
+/* Events of each input acknowledged since al_ckpt_new() (al_track_acked),
+ * into acked[n]. */
+void al_ckpt_acked(al_ckpt_t *ck, uint64_t *acked);
+
 /* Frees the checkpointer and any tracks it still holds. NULL is ignored. */
 void al_ckpt_free(al_ckpt_t *ck);
 

@@ -585,10 +585,12 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
-/* Stops the checkpointer and writes the final checkpoint. */
+/* Stops the checkpointer and writes the final checkpoint; each input's
+ * acknowledged events go to its al_input_t. */
 static void end_checkpoints(run_t *run, al_err_t *err, al_diag_t *diag)
 {
     al_diag_t d;
+    uint64_t *acked;
     if (run->ck == NULL)
         return;
     if (run->ck_started) {
@@ -602,6 +604,13 @@ static void end_checkpoints(run_t *run, al_err_t *err, al_diag_t *diag)
         *err = AL_ERR_WRITE;
         *diag = d;
     }
+    acked = calloc(run->opts->npaths ? run->opts->npaths : 1, sizeof(*acked));
+    if (acked != NULL) {
+        al_ckpt_acked(run->ck, acked);
+        for (uint32_t i = 0; i < run->opts->npaths; i++)
+            run->inputs[i].acked = acked[i];
+    }
+    free(acked);
 }
 
 /* ---- the run ------------------------------------------------------------ */

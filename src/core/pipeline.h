@@ -127,6 +127,10 @@ typedef struct {
     uint64_t first_rejected_line;
     char first_reason[160];
     int whole;
+    /* With a checkpoint: events of this input the server acknowledged in
+     * this run (a resumed run resends at most this many of those an
+     * earlier run had acknowledged past the mark: al_mark_t.acked_past). */
+    uint64_t acked;
 } al_input_t;
 
 /* @return 1 when a whole input (al_input_t.whole) had lines and every one

@@ -166,7 +166,7 @@ check "$([ "$(stat_of "$url" requests)" = 0 ]; echo $?)" \
     "requests were sent before the path was refused: $(stat_of "$url" requests)"
 
 # 7. interrupted, resumed: the totals add up
-start_mock slow --latency-ms 150 --record slow.rec
+start_mock slow --latency-ms 150 --record slow.rec --api-key $good
 AMPLITUDE_API_KEY=$good "$bin" -q --endpoint "$url/batch" --state st.int --batch-events 200 \
     --concurrency 4 --report int1.json in.ndjson 2>int1.err &
 pid=$!
@@ -178,6 +178,12 @@ done
 kill -INT $pid
 wait $pid
 rc1=$?
+# a run that delivers nothing in between (a wrong key) resends nothing
+AMPLITUDE_API_KEY=$wrong "$bin" -q --endpoint "$url/batch" --state st.int --batch-events 200 \
+    --report intw.json in.ndjson 2>intw.err
+rc=$?
+check "$([ $rc -eq 4 ] && [ "$(field intw.json resent_after_resume)" = 0 ]; echo $?)" \
+    "a resumed run that sent nothing: exit $rc, resent_after_resume $(field intw.json resent_after_resume)"
 AMPLITUDE_API_KEY=$good "$bin" --endpoint "$url/batch" --state st.int --batch-events 200 \
     --concurrency 4 --report int2.json in.ndjson 2>int2.err
 rc2=$?
