@@ -701,6 +701,13 @@ static void in_doubt(al_sender_t *s, req_t *r, long status, CURLcode res, uint64
 
 /* @return 1 when curl's failure means the request never left (nothing can
  * have been applied). */
+/* @return 1 when the connection was closed with no answer at all (not a
+ * timeout: a slow server is not a wrong one). */
+static int closed_unanswered(CURLcode res)
+{
+    return res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR;
+}
+
 static int never_left(CURLcode res, long connect_ms)
 {
     return (res != CURLE_OPERATION_TIMEDOUT && al_http_connect_error(res, connect_ms)) ||
@@ -936,6 +943,12 @@ static void on_no_answer(al_sender_t *s, req_t *r, CURLcode res, uint64_t now)
             on_unreachable(s, r, res, now);
         else
             retry_unreached(s, r, res, now);
+        return;
+    }
+    if (!s->answered && closed_unanswered(res) && now >= s->began_ms + s->o.unreachable_ms) {
+        /* it takes connections and closes every one unanswered: another
+         * service on that port, or a proxy refusing; not a slow server */
+        never_answered(s, r, res, now);
         return;
     }
     if (res == CURLE_OPERATION_TIMEDOUT)

@@ -83,7 +83,9 @@ typedef struct {
     /* No connection to the endpoint at all (name resolution, TCP connect,
      * a connect timeout) since the first request: a configuration error
      * once this long has passed (0 = AL_DEFAULT_UNREACHABLE_MS; never more
-     * than retry_time_ms). After one connection, failures are retried. */
+     * than retry_time_ms). After one connection, failures are retried -
+     * unless every connection is closed without an answer (another service
+     * on the port): no answer at all in this long stops delivery too. */
     uint64_t unreachable_ms;
     al_request_fn on_request; /* may be NULL */
     void *on_request_ctx;

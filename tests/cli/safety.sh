@@ -48,6 +48,16 @@ closed=$(free_port)
 ) &
 background=$!
 track $background
+# and an endpoint that closes every connection unanswered: the same bound
+start_mock closing --drop-rate 1
+(
+    t0=$(date +%s.%N)
+    AMPLITUDE_API_KEY=$good "$bin" -q --endpoint "$url/batch" --state st.closing in.ndjson \
+        2>closing.err
+    echo "$? $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))")" >closing.rc
+) &
+background2=$!
+track $background2
 
 # 1. a refused key, then the right one
 start_mock keyed --api-key $good --record keyed.rec
@@ -261,7 +271,10 @@ rc=$?
 check "$([ $rc -eq 2 ] && grep -q -- '--sink reads no request body, so --record cannot apply' sink.err; echo $?)" \
     "ampload-mock --sink --record: exit $rc: $(cat sink.err)"
 
-wait $background
+wait $background $background2
+read -r rc took <closing.rc
+check "$(python3 -c "import sys; sys.exit(0 if $rc == 4 and 25 <= $took <= 40 else 1)"; echo $?)" \
+    "an endpoint closing every connection, no --retry-time: exit $rc after $took s: $(cat closing.err)"
 read -r rc took <default.rc
 check "$(python3 -c "import sys; sys.exit(0 if $rc == 4 and 25 <= $took <= 40 else 1)"; echo $?)" \
     "an unreachable endpoint without --retry-time: exit $rc after $took s: $(cat default.err)"
