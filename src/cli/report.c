@@ -147,7 +147,7 @@ static uint64_t resent_after_resume(const cli_run_t *r)
      * before it resent them resent none */
     for (uint32_t i = 0; i < r->pipe.npaths; i++)
         n += r->marks[i].acked_past < r->inputs[i].acked ? r->marks[i].acked_past
-                                                          : r->inputs[i].acked;
+                                                         : r->inputs[i].acked;
     return n;
 }
 
@@ -232,8 +232,9 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
         uint64_t resolved = s->events_sent + s->rejected_local + s->rejected_server + s->failed +
                             s->non_idempotent_held + s->skipped;
         if (s->lines_read > resolved)
-            fprintf(stderr, "  %" PRIu64 " lines not resolved yet: %s\n", s->lines_read - resolved,
-                    cli_resume_hint(r));
+            fprintf(stderr,
+                    "  %" PRIu64 " lines read and not resolved yet (and any not read yet): %s\n",
+                    s->lines_read - resolved, cli_resume_hint(r));
     }
     cli_print_failed(r, s);
 }

@@ -76,7 +76,8 @@
       "it was sent), then run the command again with the converted file")                          \
     X(32, ALL_REJECTED, "every line of this input was rejected",                                   \
       "is it NDJSON, one event (or identification) per line? see the reason and the reject file; " \
-      "fix or convert the input, then run again")
+      "fix or convert it, then load that file alone (its own --state): the same command on a "     \
+      "changed input needs --restart, which sends the other inputs again")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,
