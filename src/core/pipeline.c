@@ -46,6 +46,9 @@ typedef struct {
     atomic_int reader_interrupted;
     al_input_t *inputs;
     uint64_t *keys; /* per input, al_insert_id_input_key() (with insert_ids) */
+    /* per input: a stream the preflight opened (and so sniffed), which the
+     * reader thread takes over; NULL for the others */
+    al_reader_t **opened;
     size_t chunk_bytes;
     atomic_int failed;    /* a fatal error was recorded */
     al_first_err_t first; /* what stopped the run */
@@ -132,6 +135,34 @@ static int lines_known(const al_pipeline_opts_t *o, uint32_t i)
     return o->parts == NULL || o->parts[i].start == 0;
 }
 
+/* The reader options of input i in this run: chunk size, resume point,
+ * zip member and byte range. */
+static void reader_opts(const run_t *run, uint32_t i, al_reader_opts_t *ropts)
+{
+    const al_pipeline_opts_t *o = run->opts;
+    const al_mark_t *start = o->start != NULL ? &o->start[i] : NULL;
+    memset(ropts, 0, sizeof(*ropts));
+    ropts->chunk_bytes = run->chunk_bytes;
+    ropts->start_offset = start != NULL ? start->offset : 0;
+    ropts->start_line = start != NULL ? start->line : 1;
+    member_opts(o, i, ropts);
+    part_opts(o, i, ropts);
+}
+
+/* Opens input i for reading: a stream the preflight opened is taken over.
+ * @return AL_ERR_OK or the reader's error (diag says what). */
+static al_err_t open_input(run_t *run, uint32_t i, al_reader_t **r, al_diag_t *diag)
+{
+    al_reader_opts_t ropts;
+    if (run->opened != NULL && run->opened[i] != NULL) {
+        *r = run->opened[i];
+        run->opened[i] = NULL;
+        return AL_ERR_OK;
+    }
+    reader_opts(run, i, &ropts);
+    return al_reader_open(r, file_of(run->opts, i), i, &ropts, diag);
+}
+
 static void *reader_main(void *arg)
 {
     run_t *run = arg;
@@ -140,9 +171,6 @@ static void *reader_main(void *arg)
     for (uint32_t i = 0; i < o->npaths && !atomic_load(&run->failed); i++) {
         al_input_t *in = &run->inputs[i];
         const al_mark_t *start = o->start != NULL ? &o->start[i] : NULL;
-        al_reader_opts_t ropts = {.chunk_bytes = run->chunk_bytes,
-                                  .start_offset = start != NULL ? start->offset : 0,
-                                  .start_line = start != NULL ? start->line : 1};
         al_reader_t *r = NULL;
         al_chunk_t *c = NULL;
         uint64_t first;
@@ -159,9 +187,7 @@ static void *reader_main(void *arg)
                                    start != NULL ? start->line : 1);
             continue;
         }
-        member_opts(o, i, &ropts);
-        part_opts(o, i, &ropts);
-        in->err = al_reader_open(&r, file_of(o, i), i, &ropts, &in->diag);
+        in->err = open_input(run, i, &r, &in->diag);
         if (in->err != AL_ERR_OK)
             continue;
         first = al_reader_bytes_read(r); /* a range's first line, or the resume point */
@@ -729,12 +755,30 @@ static al_err_t input_key(const al_pipeline_opts_t *o, uint32_t i, uint64_t *key
     return al_insert_id_input_key(file_of(o, i), member, key, diag);
 }
 
-/* Opens and sniffs every named input once, so a typo fails before any work;
- * and refuses an input that this run would overwrite. Takes each input's
- * insert_id key. */
-static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, uint64_t *keys,
-                          al_diag_t *diag)
+/* Opens (and so sniffs) a stream for good: its first bytes can be read
+ * only once, so the reader thread takes this reader over. A stream of a
+ * shape ampload cannot read is refused here, before anything is sent -
+ * not after the files before it were. @return AL_ERR_OK or the error. */
+static al_err_t open_stream(run_t *run, uint32_t i, al_diag_t *diag)
 {
+    al_reader_opts_t ropts;
+    al_err_t err;
+    reader_opts(run, i, &ropts);
+    err = al_reader_open(&run->opened[i], file_of(run->opts, i), i, &ropts, diag);
+    if (err != AL_ERR_OK) {
+        run->opened[i] = NULL;
+        run->inputs[i].err = err;
+        run->inputs[i].diag = *diag;
+    }
+    return err;
+}
+
+/* Opens and sniffs every named input once, so a typo or a shape ampload
+ * cannot read fails before any work; and refuses an input that this run
+ * would overwrite. Takes each input's insert_id key. */
+static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_diag_t *diag)
+{
+    const al_pipeline_opts_t *o = run->opts;
     al_err_t perr = check_files(o, inputs, diag);
     if (perr != AL_ERR_OK)
         return perr;
@@ -742,8 +786,14 @@ static al_err_t preflight(const al_pipeline_opts_t *o, al_input_t *inputs, uint6
         al_reader_opts_t ropts = {0};
         al_reader_t *r;
         al_err_t err;
-        if (al_input_is_stream(file_of(o, i)) || !part_taken(o, i))
-            continue; /* sniffing would consume a stream's first bytes; not this copy's */
+        if (!part_taken(o, i))
+            continue; /* not this copy's */
+        if (al_input_is_stream(file_of(o, i))) {
+            err = open_stream(run, i, diag);
+            if (err != AL_ERR_OK)
+                return err;
+            continue;
+        }
         member_opts(o, i, &ropts);
         part_opts(o, i, &ropts);
         err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);
@@ -900,7 +950,9 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     if (run.chunk_bytes < 2 * (size_t)o->rules.max_event_bytes + 2)
         run.chunk_bytes = 2 * (size_t)o->rules.max_event_bytes + 2;
     run.keys = calloc(o->npaths ? o->npaths : 1, sizeof(*run.keys));
-    err = run.keys != NULL ? preflight(o, inputs, run.keys, diag) : AL_ERR_NOMEM;
+    run.opened = calloc(o->npaths ? o->npaths : 1, sizeof(*run.opened));
+    err = run.keys != NULL && run.opened != NULL ? preflight(&run, inputs, run.keys, diag)
+                                                 : AL_ERR_NOMEM;
     if (err == AL_ERR_OK)
         err =
             al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
@@ -929,6 +981,10 @@ out_sender:
     close_files(&run, &err, diag);
     al_batch_pool_drain(); /* every batch is back: nothing is kept past the run */
 out_nothing:
+    for (uint32_t i = 0; run.opened != NULL && i < o->npaths; i++)
+        if (run.opened[i] != NULL) /* the reader never got to it */
+            al_reader_close(run.opened[i]);
+    free(run.opened);
     free(run.keys);
     pthread_cond_destroy(&run.ck_cond);
     pthread_mutex_destroy(&run.ck_lock);

@@ -81,6 +81,10 @@ no_partial zip 3 export.zip
 no_partial stdin 3 - <array.json
 # another input in the same run is no excuse for a partial load
 no_partial mixed 6 good.ndjson array.json
+# a stream after a file: refused before the file's records are sent (the
+# rerun after converting it would send them again, and identify would apply
+# them twice)
+no_partial mixed-stdin 6 good.ndjson - <array.json
 
 # what it is, where, and the command that converts it
 grep -q "array.json: not NDJSON (it is a JSON array.*jq -c '.\[\]' array.json > array.ndjson) at byte 0" array.err && ok ||
