@@ -131,7 +131,8 @@ static CURLcode send_probe(const cli_check_opts_t *o, const al_send_opts_t *so, 
     headers = al_http_headers(p->gzipped);
     if (e == NULL || headers == NULL)
         goto out;
-    al_http_easy_setup(e, so);
+    al_http_conf_t hc = al_send_http_conf(so);
+    al_http_easy_setup(e, &hc);
     wire = al_batch_wire(req, &wire_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
