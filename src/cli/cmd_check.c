@@ -14,19 +14,16 @@
  * written, synced and removed in it, and an existing checkpoint is matched
  * against the inputs, as the run would.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "cli.h"
 
-#include "../core/batch.h"
-#include "../core/checkpoint.h"
-#include "../core/http.h"
-#include "../core/json.h"
-#include "../core/reader.h"
-#include "../core/response.h"
-#include "../core/sources.h"
-#include "../core/statedir.h"
+#include "batch.h"
+#include "checkpoint.h"
+#include "http.h"
+#include "json.h"
+#include "reader.h"
+#include "response.h"
+#include "sources.h"
+#include "statedir.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,7 +1,4 @@
 /* export_job.c - Amplitude's Export API to local zstd files (export_job.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "export_job.h"
 
 #include "clock.h"
