@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - set up, build and run the whole test suite, the way CI does.
 #
-#   scripts/test.sh           format check, Release build + ctest, then the
+#   scripts/test.sh           format and layering checks, Release build + ctest, then the
 #                             suite again under AddressSanitizer+UBSan, and the
 #                             threaded (pipeline) tests under ThreadSanitizer
 #   scripts/test.sh --quick   the Release build and ctest only
@@ -17,6 +17,8 @@ EXTRA_PACKAGES="slurm-wlm munge" scripts/setup.sh
 if [ $quick -eq 0 ]; then
     echo "== format (clang-format --dry-run)"
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+    echo "== layers of src/core (src/core/LAYERS)"
+    scripts/check-layers.py
 fi
 
 echo "== Release build, warnings as errors"

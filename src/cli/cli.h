@@ -1,31 +1,38 @@
 /* cli.h - what the parts of the ampload command share.
  *
- * The command is split by concern, the way curl splits src/tool_*.c:
- *   main.c      dispatch to a subcommand (ampload FILE... = ampload load)
- *   options.c   the option table; argv and the environment parsed by it
- *   help.c      --help and --version text
- *   keys.c      the API key: key file or environment, checks, redaction
- *   state.c     the state directory: default name, lock, resume decision
- *   signals.c   SIGINT/SIGTERM/SIGHUP: drain, then stop at once
- *   progress.c  the live progress line
- *   reqlog.c    per-request debug and audit lines, latency percentiles
- *   report.c    exit codes, error messages, summary table, JSON report
- *   metrics.c   the /metrics and /status endpoint
- *   cmd_load.c  `ampload load`: a run of the pipeline
- *   cmd_check.c `ampload check`: the preflight checklist
- *   dirs.c      mkdir -p and its undo
- *   endpoint.c  the one rule of which URL a command sends to
+ * The command is split by concern, the way curl splits src/tool_*.c
+ * (docs/DESIGN.md has the same map):
+ *   main.c        dispatch to a subcommand (ampload FILE... = ampload load)
+ *   options.c     the option table; argv and the environment parsed by it;
+ *                 cli_settle, what every subcommand does first
+ *   help.c        --help and --version text
+ *   keys.c        the API key: key file or environment, checks, redaction
+ *   state.c/.h    the state directory: default name, lock, resume decision
+ *   signals.c     SIGINT/SIGTERM/SIGHUP: drain, then stop at once
+ *   progress.c/.h the live progress line
+ *   reqlog.c/.h   per-request debug and audit lines, latency percentiles
+ *   report.c      exit codes, error messages, summary table, JSON report
+ *   metrics.c     the /metrics and /status endpoint
+ *   cmd_load.c    `ampload load` (and `identify`): a run of the pipeline
+ *   cmd_check.c   `ampload check`: the preflight checklist
+ *   cmd_export.c  `ampload export`; the refusal of a load into its source
+ *   cmd_report.c  `ampload report merge`
+ *   inputs.c      zip archives opened up into inputs; the shard plan
+ *   derive.c      identify --from amplitude-export: derived identifications
+ *   dirs.c        mkdir -p and its undo; whether an output file can be written
+ *   endpoint.c    the one rule of which URL a command sends to
+ *   run.h         what changes during a load (cli_run_t)
  * Settings (cli_settings_t) are fixed once parsing is done; what changes
- * during a run lives in the run's own struct (cmd_load.c's cli_run_t).
+ * during a run lives in the run's own struct (run.h's cli_run_t).
  * Only src/cli prints or decides exit codes.
  */
 #ifndef AL_CLI_H
 #define AL_CLI_H
 
-#include "../core/clock.h"
-#include "../core/pipeline.h"
-#include "../core/send.h"
-#include "../core/stats.h"
+#include "clock.h"
+#include "pipeline.h"
+#include "send.h"
+#include "stats.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -86,7 +93,7 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode);
 
 /* What every subcommand does first: parses the options (printing help or
  * the version when asked), reads the API key, warns about --insecure.
- * @return 1 to go on; 0 to end with exit code *rc. Defined in main.c. */
+ * @return 1 to go on; 0 to end with exit code *rc. */
 int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc);
 
 /* --help (of the load, of identify) and --version. */

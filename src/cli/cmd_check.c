@@ -14,19 +14,16 @@
  * written, synced and removed in it, and an existing checkpoint is matched
  * against the inputs, as the run would.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "cli.h"
 
-#include "../core/batch.h"
-#include "../core/checkpoint.h"
-#include "../core/http.h"
-#include "../core/json.h"
-#include "../core/reader.h"
-#include "../core/response.h"
-#include "../core/sources.h"
-#include "../core/statedir.h"
+#include "batch.h"
+#include "checkpoint.h"
+#include "http.h"
+#include "json.h"
+#include "reader.h"
+#include "response.h"
+#include "sources.h"
+#include "statedir.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -131,7 +128,8 @@ static CURLcode send_probe(const cli_check_opts_t *o, const al_send_opts_t *so, 
     headers = al_http_headers(p->gzipped);
     if (e == NULL || headers == NULL)
         goto out;
-    al_http_easy_setup(e, so);
+    al_http_conf_t hc = al_send_http_conf(so);
+    al_http_easy_setup(e, &hc);
     wire = al_batch_wire(req, &wire_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, wire);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);

@@ -6,13 +6,10 @@
  * as options.c. The keys come from files or the environment only, never the
  * command line, and are never printed: curl sends them as Basic auth.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "cli.h"
 
-#include "../core/export_job.h"
-#include "../core/statedir.h"
+#include "export_job.h"
+#include "statedir.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -10,7 +10,7 @@
 #include "progress.h"
 #include "run.h"
 
-#include "../core/reader.h"
+#include "reader.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -17,7 +17,7 @@
  */
 #include "cli.h"
 
-#include "../core/json.h"
+#include "json.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -10,7 +10,7 @@
  */
 #include "run.h"
 
-#include "../core/users.h"
+#include "users.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -4,7 +4,7 @@
  * request rather than found out after the last. */
 #include "cli.h"
 
-#include "../core/statedir.h"
+#include "statedir.h"
 
 #include <errno.h>
 #include <limits.h>

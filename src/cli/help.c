@@ -3,7 +3,7 @@
  * every option in it is a row of options.c's table. */
 #include "cli.h"
 
-#include "../core/json.h"
+#include "json.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 
-#include "../core/batch.h"
+#include "batch.h"
 
 #include <ctype.h>
 #include <errno.h>

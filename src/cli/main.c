@@ -14,35 +14,11 @@
  */
 #include "cli.h"
 
-#include "../core/json.h"
+#include "json.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc)
-{
-    *rc = cli_parse_options(s, argc, argv, mode);
-    if (*rc == CLI_HELP || *rc == CLI_VERSION) {
-        if (*rc == CLI_VERSION)
-            cli_version(stdout);
-        else if (mode == CLI_MODE_IDENTIFY)
-            cli_identify_help(stdout);
-        else if (mode == CLI_MODE_CHECK)
-            cli_check_help(stdout);
-        else
-            cli_help(stdout);
-        *rc = EXIT_OK;
-        return 0;
-    }
-    if (*rc == 0)
-        *rc = cli_load_key(s);
-    if (*rc != 0)
-        return 0;
-    if (s->send.insecure && !s->quiet)
-        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
-    return 1;
-}
 
 static const struct {
     const char *name;

@@ -8,14 +8,11 @@
  *   GET /status   the same figures as one JSON object, with rate and ETA
  * Anything else is 404; methods other than GET/HEAD are 405.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "cli.h"
 
-#include "../core/clock.h"
+#include "clock.h"
 
-#include "../core/json.h"
+#include "json.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>

@@ -7,14 +7,11 @@
  * the user wrote (the flag, or the variable), never ignored. Nothing here
  * exits: help and version requests are returned to the caller.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "cli.h"
 
-#include "../core/aimd.h"
-#include "../core/batch.h"
-#include "../core/json.h"
+#include "aimd.h"
+#include "batch.h"
+#include "json.h"
 #include "state.h"
 
 #include <errno.h>
@@ -778,4 +775,28 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode)
     if (s->state_dir == NULL && s->pipe.npaths > 0)
         cli_default_state_dir(s);
     return CLI_PARSED;
+}
+
+int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc)
+{
+    *rc = cli_parse_options(s, argc, argv, mode);
+    if (*rc == CLI_HELP || *rc == CLI_VERSION) {
+        if (*rc == CLI_VERSION)
+            cli_version(stdout);
+        else if (mode == CLI_MODE_IDENTIFY)
+            cli_identify_help(stdout);
+        else if (mode == CLI_MODE_CHECK)
+            cli_check_help(stdout);
+        else
+            cli_help(stdout);
+        *rc = EXIT_OK;
+        return 0;
+    }
+    if (*rc == 0)
+        *rc = cli_load_key(s);
+    if (*rc != 0)
+        return 0;
+    if (s->send.insecure && !s->quiet)
+        fprintf(stderr, "ampload: warning: --insecure: TLS certificates are not verified\n");
+    return 1;
 }

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-#include "../core/http.h"
+#include "http.h"
 
 #include <inttypes.h>
 #include <stdio.h>

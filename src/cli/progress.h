@@ -11,7 +11,7 @@
 #ifndef AL_CLI_PROGRESS_H
 #define AL_CLI_PROGRESS_H
 
-#include "../core/stats.h"
+#include "stats.h"
 
 #include <pthread.h>
 

@@ -7,7 +7,7 @@
  */
 #include "run.h"
 
-#include "../core/json.h"
+#include "json.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -8,7 +8,7 @@
 #ifndef AL_CLI_REQLOG_H
 #define AL_CLI_REQLOG_H
 
-#include "../core/send.h"
+#include "send.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -11,10 +11,10 @@
 #ifndef AL_CLI_RUN_H
 #define AL_CLI_RUN_H
 
-#include "../core/checkpoint.h"
-#include "../core/journal.h"
-#include "../core/sources.h"
-#include "../core/statedir.h"
+#include "checkpoint.h"
+#include "journal.h"
+#include "sources.h"
+#include "statedir.h"
 #include "cli.h"
 #include "reqlog.h"
 

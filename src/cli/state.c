@@ -8,7 +8,7 @@
  */
 #include "state.h"
 
-#include "../core/pipeline.h"
+#include "pipeline.h"
 #include "run.h"
 
 #include <ctype.h>

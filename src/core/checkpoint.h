@@ -57,19 +57,6 @@ typedef struct {
 
 typedef struct al_ckpt al_ckpt_t;
 
-/* What says a file is the same file: its size, modification time and the
- * XXH3-64 of its first and last 64 KiB (reads 128 KiB at most). */
-typedef struct {
-    int regular; /* a regular file; else (a FIFO, a device) the rest is 0 */
-    uint64_t size;
-    int64_t mtime_ns;
-    uint64_t head, tail;
-} al_file_identity_t;
-
-/* Takes the identity of the file at path. Thread-safety: any thread.
- * @return AL_ERR_OK, or IO (diag names the file). */
-al_err_t al_file_identity(const char *path, al_file_identity_t *id, al_diag_t *diag);
-
 /* @return a track for one chunk ending at `end`, holding 1 (the parse). */
 al_track_t *al_track_new(uint32_t file_id, uint64_t end, uint64_t next_line);
 

@@ -1,7 +1,4 @@
 /* export_job.c - Amplitude's Export API to local zstd files (export_job.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "export_job.h"
 
 #include "clock.h"
@@ -424,10 +421,7 @@ static al_err_t setup_curl(job_t *j)
     /* no total timeout (an export may be gigabytes); a stalled one breaks */
     curl_easy_setopt(j->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(j->curl, CURLOPT_LOW_SPEED_TIME, o->stall_timeout_s);
-    curl_easy_setopt(j->curl, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
-    curl_easy_setopt(j->curl, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
-    if (o->ca_file != NULL)
-        curl_easy_setopt(j->curl, CURLOPT_CAINFO, o->ca_file);
+    al_http_tls_setup(j->curl, o->insecure, o->ca_file);
     curl_easy_setopt(j->curl, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION);
     curl_easy_setopt(j->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(j->curl, CURLOPT_USERNAME, o->api_key);

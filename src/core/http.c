@@ -6,17 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
-void al_http_easy_setup(CURL *e, const al_send_opts_t *o)
+void al_http_tls_setup(CURL *e, int insecure, const char *ca_file)
 {
-    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
+    if (ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+}
+
+void al_http_easy_setup(CURL *e, const al_http_conf_t *c)
+{
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->request_timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
-    if (o->ca_file != NULL)
-        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    al_http_tls_setup(e, c->insecure, c->ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ampload/" AMPLOAD_VERSION);
 }

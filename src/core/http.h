@@ -8,12 +8,28 @@
 #ifndef AL_HTTP_H
 #define AL_HTTP_H
 
-#include "send.h"
-
 #include <curl/curl.h>
 
-/* Sets what every request to the endpoint shares on an easy handle. */
-void al_http_easy_setup(CURL *e, const al_send_opts_t *o);
+/* What every request to the endpoint shares, from the run's settings; the
+ * sender's options map onto it in one place (al_send_http_conf, send.h).
+ * Strings are borrowed. */
+typedef struct {
+    const char *url;
+    long connect_timeout_ms;
+    long request_timeout_ms;
+    int insecure;        /* skip TLS verification (test servers only) */
+    const char *ca_file; /* trust these CA certificates (PEM); NULL = the system's */
+} al_http_conf_t;
+
+/* Sets what every request to the endpoint shares on an easy handle: URL,
+ * timeouts, HTTP version, TLS (al_http_tls_setup), keep-alive, user agent. */
+void al_http_easy_setup(CURL *e, const al_http_conf_t *c);
+
+/* Sets how the peer is trusted on an easy handle: its certificate and host
+ * name verified against the system's CAs, or against ca_file (PEM) when not
+ * NULL; neither when insecure (test servers only). Every request ampload
+ * makes (the sender, `check`, the export's downloads) is set up by it. */
+void al_http_tls_setup(CURL *e, int insecure, const char *ca_file);
 
 /* What a request body is. */
 enum { AL_BODY_JSON = 0, AL_BODY_GZIP = 1, AL_BODY_FORM = 2 };

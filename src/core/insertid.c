@@ -4,7 +4,7 @@
  * it (al_batch_add_edited), so the event is still copied exactly once. */
 #include "insertid.h"
 
-#include "checkpoint.h"
+#include "fileid.h"
 #include "reader.h"
 
 #include <errno.h>

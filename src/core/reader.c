@@ -34,9 +34,6 @@
  * parser reports AL_ERR_INPUT_CHANGED instead of the process dying without
  * a word. A SIGBUS outside any guard is not ours and still ends the process.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "reader.h"
 
 #include "json.h"

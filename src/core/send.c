@@ -551,7 +551,8 @@ static int start_request(al_sender_t *s, req_t *r, uint64_t now)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    al_http_easy_setup(e, &s->o);
+    al_http_conf_t hc = al_send_http_conf(&s->o);
+    al_http_easy_setup(e, &hc);
     if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
         r->easy = NULL;
         curl_easy_cleanup(e);
@@ -1417,4 +1418,11 @@ al_err_t al_sender_join(al_sender_t *s, al_stats_t *stats, al_diag_t *diag)
     al_first_err_destroy(&s->first);
     free(s);
     return err;
+}
+
+al_http_conf_t al_send_http_conf(const al_send_opts_t *o)
+{
+    al_http_conf_t c = {o->url, o->connect_timeout_ms, o->request_timeout_ms, o->insecure,
+                        o->ca_file};
+    return c;
 }

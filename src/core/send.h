@@ -21,6 +21,7 @@
 #include "batch.h"
 #include "deadletter.h"
 #include "error.h"
+#include "http.h"
 #include "journal.h"
 #include "reqkind.h"
 #include "stats.h"
@@ -105,6 +106,11 @@ typedef struct {
 } al_send_opts_t;
 
 typedef struct al_sender al_sender_t;
+
+/* What every request the sender makes shares on the wire (url, timeouts,
+ * TLS), for al_http_easy_setup: the one mapping, so `ampload check` sends
+ * what a run sends. @return a conf borrowing o's strings. */
+al_http_conf_t al_send_http_conf(const al_send_opts_t *o);
 
 /* Fills opts with the documented defaults. */
 void al_send_opts_init(al_send_opts_t *opts);

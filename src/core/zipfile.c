@@ -1,8 +1,5 @@
 /* zipfile.c - zip members as byte streams: libzip for the container, ISA-L for
  * the inflate (zipfile.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "zipfile.h"
 
 #include <errno.h>
