@@ -11,6 +11,43 @@ static int http_url(const char *u)
     return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
+/* @return why the URL (of an http(s) scheme) cannot be used, or NULL: no
+ * host, an empty port ("host:/" would quietly mean port 80), or a user name
+ * or password in it (it would be written to reports and logs; Amplitude
+ * takes the key in the body, a proxy's credentials go in https_proxy). */
+static const char userinfo_flaw[] =
+    "has a user name or password in it (it would be written to reports and logs: give the key "
+    "as AMPLITUDE_API_KEY, a proxy's credentials in https_proxy)";
+
+static const char *url_flaw(const char *u)
+{
+    const char *host = strstr(u, "://") + 3;
+    size_t n = strcspn(host, "/?#");
+    if (memchr(host, '@', n) != NULL)
+        return userinfo_flaw;
+    if (n == 0 || host[0] == ':')
+        return "has no host";
+    if (host[n - 1] == ':')
+        return "has an empty port";
+    return NULL;
+}
+
+/* @return 0, or EXIT_USAGE after saying what is wrong with u, named by what. */
+static int check_url(const char *what, const char *u, size_t cap)
+{
+    const char *flaw = !http_url(u) ? "is not an http(s) URL" : url_flaw(u);
+    if (flaw == NULL && strlen(u) >= cap)
+        flaw = "is too long";
+    if (flaw == NULL)
+        return 0;
+    /* the URL itself only when it holds no credentials */
+    if (flaw == userinfo_flaw)
+        fprintf(stderr, "ampload: %s %s\n", what, flaw);
+    else
+        fprintf(stderr, "ampload: %s '%s' %s\n", what, u, flaw);
+    return EXIT_USAGE;
+}
+
 /* Says, unless quiet, which source lost to the one that chose the URL: a
  * URL nobody asked for is never taken silently. */
 static void note_overridden(const char *source, const char *endpoint, const char *region,
@@ -33,10 +70,8 @@ int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *reg
     const char *base = getenv("AMPLITUDE_BASE_URL");
     if (endpoint != NULL) {
         *source = "--endpoint";
-        if (!http_url(endpoint) || strlen(endpoint) >= cap) {
-            fprintf(stderr, "ampload: --endpoint '%s' is not an http(s) URL\n", endpoint);
+        if (check_url("--endpoint", endpoint, cap) != 0)
             return EXIT_USAGE;
-        }
         snprintf(out, cap, "%s", endpoint);
     } else if (region != NULL) {
         *source = "--region";
@@ -49,10 +84,8 @@ int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *reg
         size_t bl = strlen(base), pl = strlen(api->path);
         int has;
         *source = "AMPLITUDE_BASE_URL";
-        if (!http_url(base) || bl + pl + 2 > cap) {
-            fprintf(stderr, "ampload: AMPLITUDE_BASE_URL '%s' is not an http(s) URL\n", base);
+        if (check_url("AMPLITUDE_BASE_URL", base, cap - pl - 2) != 0)
             return EXIT_USAGE;
-        }
         /* the host, or the whole URL already ending in the API's path */
         has = bl > pl && base[bl - pl - 1] == '/' && strcmp(base + bl - pl, api->path) == 0;
         snprintf(out, cap, "%s%s%s", base, has || base[bl - 1] == '/' ? "" : "/",

@@ -265,6 +265,16 @@ rc=$?
 check "$([ $rc -eq 4 ] && grep -q "the URL http://127.0.0.1:$closed/batch is from AMPLITUDE_BASE_URL" src.err; echo $?)" \
     "the error does not name AMPLITUDE_BASE_URL: exit $rc: $(cat src.err)"
 
+# a URL with an empty port, or with credentials (never to be written out)
+"$bin" --dry-run --state st.port --endpoint "http://127.0.0.1:/batch" in.ndjson 2>port.err
+rc=$?
+check "$([ $rc -eq 2 ] && grep -q 'has an empty port' port.err; echo $?)" "empty port: exit $rc: $(cat port.err)"
+AMPLITUDE_BASE_URL=http://user:pw-s3cret@127.0.0.1:9 "$bin" export --start 20231115T00 \
+    --end 20231115T01 -o exp.userinfo 2>userinfo.err
+rc=$?
+check "$([ $rc -eq 2 ] && grep -q 'user name or password' userinfo.err && ! grep -q 's3cret' userinfo.err; echo $?)" \
+    "credentials in AMPLITUDE_BASE_URL: exit $rc: $(cat userinfo.err)"
+
 # the mock refuses a fault option --sink would silently drop
 "$mock" --sink --record sink.rec --exit-after 1 >sink.out 2>sink.err
 rc=$?
