@@ -4,6 +4,8 @@
  * members, and a damaged archive stops the run before anything is sent. */
 #include "run.h"
 
+#include "export_job.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -38,7 +40,10 @@ int cli_expand_inputs(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
     al_diag_t d;
-    al_err_t err = al_sources_expand(&r->sources, s->pipe.paths, s->pipe.npaths, &d);
+    /* the manifest of a zipped export is no rows (a plain file named so is
+     * refused before: cli_refuse_export_inputs) */
+    al_err_t err = al_sources_expand_skip(&r->sources, s->pipe.paths, s->pipe.npaths,
+                                          s->edits.from_export ? AL_EXPORT_MANIFEST : NULL, &d);
 
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
