@@ -162,10 +162,10 @@ rc=$?
 [ $rc -eq 2 ] && [ ! -e ho ] &&
     grep -q "h/lock is the export's lock file, not rows: leave it out, e.g. h/\*.ndjson.zst" ho.err &&
     ok || bad "h/* with the lock file: exit $rc: $(cat ho.err)"
-AMPLITUDE_API_KEY=$dest "$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state ho \
+AMPLITUDE_API_KEY=$dest "$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state ho2 \
     h/*.zst h/manifest.ndjson 2>ho.err
 rc=$?
-[ $rc -eq 2 ] && [ ! -e ho ] &&
+[ $rc -eq 2 ] && [ ! -e ho2 ] &&
     grep -q "h/manifest.ndjson is the export's manifest, not rows: leave it out" ho.err && ok ||
     bad "the manifest as an input: exit $rc: $(cat ho.err)"
 AMPLITUDE_API_KEY=$dest "$bin" check --from amplitude-export --endpoint "$hurl/batch" \
