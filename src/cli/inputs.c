@@ -58,10 +58,11 @@ int cli_expand_inputs(cli_run_t *r)
             members += r->sources.v[i].zip != NULL;
         fprintf(stderr,
                 "ampload: %" PRIu32 " zip archive%s: %" PRIu32 " member%s to read, %" PRIu64
-                " entr%s skipped (directories, __MACOSX/, dot files)\n",
+                " entr%s skipped (directories, __MACOSX/, dot files%s)\n",
                 r->sources.nzips, r->sources.nzips == 1 ? "" : "s", members,
                 members == 1 ? "" : "s", r->sources.members_skipped,
-                r->sources.members_skipped == 1 ? "y" : "ies");
+                r->sources.members_skipped == 1 ? "y" : "ies",
+                s->edits.from_export ? ", the export's manifest" : "");
     }
     return 0;
 }
