@@ -138,11 +138,24 @@ typedef struct {
 int cli_resolve_url(char *out, size_t cap, const char *endpoint, const char *region,
                     const cli_api_urls_t *api, int quiet, const char **source);
 
-/* cmd_export.c: a load --from amplitude-export of files an export wrote
- * with this API key (the manifest beside them says so) would send every
- * event back into its own project. @return 0, or EXIT_INPUT after the
- * message naming the file, its manifest and what to do. */
-int cli_refuse_same_project(const cli_settings_t *s);
+/* cmd_export.c: with --from amplitude-export, an input that is one of the
+ * files an export keeps beside its rows (its manifest, its lock file) is no
+ * rows. @return 1 and the message in msg[cap] for the first such input. */
+int cli_export_file_msg(const char *const *paths, uint32_t n, char *msg, size_t cap);
+
+/* cmd_export.c: files an export wrote with this API key (their manifest,
+ * beside them or in their zip archive, says so) would go back into their
+ * own project. @return 1 and the message in msg[cap] for the first such
+ * input; 0 when key is empty (a dry run without one). */
+int cli_same_project_msg(const char *const *paths, uint32_t n, const char *key, char *msg,
+                         size_t cap);
+
+/* cmd_export.c: the refusals above for a load --from amplitude-export, a
+ * dry run too (it says what the run would do), before anything is made or
+ * sent. @return 0, or after the message EXIT_USAGE (an export's own file
+ * given as an input) or EXIT_INPUT (the same project, unless
+ * --allow-same-project). */
+int cli_refuse_export_inputs(const cli_settings_t *s);
 
 /* ---- report.c ------------------------------------------------------------ */
 

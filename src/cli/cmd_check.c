@@ -18,6 +18,7 @@
 
 #include "batch.h"
 #include "checkpoint.h"
+#include "export_job.h"
 #include "http.h"
 #include "json.h"
 #include "reader.h"
@@ -44,7 +45,9 @@ typedef struct {
     const char *state_dir; /* NULL: not checked */
     const char *shard;     /* --shard as "I/N", or NULL: whose checkpoint */
     int gzip_level;        /* --gzip: the test request goes compressed too */
-    int color;             /* ANSI colours for the marks */
+    int from_export;       /* --from amplitude-export: an export's files */
+    int allow_same_project;
+    int color; /* ANSI colours for the marks */
     FILE *out;
 } cli_check_opts_t;
 
@@ -74,6 +77,12 @@ static void item(checklist_t *cl, mark_t m, const char *what, const char *detail
     } else if (m == MARK_PASS) {
         cl->passed++;
     }
+}
+
+/* The zip member a run skips with these options (inputs.c). */
+static const char *export_skip(const cli_check_opts_t *o)
+{
+    return o->from_export ? AL_EXPORT_MANIFEST : NULL;
 }
 
 typedef struct {
@@ -417,7 +426,7 @@ static void check_inputs(checklist_t *cl)
             item(cl, MARK_SKIP, "input", detail, NULL, 0);
             continue;
         }
-        err = al_sources_expand(&one, &path, 1, &d);
+        err = al_sources_expand_skip(&one, &path, 1, export_skip(o), &d);
         if (err == AL_ERR_OK && one.nzips > 0) {
             check_archive(cl, path, &one);
             al_sources_free(&one);
@@ -438,6 +447,29 @@ static void check_inputs(checklist_t *cl)
     }
 }
 
+/* With --from amplitude-export, the refusals of the run (cli.h): a file of
+ * the export's own given as an input, a re-import into the source project. */
+static void check_export(checklist_t *cl)
+{
+    const cli_check_opts_t *o = cl->o;
+    char msg[2200];
+    if (!o->from_export || o->npaths == 0)
+        return;
+    if (!o->allow_same_project &&
+        cli_same_project_msg(o->paths, o->npaths, o->api_key, msg, sizeof(msg)))
+        item(cl, MARK_FAIL, "project", msg, al_errhint(AL_ERR_SAME_PROJECT),
+             cli_exit_code(AL_ERR_SAME_PROJECT));
+    else if (cli_export_file_msg(o->paths, o->npaths, msg, sizeof(msg)))
+        item(cl, MARK_FAIL, "input", msg, NULL, EXIT_USAGE);
+    else if (o->api_key[0] == '\0')
+        item(cl, MARK_SKIP, "project", "not checked: no API key", NULL, 0);
+    else
+        item(cl, MARK_PASS, "project",
+             o->allow_same_project ? "--allow-same-project: not checked"
+                                   : "no manifest of the inputs records this API key's project",
+             NULL, 0);
+}
+
 /* Matches an existing checkpoint against the inputs, as the run would. */
 static void check_checkpoint(checklist_t *cl)
 {
@@ -455,7 +487,7 @@ static void check_checkpoint(checklist_t *cl)
             return;
         }
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
-    if (al_sources_expand(&all, o->paths, o->npaths, &d) != AL_ERR_OK) {
+    if (al_sources_expand_skip(&all, o->paths, o->npaths, export_skip(o), &d) != AL_ERR_OK) {
         item(cl, MARK_SKIP, "checkpoint", "not checked: an input cannot be read", NULL, 0);
         return;
     }
@@ -549,7 +581,8 @@ static void check_state(checklist_t *cl)
 /* Runs the checks, one line each with a hint under each failure, and a last
  * line with the count. @return EXIT_OK when every check passed; else the
  * exit code of the first failure: EXIT_CONFIG (endpoint, TLS, key),
- * EXIT_INPUT (an input), EXIT_USAGE (the checkpoint does not match, or the
+ * EXIT_INPUT (an input; an export into its own project), EXIT_USAGE (the
+ * checkpoint does not match, an export's own file as an input, or the
  * state directory is in use), EXIT_INTERNAL (state directory). */
 static int run_checks(const cli_check_opts_t *o)
 {
@@ -557,6 +590,7 @@ static int run_checks(const cli_check_opts_t *o)
     fprintf(o->out, "ampload check: %s\n", o->send->url);
     check_endpoint(&cl);
     check_inputs(&cl);
+    check_export(&cl);
     check_state(&cl);
     if (cl.failed == 0)
         fprintf(o->out, "ampload check: all %u checks passed\n", cl.passed);
@@ -584,6 +618,8 @@ int cmd_check(int argc, char **argv)
         .state_dir = set.state_dir,
         .shard = set.shard_label[0] ? set.shard_label : NULL,
         .gzip_level = set.pipe.batch.gzip_level,
+        .from_export = set.edits.from_export,
+        .allow_same_project = set.allow_same_project,
         .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
                  !(term != NULL && strcmp(term, "dumb") == 0),
         .out = stdout,

@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include "export_job.h"
+#include "reader.h"
 #include "statedir.h"
 
 #include <errno.h>
@@ -443,19 +444,53 @@ int cmd_export(int argc, char **argv)
     return rc;
 }
 
-int cli_refuse_same_project(const cli_settings_t *s)
+int cli_export_file_msg(const char *const *paths, uint32_t n, char *msg, size_t cap)
 {
-    char manifest[4096], msg[1024];
-    al_diag_t d;
-    for (uint32_t i = 0; i < s->pipe.npaths; i++) {
-        if (!al_export_same_project(s->pipe.paths[i], s->pipe.batch.api_key, manifest,
-                                    sizeof(manifest)))
+    for (uint32_t i = 0; i < n; i++) {
+        const char *what = al_export_own_file(paths[i]);
+        const char *slash = strrchr(paths[i], '/');
+        int dir = slash != NULL ? (int)(slash - paths[i]) + 1 : 0;
+        if (what == NULL)
             continue;
-        al_diag_set(&d, s->pipe.paths[i], 0);
+        snprintf(msg, cap, "%.1024s is %s, not rows: leave it out, e.g. %.*s*.ndjson.zst", paths[i],
+                 what, dir > 1024 ? 1024 : dir, paths[i]);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_same_project_msg(const char *const *paths, uint32_t n, const char *key, char *msg,
+                         size_t cap)
+{
+    char manifest[4096];
+    al_diag_t d;
+    if (key == NULL || key[0] == '\0')
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (al_input_is_stream(paths[i]) ||
+            !al_export_same_project(paths[i], key, manifest, sizeof(manifest)))
+            continue;
+        al_diag_set(&d, paths[i], 0);
         snprintf(d.detail, sizeof(d.detail), "%.200s records this API key's project", manifest);
-        al_diag_format(AL_ERR_SAME_PROJECT, &d, msg, sizeof(msg));
+        al_diag_format(AL_ERR_SAME_PROJECT, &d, msg, cap);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_refuse_export_inputs(const cli_settings_t *s)
+{
+    char msg[2200];
+    if (!s->edits.from_export)
+        return 0;
+    if (!s->allow_same_project && cli_same_project_msg(s->pipe.paths, s->pipe.npaths,
+                                                       s->pipe.batch.api_key, msg, sizeof(msg))) {
         fprintf(stderr, "ampload: %s\n  hint: %s\n", msg, al_errhint(AL_ERR_SAME_PROJECT));
         return cli_exit_code(AL_ERR_SAME_PROJECT);
+    }
+    if (cli_export_file_msg(s->pipe.paths, s->pipe.npaths, msg, sizeof(msg))) {
+        fprintf(stderr, "ampload: %s\n", msg);
+        return EXIT_USAGE;
     }
     return 0;
 }

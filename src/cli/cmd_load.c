@@ -241,8 +241,7 @@ static int load_run(int argc, char **argv, int mode)
                         "--api-key-file (or use --dry-run to only validate)\n");
         return EXIT_CONFIG;
     }
-    if (!set.dry_run && set.edits.from_export && !set.allow_same_project &&
-        (rc = cli_refuse_same_project(&set)) != 0)
+    if ((rc = cli_refuse_export_inputs(&set)) != 0)
         return rc;
     r.set = &set;
     r.pipe = set.pipe;

@@ -4,6 +4,8 @@
  * members, and a damaged archive stops the run before anything is sent. */
 #include "run.h"
 
+#include "export_job.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -38,7 +40,10 @@ int cli_expand_inputs(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
     al_diag_t d;
-    al_err_t err = al_sources_expand(&r->sources, s->pipe.paths, s->pipe.npaths, &d);
+    /* the manifest of a zipped export is no rows (a plain file named so is
+     * refused before: cli_refuse_export_inputs) */
+    al_err_t err = al_sources_expand_skip(&r->sources, s->pipe.paths, s->pipe.npaths,
+                                          s->edits.from_export ? AL_EXPORT_MANIFEST : NULL, &d);
 
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
@@ -53,10 +58,11 @@ int cli_expand_inputs(cli_run_t *r)
             members += r->sources.v[i].zip != NULL;
         fprintf(stderr,
                 "ampload: %" PRIu32 " zip archive%s: %" PRIu32 " member%s to read, %" PRIu64
-                " entr%s skipped (directories, __MACOSX/, dot files)\n",
+                " entr%s skipped (directories, __MACOSX/, dot files%s)\n",
                 r->sources.nzips, r->sources.nzips == 1 ? "" : "s", members,
                 members == 1 ? "" : "s", r->sources.members_skipped,
-                r->sources.members_skipped == 1 ? "y" : "ies");
+                r->sources.members_skipped == 1 ? "y" : "ies",
+                s->edits.from_export ? ", the export's manifest" : "");
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "retry.h"
 #include "sources.h"
 #include "statedir.h"
+#include "zipfile.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -23,11 +24,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define MANIFEST    "manifest.ndjson"
-#define PART        "download.zip.part"
-#define ZSTD_LEVEL  3
-#define BACKOFF_MS  1000
-#define BACKOFF_CAP 60000
+#define MANIFEST   AL_EXPORT_MANIFEST
+#define PART       "download.zip.part"
+#define ZSTD_LEVEL 3
+/* the most of an archived manifest read: one short line a window */
+#define MANIFEST_MAX (8u << 20)
+#define BACKOFF_MS   1000
+#define BACKOFF_CAP  60000
 /* an endpoint never reached since the start is a wrong URL by then */
 #define NEVER_CONNECTED_MS 30000
 #define PROJECT_DOMAIN     "ampload project id v1\n"
@@ -262,13 +265,89 @@ void al_export_project_id(const char *api_key, char *out)
         snprintf(out + 2 * i, 3, "%02x", ok ? md[i] : 0);
 }
 
+/* @return 1 when a line of the manifest at fp records project id. */
+static int records_project(FILE *fp, const char *id)
+{
+    char *line = NULL;
+    size_t lcap = 0;
+    int same = 0;
+    while (!same && getline(&line, &lcap, fp) > 0) {
+        json_t *doc = json_loads(line, 0, NULL);
+        const char *p = json_string_value(json_object_get(doc, "project"));
+        same = p != NULL && strcmp(p, id) == 0;
+        json_decref(doc);
+    }
+    free(line);
+    return same;
+}
+
+/* @return 1 when the file at path starts like a zip archive. */
+static int is_zip(const char *path)
+{
+    unsigned char m[4];
+    ssize_t n = 0;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, m, sizeof(m));
+    close(fd);
+    return n > 0 && al_zip_sniff(m, (size_t)n);
+}
+
+/* The rule for an archive: its first member named manifest.ndjson (in any
+ * folder) is read, at most MANIFEST_MAX bytes - a manifest holds one short
+ * line a window - and its lines looked at. */
+static int zip_same_project(const char *input, const char *id, char *manifest, size_t cap)
+{
+    al_zip_t *z;
+    al_diag_t d;
+    int same = 0;
+    if (al_zip_open(&z, input, &d) != AL_ERR_OK)
+        return 0;
+    for (uint64_t i = 0, n = al_zip_count(z); i < n && !same; i++) {
+        al_zip_entry_t e;
+        al_zip_member_t *m;
+        const char *base;
+        char *buf;
+        size_t len = 0;
+        ssize_t k = 0;
+        al_err_t err = AL_ERR_OK;
+        FILE *fp;
+        if (al_zip_entry(z, i, &e, &d) != AL_ERR_OK || e.is_dir || e.unreadable != NULL)
+            continue;
+        base = strrchr(e.name, '/');
+        if (strcmp(base != NULL ? base + 1 : e.name, MANIFEST) != 0)
+            continue;
+        snprintf(manifest, cap, "%s:%s", input, e.name);
+        if (al_zip_member_open(&m, z, i, e.name, &d) != AL_ERR_OK)
+            continue;
+        buf = malloc(MANIFEST_MAX);
+        while (buf != NULL && len < MANIFEST_MAX &&
+               (k = al_zip_member_read(m, buf + len, MANIFEST_MAX - len, &err, &d)) > 0)
+            len += (size_t)k;
+        al_zip_member_close(m);
+        fp = buf != NULL && len > 0 ? fmemopen(buf, len, "r") : NULL;
+        if (fp != NULL) {
+            same = records_project(fp, id);
+            fclose(fp);
+        }
+        free(buf);
+    }
+    al_zip_close(z);
+    return same;
+}
+
 int al_export_same_project(const char *input, const char *api_key, char *manifest, size_t cap)
 {
     const char *slash = strrchr(input, '/');
-    char id[17], *line = NULL;
-    size_t lcap = 0;
+    char id[17];
     int same = 0, fd;
     FILE *fp;
+    al_export_project_id(api_key, id);
+    if (is_zip(input) && zip_same_project(input, id, manifest, cap))
+        return 1;
     if (slash == NULL)
         snprintf(manifest, cap, "%s", MANIFEST);
     else
@@ -279,16 +358,26 @@ int al_export_same_project(const char *input, const char *api_key, char *manifes
             close(fd);
         return 0;
     }
-    al_export_project_id(api_key, id);
-    while (!same && getline(&line, &lcap, fp) > 0) {
-        json_t *doc = json_loads(line, 0, NULL);
-        const char *p = json_string_value(json_object_get(doc, "project"));
-        same = p != NULL && strcmp(p, id) == 0;
-        json_decref(doc);
-    }
-    free(line);
+    same = records_project(fp, id);
     fclose(fp);
     return same;
+}
+
+const char *al_export_own_file(const char *input)
+{
+    const char *slash = strrchr(input, '/');
+    const char *base = slash != NULL ? slash + 1 : input;
+    char beside[4096];
+    struct stat st;
+    if (strcmp(base, MANIFEST) == 0)
+        return "the export's manifest";
+    if (strcmp(base, "lock") != 0 && strcmp(base, PART) != 0)
+        return NULL;
+    /* "lock" is a common name: only the one beside a manifest is ours */
+    snprintf(beside, sizeof(beside), "%.*s%s", (int)(base - input), input, MANIFEST);
+    if (lstat(beside, &st) != 0)
+        return NULL;
+    return strcmp(base, PART) == 0 ? "the export's unfinished download" : "the export's lock file";
 }
 
 /* ---- one download -------------------------------------------------------- */

@@ -103,12 +103,23 @@ al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_d
  * or any part of it. out holds 17 bytes. */
 void al_export_project_id(const char *api_key, char *out);
 
+/* The name of an export's manifest, in its directory or in a zip of it. */
+#define AL_EXPORT_MANIFEST "manifest.ndjson"
+
 /* The one rule for a re-import into the source project: @return 1 when the
- * export manifest beside input (manifest.ndjson in the input's directory)
- * records the project of api_key, else 0 (no manifest, one of another
- * project, or none readable: an input without a manifest is no export of
- * ours). manifest[cap] gets the manifest's path either way. */
+ * export manifest of input records the project of api_key, else 0 (no
+ * manifest, one of another project, or none readable: an input without a
+ * manifest is no export of ours). The manifest of a zip archive is a member
+ * whose base name is manifest.ndjson (read up to 8 MB); of any input, the
+ * manifest.ndjson in its directory. manifest[cap] gets the manifest's path
+ * ("ARCHIVE:MEMBER" for a member) when 1 is returned. Thread-safe. */
 int al_export_same_project(const char *input, const char *api_key, char *manifest, size_t cap);
+
+/* Whether input is one of the files an export keeps beside its rows, not
+ * rows: a file named manifest.ndjson, or the lock file or the unfinished
+ * download beside a manifest. @return what it is ("the export's manifest",
+ * a static string), or NULL for any other file. */
+const char *al_export_own_file(const char *input);
 
 /* "YYYYMMDDTHH" to hours since 1970. @return 1, or 0 when malformed. */
 int al_export_parse_hour(const char *s, int64_t *hour);

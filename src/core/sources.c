@@ -121,8 +121,17 @@ static al_err_t grow(al_sources_t *s, uint32_t *cap, uint64_t more, al_diag_t *d
     return AL_ERR_OK;
 }
 
-/* Lists the event members of the archive at path into s, in natural order. */
-static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al_diag_t *diag)
+/* @return 1 when the base name of the member name is skip (NULL: none). */
+static int base_is(const char *name, const char *skip)
+{
+    const char *base = strrchr(name, '/');
+    return skip != NULL && strcmp(base != NULL ? base + 1 : name, skip) == 0;
+}
+
+/* Lists the event members of the archive at path into s, in natural order,
+ * but none whose base name is skip. */
+static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, const char *skip,
+                            al_diag_t *diag)
 {
     al_zip_t *z, **zips;
     member_t *mem = NULL;
@@ -147,7 +156,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, al
         err = al_zip_entry(z, i, &e, diag);
         if (err != AL_ERR_OK)
             goto out;
-        if (!al_member_is_event(e.name)) {
+        if (!al_member_is_event(e.name) || base_is(e.name, skip)) {
             s->members_skipped++;
             continue;
         }
@@ -194,6 +203,12 @@ static al_err_t index_names(al_sources_t *s)
 
 al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t n, al_diag_t *diag)
 {
+    return al_sources_expand_skip(out, paths, n, NULL, diag);
+}
+
+al_err_t al_sources_expand_skip(al_sources_t *out, const char *const *paths, uint32_t n,
+                                const char *skip, al_diag_t *diag)
+{
     uint32_t cap = 0;
     al_err_t err = AL_ERR_OK;
 
@@ -202,7 +217,7 @@ al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t
         uint64_t size;
         int kind = file_kind(paths[i], &size);
         if (kind == KIND_ZIP) {
-            err = add_archive(out, &cap, paths[i], diag);
+            err = add_archive(out, &cap, paths[i], skip, diag);
             continue;
         }
         err = grow(out, &cap, 1, diag, paths[i]);

@@ -56,6 +56,12 @@ typedef struct {
 al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t n,
                            al_diag_t *diag);
 
+/* As al_sources_expand, and a zip member whose base name is skip (not
+ * NULL) is skipped too, counted in members_skipped: the manifest of a zipped
+ * export directory, with --from amplitude-export. */
+al_err_t al_sources_expand_skip(al_sources_t *out, const char *const *paths, uint32_t n,
+                                const char *skip, al_diag_t *diag);
+
 /* Releases names and archives. NULL or a zeroed list is fine. */
 void al_sources_free(al_sources_t *s);
 

@@ -6,7 +6,8 @@
 # during a download; a planted manifest symlink; a stale .tmp after a kill;
 # an endpoint never reached (exit 4 within the bound, the cause printed);
 # the lock message; the project id in the manifest and the load's refusal to
-# import an export back into its own project.
+# import an export back into its own project (its files, a zip of them, a dry
+# run, check), and to load the export's manifest or lock file as rows.
 # Usage: export_faults.sh AMPLOAD AMPLOAD_MOCK GEN_EVENTS KILLSHIM
 set -u
 bin=$1
@@ -118,6 +119,68 @@ rc=$?
     h/20231115T05-20231115T05.ndjson.zst 2>again.err
 rc=$?
 [ $rc -eq 0 ] && ok || bad "--allow-same-project: exit $rc: $(cat again.err)"
+
+# a zip of the export directory is the same export: its manifest member
+# records the project
+ls h/lock >/dev/null || bad "no lock file in the export directory (the tests below prove less)"
+(cd h && zip -qj ../ex.zip ./*.ndjson.zst manifest.ndjson)
+mkdir zipped && cp ex.zip zipped/
+"$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state zs zipped/ex.zip 2>zs.err
+rc=$?
+[ $rc -eq 3 ] && grep -q "zipped/ex.zip:manifest.ndjson records this API key's project" zs.err &&
+    ok || bad "a zip of the export into the source project: exit $rc: $(cat zs.err)"
+[ -e zs ] && bad "the refused zip load made its state directory" || ok
+# a dry run and check say the same before anything is sent
+"$bin" -q --from amplitude-export --dry-run --state zd zipped/ex.zip 2>zd.err
+rc=$?
+[ $rc -eq 3 ] && grep -q "records this API key's project" zd.err && ok ||
+    bad "a dry run into the source project: exit $rc: $(cat zd.err)"
+"$bin" -q --from amplitude-export --dry-run --state hd h/*.ndjson.zst 2>hd.err
+rc=$?
+[ $rc -eq 3 ] && grep -q "h/manifest.ndjson records this API key's project" hd.err && ok ||
+    bad "a dry run of the files into the source project: exit $rc: $(cat hd.err)"
+"$bin" check --from amplitude-export --endpoint "$hurl/batch" zipped/ex.zip >zc.out 2>&1
+rc=$?
+[ $rc -eq 3 ] && grep -q "project .*records this API key's project" zc.out &&
+    grep -q -- "--allow-same-project" zc.out && grep -q "checks failed" zc.out && ok ||
+    bad "check of a re-import into the source project: exit $rc: $(cat zc.out)"
+"$bin" check --from amplitude-export --endpoint "$hurl/batch" --allow-same-project \
+    zipped/ex.zip >zca.out 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok || bad "check with --allow-same-project: exit $rc: $(cat zca.out)"
+# into another project: every row, the manifest member skipped (no rejects)
+dest=destinationKey0123456789abcdef01
+AMPLITUDE_API_KEY=$dest "$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state zo \
+    --report zo.json zipped/ex.zip 2>zo.err
+rc=$?
+[ $rc -eq 0 ] && grep -q '"events_sent": 1200,' zo.json && grep -q '"zip_entries_skipped": 1,' zo.json && ok ||
+    bad "the zip into another project: exit $rc: $(cat zo.err) $(grep -E 'events_|zip_' zo.json)"
+# the export's own files named as inputs (h/*): refused before anything is sent
+AMPLITUDE_API_KEY=$dest "$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state ho \
+    h/* 2>ho.err
+rc=$?
+[ $rc -eq 2 ] && [ ! -e ho ] &&
+    grep -q "h/lock is the export's lock file, not rows: leave it out, e.g. h/\*.ndjson.zst" ho.err &&
+    ok || bad "h/* with the lock file: exit $rc: $(cat ho.err)"
+AMPLITUDE_API_KEY=$dest "$bin" -q --from amplitude-export --endpoint "$hurl/batch" --state ho2 \
+    h/*.zst h/manifest.ndjson 2>ho.err
+rc=$?
+[ $rc -eq 2 ] && [ ! -e ho2 ] &&
+    grep -q "h/manifest.ndjson is the export's manifest, not rows: leave it out" ho.err && ok ||
+    bad "the manifest as an input: exit $rc: $(cat ho.err)"
+AMPLITUDE_API_KEY=$dest "$bin" check --from amplitude-export --endpoint "$hurl/batch" \
+    h/manifest.ndjson >hc.out 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "is the export's manifest, not rows" hc.out && ok ||
+    bad "check of the manifest as an input: exit $rc: $(cat hc.out)"
+# a plain load (no --from amplitude-export) keeps its rules: a member is a member
+mkdir plainzip && printf '{"event_type":"e","user_id":"user-1","time":1700000000000}\n' >plainzip/manifest.ndjson
+(cd plainzip && zip -q ../plain.zip manifest.ndjson)
+AMPLITUDE_API_KEY=$dest "$bin" -q --endpoint "$hurl/batch" --state pz --report pz.json plain.zip \
+    2>pz.err
+rc=$?
+[ $rc -eq 0 ] && grep -q '"events_sent": 1,' pz.json && ok ||
+    bad "a plain zip with a member named manifest.ndjson: exit $rc: $(cat pz.err)"
 
 # an export directory of another project is not mixed into
 AMPLITUDE_API_KEY=destinationKey0123456789abcdef01 "$bin" export --endpoint "$hurl/api/2/export" \
