@@ -10,9 +10,17 @@ cycle. Calls through a shared header are invisible to an include check (every
 CLI file includes cli.h), so this looks at what the linker sees. Exit 0 when
 there is no cycle, 1 when there is, 2 when nm fails or no object is given.
 """
+import importlib.util
 import os
 import subprocess
 import sys
+
+# one cycle search for both checks: check-layers.py's
+_spec = importlib.util.spec_from_file_location(
+    "check_layers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "check-layers.py"))
+_layers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_layers)
+find_cycle = _layers.find_cycle
 
 
 def module_of(obj):
@@ -47,30 +55,11 @@ def main():
             if dep is not None and dep != mod:
                 edges.setdefault(mod, {}).setdefault(dep, s)
 
-    state, stack = {}, []
-
-    def visit(m):
-        state[m] = 1
-        stack.append(m)
-        for n in sorted(edges.get(m, {})):
-            if state.get(n) == 1:
-                return stack[stack.index(n):] + [n]
-            if n not in state:
-                found = visit(n)
-                if found:
-                    return found
-        stack.pop()
-        state[m] = 2
-        return None
-
-    for m in sorted(edges):
-        if m not in state:
-            cycle = visit(m)
-            if cycle:
-                steps = [f"{a} -> {b} ({edges[a][b]})" for a, b in zip(cycle, cycle[1:])]
-                print("check-cycles: modules depend on each other: " + ", ".join(steps),
-                      file=sys.stderr)
-                return 1
+    cycle = find_cycle(edges)
+    if cycle:
+        steps = [f"{a} -> {b} ({edges[a][b]})" for a, b in zip(cycle, cycle[1:])]
+        print("check-cycles: modules depend on each other: " + ", ".join(steps), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -198,33 +198,6 @@ static int run(cli_run_t *r, FILE *audit)
     return rc;
 }
 
-/* --report and --audit: writable, and none of the files the run keeps (a
- * state file, the key file, each other), which writing them would destroy.
- * @return 1 when both are fine, else 0 (printed why). */
-static int outputs_ok(const cli_run_t *r)
-{
-    const cli_settings_t *s = r->set;
-    char lock[PATH_MAX + 32];
-    const char *files[11] = {r->reject_buf,  r->failed_buf,   r->index_buf,      r->checkpoint_buf,
-                             lock,           r->held_buf,     r->held_index_buf, r->journal_buf,
-                             r->derived_buf, s->api_key_file, s->audit_path};
-    static const char *const roles[11] = {
-        "reject file",       "failed file", "failed file's index",
-        "checkpoint",        "lock file",   "held file (non-idempotent)",
-        "held file's index", "journal",     "derived identifications",
-        "--api-key-file",    "--audit file"};
-    snprintf(lock, sizeof(lock), "%s/lock", s->state_dir);
-    if (r->derived_buf[0] == '\0')
-        files[8] = NULL; /* not named yet: identify --from amplitude-export names it later */
-    if (s->report_path != NULL &&
-        (!cli_output_path_ok("ampload", "--report", s->report_path) ||
-         !cli_output_not_taken("ampload", "--report", s->report_path, files, roles, 11)))
-        return 0;
-    return s->audit_path == NULL ||
-           (cli_output_path_ok("ampload", "--audit", s->audit_path) &&
-            cli_output_not_taken("ampload", "--audit", s->audit_path, files, roles, 10));
-}
-
 /* The run of `load` or `identify` (mode). */
 static int load_run(int argc, char **argv, int mode)
 {
@@ -252,7 +225,7 @@ static int load_run(int argc, char **argv, int mode)
     rc = cli_take_state_dir(&r);
     /* after the state directory is made (a report may go inside it) and
      * before anything is sent */
-    if (rc == 0 && !outputs_ok(&r))
+    if (rc == 0 && !cli_outputs_ok(&r))
         rc = EXIT_USAGE;
     if (rc == 0)
         rc = cli_expand_inputs(&r);

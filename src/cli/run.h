@@ -60,6 +60,13 @@ al_state_files_t cli_state_files(const cli_run_t *r);
  * code after a message. */
 int cli_take_state_dir(cli_run_t *r);
 
+/* state.c: --report and --audit can be written (their directory exists)
+ * and name none of the files the run keeps - a state file, the key file,
+ * each other - which writing them would destroy. Call after
+ * cli_take_state_dir(), before anything is sent. @return 1, or 0 after
+ * saying why. */
+int cli_outputs_ok(const cli_run_t *r);
+
 /* inputs.c: opens zip archives up into their members (r->sources), which
  * from then on are the run's inputs. @return 0 or an exit code after a
  * message. */

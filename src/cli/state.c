@@ -51,15 +51,56 @@ void cli_default_state_dir(cli_settings_t *s)
     s->state_dir = s->state_buf;
 }
 
+/* The files a run keeps in its state directory, with what each is: one
+ * list for the check of the inputs (cli_take_state_dir) and of --report and
+ * --audit (cli_outputs_ok). lock[cap] receives the lock file's name. */
+enum { STATE_FILES = 8 };
+static void state_outputs(const cli_run_t *r, char *lock, size_t cap, const char **files,
+                          const char **roles)
+{
+    static const char *const names[STATE_FILES] = {
+        "reject file", "failed file", "failed file's index",        "checkpoint",
+        "lock file",   "journal",     "held file (non-idempotent)", "held file's index"};
+    const char *paths[STATE_FILES] = {
+        r->reject_buf, r->failed_buf,  r->index_buf, r->checkpoint_buf,
+        lock,          r->journal_buf, r->held_buf,  r->held_index_buf};
+    snprintf(lock, cap, "%s/lock", r->set->state_dir);
+    for (int i = 0; i < STATE_FILES; i++) {
+        files[i] = paths[i];
+        roles[i] = names[i];
+    }
+}
+
+int cli_outputs_ok(const cli_run_t *r)
+{
+    const cli_settings_t *s = r->set;
+    char lock[PATH_MAX + 32];
+    const char *files[STATE_FILES + 3], *roles[STATE_FILES + 3];
+    size_t n = STATE_FILES;
+    state_outputs(r, lock, sizeof(lock), files, roles);
+    if (r->derived_buf[0] != '\0') { /* identify --from amplitude-export names it later */
+        files[n] = r->derived_buf;
+        roles[n++] = "derived identifications";
+    }
+    files[n] = s->api_key_file;
+    roles[n++] = "--api-key-file";
+    if (s->report_path != NULL &&
+        (!cli_output_path_ok("ampload", "--report", s->report_path) ||
+         !cli_output_not_taken("ampload", "--report", s->report_path, files, roles, n)))
+        return 0;
+    files[n] = s->report_path;
+    roles[n++] = "--report file";
+    return s->audit_path == NULL ||
+           (cli_output_path_ok("ampload", "--audit", s->audit_path) &&
+            cli_output_not_taken("ampload", "--audit", s->audit_path, files, roles, n));
+}
+
 int cli_take_state_dir(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
     char lock_path[PATH_MAX + 32];
-    const char *outputs[10];
-    static const char *const roles[10] = {
-        "reject file",       "failed file",   "failed file's index", "checkpoint",
-        "lock file",         "--report file", "--audit file",        "held file (non-idempotent)",
-        "held file's index", "journal"};
+    const char *outputs[STATE_FILES + 2];
+    const char *roles[STATE_FILES + 2];
     al_diag_t d;
     al_err_t err;
 
@@ -70,18 +111,13 @@ int cli_take_state_dir(cli_run_t *r)
     snprintf(r->held_buf, sizeof(r->held_buf), "%s/non-idempotent.ndjson", s->state_dir);
     snprintf(r->held_index_buf, sizeof(r->held_index_buf), "%s/non-idempotent.index", s->state_dir);
     snprintf(r->journal_buf, sizeof(r->journal_buf), "%s/identify.journal", s->state_dir);
-    snprintf(lock_path, sizeof(lock_path), "%s/lock", s->state_dir);
-    outputs[0] = r->reject_buf;
-    outputs[1] = r->failed_buf;
-    outputs[2] = r->index_buf;
-    outputs[3] = r->checkpoint_buf;
-    outputs[4] = lock_path;
-    outputs[5] = s->report_path;
-    outputs[6] = s->audit_path;
-    outputs[7] = r->held_buf;
-    outputs[8] = r->held_index_buf;
-    outputs[9] = r->journal_buf;
-    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, roles, 10, &d);
+    state_outputs(r, lock_path, sizeof(lock_path), outputs, roles);
+    outputs[STATE_FILES] = s->report_path;
+    roles[STATE_FILES] = "--report file";
+    outputs[STATE_FILES + 1] = s->audit_path;
+    roles[STATE_FILES + 1] = "--audit file";
+    err =
+        al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, roles, STATE_FILES + 2, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
         return cli_exit_code(err);

@@ -567,8 +567,9 @@ static void *parser_main(void *arg)
     }
     w->track = NULL;
     /* The last, partial batch goes on even after a failure: its events were
-     * counted as valid, so the sink must resolve them (a stopped sender
-     * writes them to the failed file). */
+     * counted as valid, so the sink must account for them (a stopped sender
+     * leaves them unresolved for a resume, or, when the run cannot be
+     * resumed, writes them to the failed file). */
     if (w->batch != NULL && w->batch->events > 0 &&
         (run->sink != NULL || !atomic_load(&run->failed))) {
         err = ship_batch(w);

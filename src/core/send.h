@@ -8,7 +8,8 @@
  * response with response.h's rules. Every event it was given ends as exactly
  * one of: acknowledged (events_sent), refused by the server (reject file,
  * rejected_server), or undeliverable (failed file, failed) - unless the run
- * is interrupted, when what is not resolved is left for a resume. Each
+ * is interrupted, or stopped by a configuration error in a resumable run
+ * (o.resumable), when what is not resolved is left for a resume. Each
  * resolution is reported to the event's checkpoint track after its record is
  * written.
  *
@@ -125,7 +126,8 @@ al_err_t al_sender_start(al_sender_t **out, const al_send_opts_t *opts, al_deadl
 
 /* Hands a finished batch to the sender (blocks while its queue is full).
  * Takes ownership. Matches al_batch_sink_fn. @return AL_ERR_OK, or the error
- * that stopped the sender (the batch's events then went to the failed file). */
+ * that stopped the sender (the batch's events then stay unresolved when the
+ * run is resumable, else went to the failed file), or INTERRUPTED. */
 al_err_t al_sender_submit(void *sender, al_batch_t *batch);
 
 /* No more batches will come: the sender drains and ends. */
