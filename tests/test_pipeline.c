@@ -15,16 +15,37 @@
 #include <string.h>
 
 static char *dir;
+static al_state_t *st; /* dir as the state directory, fresh (no checkpoint) */
 
 static void setup(void)
 {
+    al_diag_t d;
     dir = fx_tempdir();
+    ck_assert_int_eq(al_state_new(dir, &st, &d), AL_ERR_OK);
 }
 
 static void teardown(void)
 {
+    al_state_free(st);
     fx_rmtree(dir);
     free(dir);
+}
+
+/* Replaces st with the state of a run resuming input paths[0] at mark: a
+ * checkpoint written as a run would, then taken and resumed. */
+static void resume_at(const char *const *paths, const al_mark_t *mark)
+{
+    al_resume_opts_t ro = {.names = paths, .n = 1};
+    al_ckpt_t *ck;
+    al_diag_t d;
+    ck_assert_int_eq(
+        al_ckpt_new(&ck, al_state_path(st, AL_STATE_CHECKPOINT), paths, NULL, 1, NULL, mark, &d),
+        AL_ERR_OK);
+    ck_assert_int_eq(al_ckpt_save(ck, NULL, 0, &d), AL_ERR_OK);
+    al_ckpt_free(ck);
+    ck_assert_int_eq(al_state_take(st, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_state_resume(st, &ro, NULL, &d), AL_ERR_OK);
+    ck_assert(al_state_resumed(st));
 }
 
 typedef struct {
@@ -163,7 +184,7 @@ static void run_and_compare_text(const char *path, const char *text_path, uint32
     o.npaths = 1;
     o.threads = threads;
     o.chunk_bytes = chunk_bytes;
-    o.reject_path = rej;
+    o.state = st;
     o.sink = collect;
     o.sink_ctx = &c;
     memset(&live, 0, sizeof(live));
@@ -256,7 +277,7 @@ START_TEST(zstd_input_gives_the_same_counts)
     fx_write_zstd(z, text, n, 300000);
     al_pipeline_opts_init(&o);
     o.threads = 2;
-    o.reject_path = rej;
+    o.state = st;
     o.npaths = 1;
     o.paths = pp;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &sp, &d), AL_ERR_OK);
@@ -337,7 +358,7 @@ START_TEST(zip_members_give_every_line_once)
         o.sources = &srcs;
         o.threads = threads;
         o.chunk_bytes = threads % 2 ? 4096 : 65536;
-        o.reject_path = rej;
+        o.state = st;
         o.sink = collect;
         o.sink_ctx = &c;
         ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
@@ -380,7 +401,7 @@ START_TEST(a_missing_input_stops_the_run_before_any_work)
     al_pipeline_opts_init(&o);
     o.paths = paths;
     o.npaths = 2;
-    o.reject_path = rej;
+    o.state = st;
     ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_NOT_FOUND);
     ck_assert_str_eq(d.path, missing);
     ck_assert_int_eq(in[1].err, AL_ERR_NOT_FOUND);
@@ -412,7 +433,7 @@ START_TEST(an_input_that_breaks_midway_does_not_stop_the_others)
     o.paths = paths;
     o.npaths = 3;
     o.threads = 2;
-    o.reject_path = rej;
+    o.state = st;
     ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
     ck_assert_int_eq(in[0].err, AL_ERR_OK);
     ck_assert_int_eq(in[1].err, AL_ERR_ZSTD_TRUNCATED);
@@ -454,7 +475,7 @@ START_TEST(a_sink_error_stops_the_run_without_hanging)
     o.npaths = 1;
     o.threads = 3;
     o.chunk_bytes = 65536;
-    o.reject_path = rej;
+    o.state = st;
     o.sink = collect;
     o.sink_ctx = &c;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_WRITE);
@@ -476,7 +497,7 @@ START_TEST(refuses_events_that_could_never_fit_a_batch)
     al_pipeline_opts_init(&o);
     o.paths = paths;
     o.npaths = 1;
-    o.reject_path = rej;
+    o.state = st;
     o.batch.max_bytes = 4096;
     o.rules.max_event_bytes = 4096;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_INVALID_ARG);
@@ -484,30 +505,19 @@ START_TEST(refuses_events_that_could_never_fit_a_batch)
 }
 END_TEST
 
-/* Identifications sent without a held file would have nowhere to go when in
- * doubt but a blind resend: such a run is refused before it starts. */
-START_TEST(refuses_to_send_identifications_without_a_held_file)
+/* A run has a state directory: its reject file (and, sending, the failed
+ * and held files) live there. A run without one is refused. */
+START_TEST(refuses_a_run_without_a_state_directory)
 {
-    char *rej = fx_path(dir, "rejected.ndjson"), *failed = fx_path(dir, "failed.ndjson");
     const char *paths[1] = {"/dev/null"};
     al_pipeline_opts_t o;
-    al_send_opts_t so;
     al_stats_t s;
     al_diag_t d;
     al_input_t in;
     al_pipeline_opts_init(&o);
-    al_send_opts_init(&so);
-    so.kind = &al_req_identify;
     o.paths = paths;
     o.npaths = 1;
-    o.reject_path = rej;
-    o.failed_path = failed;
-    o.send = &so;
-    o.identify = 1;
-    o.batch.form = 1;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_INVALID_ARG);
-    free(rej);
-    free(failed);
 }
 END_TEST
 
@@ -538,8 +548,8 @@ START_TEST(progress_of_a_resumed_plain_input_starts_at_its_mark)
     o.paths = paths;
     o.npaths = 1;
     o.threads = 2;
-    o.reject_path = rej;
-    o.start = &mark;
+    resume_at(paths, &mark);
+    o.state = st;
     memset(&live, 0, sizeof(live));
     o.live = &live;
     ck_assert_int_eq(al_pipeline_run(&o, &in, &s, &d), AL_ERR_OK);
@@ -648,7 +658,7 @@ START_TEST(shards_split_the_lines_and_keep_each_id_together)
         o.npaths = 1;
         o.threads = 2;
         o.chunk_bytes = 4096;
-        o.reject_path = rej;
+        o.state = st;
         o.sink = collect;
         o.sink_ctx = &c;
         o.shard_index = i;
@@ -709,7 +719,7 @@ START_TEST(every_line_of_an_input_refused_is_told_apart)
     o.npaths = 2;
     o.threads = 3;
     o.chunk_bytes = 4096;
-    o.reject_path = rej;
+    o.state = st;
     ck_assert_int_eq(al_pipeline_run(&o, in, &s, &d), AL_ERR_OK);
     ck_assert_uint_eq(in[0].valid + in[0].rejected, 3000);
     ck_assert_uint_gt(in[0].rejected, 0);
@@ -748,7 +758,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, an_input_that_breaks_midway_does_not_stop_the_others);
     tcase_add_test(tc, a_sink_error_stops_the_run_without_hanging);
     tcase_add_test(tc, refuses_events_that_could_never_fit_a_batch);
-    tcase_add_test(tc, refuses_to_send_identifications_without_a_held_file);
+    tcase_add_test(tc, refuses_a_run_without_a_state_directory);
     tcase_add_test(tc, every_line_of_an_input_refused_is_told_apart);
     tcase_add_test(tc, shards_split_the_lines_and_keep_each_id_together);
     suite_add_tcase(s, tc);

@@ -23,8 +23,9 @@
 #include "json.h"
 #include "reader.h"
 #include "response.h"
-#include "sources.h"
 #include "statedir.h"
+#include "sources.h"
+#include "privfile.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -82,7 +83,7 @@ static void item(checklist_t *cl, mark_t m, const char *what, const char *detail
 /* The zip member a run skips with these options (inputs.c). */
 static const char *export_skip(const cli_check_opts_t *o)
 {
-    return o->from_export ? AL_EXPORT_MANIFEST : NULL;
+    return o->from_export ? al_state_name(AL_STATE_MANIFEST) : NULL;
 }
 
 typedef struct {
@@ -471,10 +472,11 @@ static void check_export(checklist_t *cl)
 }
 
 /* Matches an existing checkpoint against the inputs, as the run would. */
-static void check_checkpoint(checklist_t *cl)
+static void check_checkpoint(checklist_t *cl, const al_state_t *st)
 {
     const cli_check_opts_t *o = cl->o;
-    char ckpt[PATH_MAX + 32], detail[PATH_MAX + 1200], msg[1024];
+    char detail[PATH_MAX + 1200], msg[1024];
+    al_resume_opts_t ro = {.shard = o->shard};
     al_sources_t all;
     al_mark_t *marks;
     al_diag_t d;
@@ -486,7 +488,6 @@ static void check_checkpoint(checklist_t *cl)
                  0);
             return;
         }
-    snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
     if (al_sources_expand_skip(&all, o->paths, o->npaths, export_skip(o), &d) != AL_ERR_OK) {
         item(cl, MARK_SKIP, "checkpoint", "not checked: an input cannot be read", NULL, 0);
         return;
@@ -496,7 +497,10 @@ static void check_checkpoint(checklist_t *cl)
         al_sources_free(&all);
         return;
     }
-    err = al_ckpt_load(ckpt, all.names, all.files, all.n, o->shard, marks, &d);
+    ro.names = all.names;
+    ro.files = all.files;
+    ro.n = all.n;
+    err = al_state_read_marks(st, &ro, marks, &d);
     if (err == AL_ERR_NOT_FOUND) {
         item(cl, MARK_PASS, "checkpoint", "none: the run starts at the beginning", NULL, 0);
     } else if (err == AL_ERR_OK) {
@@ -518,18 +522,16 @@ static void check_checkpoint(checklist_t *cl)
  * run in progress owns it: the check then touches nothing, and the run it
  * prepares could not start), writes, syncs and removes a file in it.
  * @return 1 when the directory is usable. */
-static int check_state_dir(checklist_t *cl, al_state_lock_t **lock, int *created)
+static int check_state_dir(checklist_t *cl, al_state_t *st, int *created)
 {
     const cli_check_opts_t *o = cl->o;
-    char probe[PATH_MAX + 32], detail[PATH_MAX + 1200];
+    char detail[PATH_MAX + 1200];
     const char *step = "create";
-    int fd = -1, ok = 0, e;
-    al_diag_t d;
-    al_err_t err;
+    al_diag_t d = {0};
+    al_err_t err = AL_ERR_STATE_DIR;
 
-    snprintf(probe, sizeof(probe), "%s/.ampload-check-%ld", o->state_dir, (long)getpid());
     if (cli_make_dirs(o->state_dir, created) == 0) {
-        err = al_state_lock(o->state_dir, lock, &d);
+        err = al_state_lock(st, &d);
         if (err == AL_ERR_LOCKED) {
             snprintf(detail, sizeof(detail), "%s: in use by another run (%s)", o->state_dir,
                      d.detail);
@@ -537,44 +539,44 @@ static int check_state_dir(checklist_t *cl, al_state_lock_t **lock, int *created
             return 0;
         }
         step = err == AL_ERR_OK ? "write a file in" : "lock";
-        errno = d.sys_errno;
-        if (err == AL_ERR_OK) {
-            fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-            ok = fd >= 0 && write(fd, "ok\n", 3) == 3 && fsync(fd) == 0;
-        }
+        if (err == AL_ERR_OK)
+            err = al_state_probe(st, &d);
+    } else {
+        d.sys_errno = errno;
     }
-    e = errno;
-    if (fd >= 0) {
-        close(fd);
-        unlink(probe);
-    }
-    if (ok) {
+    if (err == AL_ERR_OK) {
         snprintf(detail, sizeof(detail), "%s: writable%s", o->state_dir,
                  *created ? " (created for the check, removed again)" : "");
         item(cl, MARK_PASS, "state dir", detail, NULL, 0);
     } else {
-        snprintf(detail, sizeof(detail), "%s: cannot %s it: %s", o->state_dir, step, strerror(e));
+        snprintf(detail, sizeof(detail), "%s: cannot %s it: %s", o->state_dir, step,
+                 strerror(d.sys_errno));
         item(cl, MARK_FAIL, "state dir", detail, al_errhint(AL_ERR_STATE_DIR), EXIT_INTERNAL);
     }
-    return ok;
+    return err == AL_ERR_OK;
 }
 
 static void check_state(checklist_t *cl)
 {
-    al_state_lock_t *lock = NULL;
+    al_state_t *st = NULL;
+    char lock[PATH_MAX + 64];
+    al_diag_t d;
     int created = 0;
     if (cl->o->state_dir == NULL) {
         item(cl, MARK_SKIP, "state dir", "not checked (no input, no --state)", NULL, 0);
         return;
     }
-    if (check_state_dir(cl, &lock, &created) && cl->o->npaths > 0)
-        check_checkpoint(cl);
-    al_state_unlock(lock);
-    if (created > 0) {
-        char path[PATH_MAX + 8];
-        snprintf(path, sizeof(path), "%s/lock", cl->o->state_dir);
-        unlink(path);
+    if (al_state_new(cl->o->state_dir, &st, &d) != AL_ERR_OK) {
+        item(cl, MARK_FAIL, "state dir", "the path is too long", al_errhint(AL_ERR_STATE_DIR),
+             EXIT_INTERNAL);
+        return;
     }
+    if (check_state_dir(cl, st, &created) && cl->o->npaths > 0)
+        check_checkpoint(cl, st);
+    snprintf(lock, sizeof(lock), "%s", al_state_path(st, AL_STATE_LOCK));
+    al_state_free(st);
+    if (created > 0) /* the lock file too, so the directories can go */
+        unlink(lock);
     cli_remove_created_dirs(cl->o->state_dir, created);
 }
 

@@ -10,6 +10,7 @@
 
 #include "export_job.h"
 #include "reader.h"
+#include "privfile.h"
 #include "statedir.h"
 
 #include <errno.h>
@@ -371,7 +372,7 @@ int cmd_export(int argc, char **argv)
     export_args_t a = {.window_hours = 24, .retry_time = 600, .timeout = 900};
     al_export_opts_t o = {0};
     al_export_stats_t st;
-    al_state_lock_t *lock = NULL;
+    al_state_t *dir = NULL; /* the output directory: its lock and files */
     view_t view = {&a, &st, 0, NULL, 0};
     const cli_api_urls_t api = {US_EXPORT, EU_EXPORT, "api/2/export"};
     struct sigaction sa;
@@ -408,12 +409,16 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "ampload export: cannot create %s: %s\n", a.out_dir, strerror(errno));
         return EXIT_INTERNAL;
     }
-    err = al_state_lock(a.out_dir, &lock, &d);
-    if (err != AL_ERR_OK)
+    err = al_state_new(a.out_dir, &dir, &d);
+    if (err == AL_ERR_OK)
+        err = al_state_lock(dir, &d);
+    if (err != AL_ERR_OK) {
+        al_state_free(dir);
         return export_error(&a, err, &d);
+    }
     if (a.audit_path != NULL && (view.audit = al_fopen_private(a.audit_path, 1)) == NULL) {
         fprintf(stderr, "ampload export: --audit %s: %s\n", a.audit_path, strerror(errno));
-        al_state_unlock(lock);
+        al_state_free(dir);
         return EXIT_USAGE;
     }
     memset(&sa, 0, sizeof(sa));
@@ -438,7 +443,7 @@ int cmd_export(int argc, char **argv)
     rc = summary(&view, &st, err, &d);
     if (view.audit != NULL && fclose(view.audit) != 0)
         fprintf(stderr, "ampload export: --audit %s: write error\n", a.audit_path);
-    al_state_unlock(lock);
+    al_state_free(dir);
     explicit_bzero(secret, sizeof(secret));
     explicit_bzero(key, sizeof(key));
     return rc;

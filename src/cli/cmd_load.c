@@ -25,14 +25,6 @@ static int prepare_sending(cli_run_t *r, FILE **audit)
 {
     const cli_settings_t *s = r->set;
     r->pipe.send = &r->send;
-    r->pipe.failed_path = r->failed_buf;
-    r->pipe.failed_index_path = r->index_buf;
-    if (s->identify) {
-        r->pipe.held_path = r->held_buf;
-        r->pipe.held_index_path = r->held_index_buf;
-        /* a stream cannot be resumed: nothing would ever read its journal */
-        r->pipe.journal_path = r->from_stream ? NULL : r->journal_buf;
-    }
     r->pipe.stop = &r->stop;
     r->send.stop = &r->stop;
     /* a run with a checkpoint leaves what a configuration error stopped
@@ -80,7 +72,8 @@ static int start_metrics(cli_run_t *r, cli_metrics_t **out)
  * does reading nothing mean the input is empty. */
 static int read_from_start(const cli_run_t *r, uint32_t i)
 {
-    if (r->resumed && r->marks != NULL && (r->marks[i].done || r->marks[i].offset > 0))
+    const al_mark_t *marks = al_state_marks(r->state); /* NULL unless resumed */
+    if (marks != NULL && (marks[i].done || marks[i].offset > 0))
         return 0;
     return r->parts == NULL || (r->parts[i].take && r->parts[i].start == 0);
 }
@@ -95,7 +88,7 @@ static void print_all_rejected(const cli_run_t *r, const al_input_t *in, const c
              in->rejected, in->rejected == 1 ? "" : "s", in->first_rejected_line, in->first_reason);
     cli_print_error(AL_ERR_ALL_REJECTED, &d);
     if (r->set->quiet) /* else the summary says where */
-        fprintf(stderr, "  rejected lines are in %s\n", r->reject_buf);
+        fprintf(stderr, "  rejected lines are in %s\n", al_state_path(r->state, AL_STATE_REJECT));
 }
 
 /* The messages of a finished run. @return its exit code. */
@@ -134,8 +127,9 @@ static int finish(cli_run_t *r, al_err_t err, const al_diag_t *diag, const al_st
     }
     /* what the failed file holds now: this run's events and any left there
      * by earlier runs of this state directory (below the checkpoint) */
-    r->failed_total = s->dry_run ? 0 : cli_count_lines(r->failed_buf);
-    r->held_total = s->dry_run || !s->identify ? 0 : cli_count_lines(r->held_buf);
+    r->failed_total = s->dry_run ? 0 : cli_count_lines(al_state_path(r->state, AL_STATE_FAILED));
+    r->held_total =
+        s->dry_run || !s->identify ? 0 : cli_count_lines(al_state_path(r->state, AL_STATE_HELD));
     if (rc == EXIT_OK && (r->failed_total > 0 || r->held_total > 0))
         rc = EXIT_FAILED;
     /* The counts are shown for every run that got as far as the pipeline,
@@ -235,7 +229,7 @@ static int load_run(int argc, char **argv, int mode)
         rc = cli_plan_shard(&r);
     if (rc != 0)
         return rc;
-    r.pipe.reject_path = r.reject_buf;
+    r.pipe.state = r.state;
     r.pipe.live = &r.live;
     if (!set.dry_run) {
         rc = prepare_sending(&r, &audit);
@@ -244,13 +238,11 @@ static int load_run(int argc, char **argv, int mode)
         cli_signals_start(&r);
     }
     rc = run(&r, audit);
-    al_jset_free(r.jset);
     free(r.parts);
     al_sources_free(&r.derived_src);
-    free(r.marks);
     al_sources_free(&r.sources);
     cli_reqlog_free(&r.log);
-    al_state_unlock(r.lock);
+    al_state_free(r.state);
     return rc;
 }
 

@@ -75,12 +75,12 @@ static int write_text(const char *path, const char *text)
     return 0;
 }
 
-#define DERIVED_NAME "users-from-export.ndjson"
-
 int cli_derive_users(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
-    char list[PATH_MAX + 48];
+    const char *derived = al_state_path(r->state, AL_STATE_DERIVED);
+    const char *list = al_state_path(r->state, AL_STATE_DERIVED_INPUTS);
+    const char *checkpoint = al_state_path(r->state, AL_STATE_CHECKPOINT);
     char *inputs = describe_inputs(r);
     al_users_stats_t st;
     al_diag_t d;
@@ -90,9 +90,7 @@ int cli_derive_users(cli_run_t *r)
         fprintf(stderr, "ampload: out of memory\n");
         return EXIT_INTERNAL;
     }
-    snprintf(r->derived_buf, sizeof(r->derived_buf), "%s/" DERIVED_NAME, s->state_dir);
-    snprintf(list, sizeof(list), "%s/users-from-export.inputs", s->state_dir);
-    if (!s->restart && access(r->checkpoint_buf, F_OK) == 0 && access(r->derived_buf, F_OK) == 0) {
+    if (!s->restart && access(checkpoint, F_OK) == 0 && access(derived, F_OK) == 0) {
         int same = file_is(list, inputs);
         free(inputs);
         if (!same) {
@@ -100,13 +98,13 @@ int cli_derive_users(cli_run_t *r)
                     "ampload: the export files changed since %s was derived from them\n"
                     "  hint: run with --restart to derive the identifications again and start "
                     "over\n",
-                    r->derived_buf);
+                    derived);
             return EXIT_USAGE;
         }
         if (!s->quiet)
-            fprintf(stderr, "ampload: resuming with the identifications in %s\n", r->derived_buf);
+            fprintf(stderr, "ampload: resuming with the identifications in %s\n", derived);
     } else {
-        err = al_users_from_export(&r->sources, r->derived_buf, &r->stop, &st, &d);
+        err = al_users_from_export(&r->sources, derived, &r->stop, &st, &d);
         if (err == AL_ERR_OK && write_text(list, inputs) != 0) {
             al_diag_set(&d, list, errno);
             err = AL_ERR_WRITE;
@@ -122,9 +120,9 @@ int cli_derive_users(cli_run_t *r)
                     " users with properties, one identification each (%" PRIu64
                     " older rows; %" PRIu64
                     " rows without an id, a time or user_properties); in %s\n",
-                    st.rows, st.users, st.rows_older, st.rows_without, r->derived_buf);
+                    st.rows, st.users, st.rows_older, st.rows_without, derived);
     }
-    r->derived[0] = r->derived_buf;
+    r->derived[0] = derived;
     err = al_sources_expand(&r->derived_src, r->derived, 1, &d);
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
@@ -133,8 +131,8 @@ int cli_derive_users(cli_run_t *r)
     /* Records and reports name it by its name, not its path: the copies of a
      * sharded job each derive the same file into their own state directory,
      * and `report merge` must see one input. */
-    r->derived_src.v[0].name = DERIVED_NAME;
-    ((const char **)r->derived_src.names)[0] = DERIVED_NAME;
+    r->derived_src.v[0].name = al_state_name(AL_STATE_DERIVED);
+    ((const char **)r->derived_src.names)[0] = al_state_name(AL_STATE_DERIVED);
     r->pipe.paths = r->derived_src.names;
     r->pipe.npaths = 1;
     r->pipe.sources = &r->derived_src;

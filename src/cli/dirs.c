@@ -4,7 +4,7 @@
  * request rather than found out after the last. */
 #include "cli.h"
 
-#include "statedir.h"
+#include "privfile.h"
 
 #include <errno.h>
 #include <limits.h>

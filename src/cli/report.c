@@ -98,7 +98,7 @@ static void print_held(const cli_run_t *r)
     fprintf(stderr,
             "ampload: %" PRIu64 " identifications with non-idempotent operations may or may not "
             "have been applied (a 5xx, a lost connection or a crash in flight); they are in %s\n",
-            r->held_total, r->held_buf);
+            r->held_total, al_state_path(r->state, AL_STATE_HELD));
     fprintf(stderr, "  hint: check the users' properties in Amplitude; send those not applied "
                     "with: ampload identify --resend-non-idempotent FILE (then remove the file, or "
                     "this command keeps exiting 5)\n");
@@ -113,17 +113,17 @@ void cli_print_failed(const cli_run_t *r, const al_stats_t *s)
         return;
     if (s->failed == r->failed_total)
         fprintf(stderr, "ampload: %" PRIu64 " events could not be delivered; they are in %s\n",
-                s->failed, r->failed_buf);
+                s->failed, al_state_path(r->state, AL_STATE_FAILED));
     else
         fprintf(stderr,
                 "ampload: %" PRIu64 " events could not be delivered (%" PRIu64
                 " in this run, the others in earlier runs of this state directory); they "
                 "are in %s\n",
-                r->failed_total, s->failed, r->failed_buf);
+                r->failed_total, s->failed, al_state_path(r->state, AL_STATE_FAILED));
     fprintf(stderr,
             "  hint: send them again with: ampload %s (then remove the file, or this "
             "command keeps exiting 5)\n",
-            r->failed_buf);
+            al_state_path(r->state, AL_STATE_FAILED));
 }
 
 /* The run's MB/s, one figure for the summary and the report: request
@@ -141,13 +141,13 @@ static double mb_per_s(const al_stats_t *s, int dry_run, double elapsed)
 static uint64_t resent_after_resume(const cli_run_t *r)
 {
     uint64_t n = 0;
-    if (!r->resumed || r->marks == NULL || r->inputs == NULL || r->set->identify)
+    const al_mark_t *marks = al_state_marks(r->state); /* NULL unless resumed */
+    if (marks == NULL || r->inputs == NULL || r->set->identify)
         return 0;
     /* at most what this run got acknowledged of that input: a run stopped
      * before it resent them resent none */
     for (uint32_t i = 0; i < r->pipe.npaths; i++)
-        n += r->marks[i].acked_past < r->inputs[i].acked ? r->marks[i].acked_past
-                                                         : r->inputs[i].acked;
+        n += marks[i].acked_past < r->inputs[i].acked ? marks[i].acked_past : r->inputs[i].acked;
     return n;
 }
 
@@ -211,7 +211,7 @@ void cli_print_summary(const cli_run_t *r, const al_stats_t *s, double elapsed)
         fprintf(stderr, "  zip entries skipped: %" PRIu64 " (directories, __MACOSX/, dot files)\n",
                 r->sources.members_skipped);
     if (s->rejected_local + s->rejected_server > 0) {
-        fprintf(stderr, "  rejected lines are in %s:", r->reject_buf);
+        fprintf(stderr, "  rejected lines are in %s:", al_state_path(r->state, AL_STATE_REJECT));
         for (int i = 1; i < AL_REASON_COUNT; i++)
             if (s->rejected_by_reason[i] > 0)
                 fprintf(stderr, " %s %" PRIu64 ";", al_reason_key((al_reason_code_t)i),
@@ -344,20 +344,20 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
     write_counts(fp, r, s, set->dry_run, elapsed);
     put_string(fp, "state_dir", set->state_dir);
     if (s->rejected_local + s->rejected_server > 0)
-        put_string(fp, "reject_file", r->reject_buf);
+        put_string(fp, "reject_file", al_state_path(r->state, AL_STATE_REJECT));
     else
         fprintf(fp, ",\n  \"reject_file\": null");
     fprintf(fp, ",\n  \"failed_total\": %" PRIu64, r->failed_total);
     if (set->identify) {
         fprintf(fp, ",\n  \"held_total\": %" PRIu64, r->held_total);
         if (r->held_total > 0)
-            put_string(fp, "held_file", r->held_buf);
+            put_string(fp, "held_file", al_state_path(r->state, AL_STATE_HELD));
         else
             fprintf(fp, ",\n  \"held_file\": null");
     }
     fprintf(fp, ",\n  \"zip_entries_skipped\": %" PRIu64, r->sources.members_skipped);
     if (r->failed_total > 0)
-        put_string(fp, "failed_file", r->failed_buf);
+        put_string(fp, "failed_file", al_state_path(r->state, AL_STATE_FAILED));
     else
         fprintf(fp, ",\n  \"failed_file\": null");
     cli_reqlog_write_json(&r->log, fp);
@@ -366,7 +366,8 @@ int cli_write_report(const cli_run_t *r, const al_stats_t *s, const al_input_t *
                 set->shard_by_device ? "device" : "input");
     else
         fprintf(fp, ",\n  \"shard\": null,\n  \"shard_by\": null");
-    fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s", r->resumed ? "true" : "false",
+    fprintf(fp, ",\n  \"resumed\": %s,\n  \"interrupted\": %s",
+            al_state_resumed(r->state) ? "true" : "false",
             atomic_load(&((cli_run_t *)r)->stop) ? "true" : "false");
     if (!set->dry_run)
         put_string(fp, "endpoint", r->send.url);

@@ -1,7 +1,7 @@
 /* run.h - the state of one `ampload load` run, apart from its settings.
  *
  * The settings (cli_settings_t) say what was asked; this says what is
- * happening: the state directory's files and lock, the live counters, the
+ * happening: the state directory (core/statedir.h), the live counters, the
  * stop flag the signal thread sets, the request log.
  *
  * Thread-safety: `live` and `stop` are shared with the pipeline's threads
@@ -11,53 +11,37 @@
 #ifndef AL_CLI_RUN_H
 #define AL_CLI_RUN_H
 
-#include "checkpoint.h"
-#include "journal.h"
+#include "cli.h"
+#include "privfile.h"
+#include "reqlog.h"
 #include "sources.h"
 #include "statedir.h"
-#include "cli.h"
-#include "reqlog.h"
 
 #include <stdatomic.h>
 
 typedef struct {
     const cli_settings_t *set;
-    al_pipeline_opts_t pipe;  /* the settings' copy, with this run's files */
+    al_pipeline_opts_t pipe;  /* the settings' copy, with this run's state and inputs */
     al_sources_t sources;     /* the inputs, zip archives opened up; pipe.paths are their names */
     al_sources_t derived_src; /* identify --from amplitude-export: the derived input (derive.c) */
     al_part_t *parts;         /* --shard by input: this copy's part of each input */
     al_send_opts_t send;
     al_live_t live;
     atomic_int stop;
-    al_state_lock_t *lock; /* the state directory is ours while this is held */
-    al_mark_t *marks;      /* where a resumed run starts, or NULL */
-    int resumed;
-    int from_stream;       /* an input is '-' or a pipe: nothing can be resumed */
-    uint64_t failed_total; /* events in the failed file after the run, any run's */
-    uint64_t held_total;   /* identify: identifications in the held file, any run's */
-    char reject_buf[PATH_MAX + 32];
-    char failed_buf[PATH_MAX + 32];
-    char index_buf[PATH_MAX + 32];
-    char checkpoint_buf[PATH_MAX + 32];
-    char held_buf[PATH_MAX + 32];       /* identify: identifications in doubt */
-    char held_index_buf[PATH_MAX + 32]; /* their origins */
-    char journal_buf[PATH_MAX + 32];    /* identify: sent and acknowledged */
-    al_jset_t *jset;                    /* identify resume: the journal past the marks */
-    char derived_buf[PATH_MAX + 32];    /* identify --from amplitude-export: the identifications */
-    const char *derived[1];             /* the run's one input then */
+    al_state_t *state;      /* the state directory, ours (locked) once taken */
+    int from_stream;        /* an input is '-' or a pipe: nothing can be resumed */
+    uint64_t failed_total;  /* events in the failed file after the run, any run's */
+    uint64_t held_total;    /* identify: identifications in the held file, any run's */
+    const char *derived[1]; /* identify --from amplitude-export: the run's one input */
     cli_reqlog_t log;
     const al_input_t *inputs; /* what happened to each input, once the run is over */
 } cli_run_t;
 
-/* state.c: the record files of the state directory, as the checkpoint
- * rolls them back. */
-al_state_files_t cli_state_files(const cli_run_t *r);
-
-/* state.c: before anything in the state directory is touched - refuses
- * inputs given twice or that the run would overwrite, creates the directory,
- * takes its lock (held until the process ends) and finishes or discards a
- * rollback a crash interrupted. Fills the file names. @return 0 or an exit
- * code after a message. */
+/* state.c: before anything in the state directory is touched - lays it
+ * out (r->state), refuses inputs given twice or that the run would
+ * overwrite, creates the directory, takes it (al_state_take: the lock,
+ * held until al_state_free, and recovery). @return 0 or an exit code after
+ * a message. */
 int cli_take_state_dir(cli_run_t *r);
 
 /* state.c: --report and --audit can be written (their directory exists)
@@ -83,9 +67,9 @@ int cli_derive_users(cli_run_t *r);
  * @return 0 or an exit code after a message. */
 int cli_plan_shard(cli_run_t *r);
 
-/* state.c: decides between a fresh start and a resume, and rolls the reject,
- * failed and held files back to the checkpoint (and, for identify, reads
- * the journal past it). @return 0 or an exit code. */
+/* state.c: decides between a fresh start and a resume (al_state_resume:
+ * the record files rolled back to the checkpoint, identify's journal read
+ * past it) and says which. @return 0 or an exit code after a message. */
 int cli_prepare_resume(cli_run_t *r);
 
 /* signals.c: from now on SIGINT, SIGTERM and SIGHUP are taken by a thread

@@ -1,10 +1,11 @@
-/* state.c - the state directory: its default name, taking it before anything
- * in it is touched, and the decision between a fresh start and a resume.
+/* state.c - the state directory as the command uses it: its default name,
+ * and the messages around taking and resuming it.
  *
- * Order matters: inputs given twice or that the run would overwrite are
- * refused first (nothing touched), then the directory is locked, then a
- * rollback a crash interrupted is finished or discarded, and only then is
- * the checkpoint read and the reject and failed files rolled back to it.
+ * The state directory itself (its files, lock, recovery, the resume
+ * decision) is core/statedir.h. What is decided here: inputs given twice
+ * or that the run would overwrite are refused before the directory is
+ * even created, and --report, --audit and the key file are kept apart
+ * from the state's files.
  */
 #include "state.h"
 
@@ -51,39 +52,27 @@ void cli_default_state_dir(cli_settings_t *s)
     s->state_dir = s->state_buf;
 }
 
-/* The files a run keeps in its state directory, with what each is: one
- * list for the check of the inputs (cli_take_state_dir) and of --report and
- * --audit (cli_outputs_ok). lock[cap] receives the lock file's name. */
-enum { STATE_FILES = 8 };
-static void state_outputs(const cli_run_t *r, char *lock, size_t cap, const char **files,
-                          const char **roles)
+/* Adds the files a run keeps (the state's own, the identifications
+ * derived from an export and their list, the key file) to files[]/roles[]
+ * from *n on. */
+static void kept_files(const cli_run_t *r, const char **files, const char **roles, size_t *n)
 {
-    static const char *const names[STATE_FILES] = {
-        "reject file", "failed file", "failed file's index",        "checkpoint",
-        "lock file",   "journal",     "held file (non-idempotent)", "held file's index"};
-    const char *paths[STATE_FILES] = {
-        r->reject_buf, r->failed_buf,  r->index_buf, r->checkpoint_buf,
-        lock,          r->journal_buf, r->held_buf,  r->held_index_buf};
-    snprintf(lock, cap, "%s/lock", r->set->state_dir);
-    for (int i = 0; i < STATE_FILES; i++) {
-        files[i] = paths[i];
-        roles[i] = names[i];
+    static const al_state_file_t derived[] = {AL_STATE_DERIVED, AL_STATE_DERIVED_INPUTS};
+    *n += al_state_kept(r->state, files + *n, roles + *n);
+    for (size_t i = 0; i < 2; i++, (*n)++) {
+        files[*n] = al_state_path(r->state, derived[i]);
+        roles[*n] = al_state_role(derived[i]);
     }
+    files[*n] = r->set->api_key_file;
+    roles[(*n)++] = "--api-key-file";
 }
 
 int cli_outputs_ok(const cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
-    char lock[PATH_MAX + 32];
-    const char *files[STATE_FILES + 3], *roles[STATE_FILES + 3];
-    size_t n = STATE_FILES;
-    state_outputs(r, lock, sizeof(lock), files, roles);
-    if (r->derived_buf[0] != '\0') { /* identify --from amplitude-export names it later */
-        files[n] = r->derived_buf;
-        roles[n++] = "derived identifications";
-    }
-    files[n] = s->api_key_file;
-    roles[n++] = "--api-key-file";
+    const char *files[AL_STATE_KEPT + 4], *roles[AL_STATE_KEPT + 4];
+    size_t n = 0;
+    kept_files(r, files, roles, &n);
     if (s->report_path != NULL &&
         (!cli_output_path_ok("ampload", "--report", s->report_path) ||
          !cli_output_not_taken("ampload", "--report", s->report_path, files, roles, n)))
@@ -95,119 +84,68 @@ int cli_outputs_ok(const cli_run_t *r)
             cli_output_not_taken("ampload", "--audit", s->audit_path, files, roles, n));
 }
 
+/* Prints err and @return its exit code. */
+static int state_error(al_err_t err, const al_diag_t *d)
+{
+    cli_print_error(err, d);
+    return cli_exit_code(err);
+}
+
 int cli_take_state_dir(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
-    char lock_path[PATH_MAX + 32];
-    const char *outputs[STATE_FILES + 2];
-    const char *roles[STATE_FILES + 2];
+    const char *outputs[AL_STATE_KEPT + 2], *roles[AL_STATE_KEPT + 2];
+    uint32_t n;
     al_diag_t d;
     al_err_t err;
 
-    snprintf(r->reject_buf, sizeof(r->reject_buf), "%s/rejected.ndjson", s->state_dir);
-    snprintf(r->failed_buf, sizeof(r->failed_buf), "%s/failed.ndjson", s->state_dir);
-    snprintf(r->index_buf, sizeof(r->index_buf), "%s/failed.index", s->state_dir);
-    snprintf(r->checkpoint_buf, sizeof(r->checkpoint_buf), "%s/checkpoint", s->state_dir);
-    snprintf(r->held_buf, sizeof(r->held_buf), "%s/non-idempotent.ndjson", s->state_dir);
-    snprintf(r->held_index_buf, sizeof(r->held_index_buf), "%s/non-idempotent.index", s->state_dir);
-    snprintf(r->journal_buf, sizeof(r->journal_buf), "%s/identify.journal", s->state_dir);
-    state_outputs(r, lock_path, sizeof(lock_path), outputs, roles);
-    outputs[STATE_FILES] = s->report_path;
-    roles[STATE_FILES] = "--report file";
-    outputs[STATE_FILES + 1] = s->audit_path;
-    roles[STATE_FILES + 1] = "--audit file";
-    err =
-        al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, roles, STATE_FILES + 2, &d);
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, &d);
-        return cli_exit_code(err);
-    }
+    err = al_state_new(s->state_dir, &r->state, &d);
+    if (err != AL_ERR_OK)
+        return state_error(err, &d);
+    n = al_state_kept(r->state, outputs, roles);
+    outputs[n] = s->report_path;
+    roles[n++] = "--report file";
+    outputs[n] = s->audit_path;
+    roles[n++] = "--audit file";
+    err = al_pipeline_check_paths(s->pipe.paths, s->pipe.npaths, outputs, roles, n, &d);
+    if (err != AL_ERR_OK)
+        return state_error(err, &d);
     if (cli_make_dirs(s->state_dir, NULL) != 0) {
         fprintf(stderr, "ampload: cannot create state directory %s: %s\n", s->state_dir,
                 strerror(errno));
         fprintf(stderr, "  hint: %s\n", al_errhint(AL_ERR_STATE_DIR));
         return EXIT_INTERNAL;
     }
-    err = al_state_lock(s->state_dir, &r->lock, &d);
-    if (err == AL_ERR_OK) {
-        al_state_files_t files = cli_state_files(r);
-        err = al_ckpt_recover(r->checkpoint_buf, &files, &d);
-    }
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, &d);
-        return cli_exit_code(err);
-    }
-    return 0;
-}
-
-al_state_files_t cli_state_files(const cli_run_t *r)
-{
-    return (al_state_files_t){r->reject_buf, r->failed_buf, r->index_buf, r->held_buf,
-                              r->held_index_buf};
-}
-
-/* A fresh identify run still reads the journal: a run killed before its
- * first checkpoint may have had identifications acknowledged or in flight. */
-static int fresh_identify(cli_run_t *r)
-{
-    al_diag_t d;
-    al_err_t err;
-    for (uint32_t i = 0; i < r->pipe.npaths; i++)
-        r->marks[i] = (al_mark_t){0, 1, 0, 0};
-    err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, &d);
-        return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
-    }
-    r->pipe.journal_set = r->jset;
-    return 0;
+    err = al_state_take(r->state, &d);
+    return err == AL_ERR_OK ? 0 : state_error(err, &d);
 }
 
 int cli_prepare_resume(cli_run_t *r)
 {
     const cli_settings_t *s = r->set;
-    al_state_files_t files;
+    al_resume_opts_t o = {
+        .names = r->pipe.paths,
+        .files = r->pipe.sources != NULL ? r->pipe.sources->files : NULL,
+        .n = r->pipe.npaths,
+        .shard = s->shard_label[0] ? s->shard_label : NULL,
+        .stream = r->from_stream,
+        .restart = s->restart,
+        .identify = s->identify,
+    };
+    int in_checkpoint;
     al_diag_t d;
-    al_err_t err;
-    uint64_t done_lines = 0;
+    al_err_t err = al_state_resume(r->state, &o, &in_checkpoint, &d);
 
-    if (r->from_stream)
-        return 0; /* a stream cannot be resumed: no checkpoint */
-    r->pipe.checkpoint_path = r->checkpoint_buf;
-    if (s->restart) {
-        unlink(r->checkpoint_buf);
-        unlink(r->journal_buf);
-        return 0;
-    }
-    r->marks = calloc(r->pipe.npaths, sizeof(*r->marks));
-    if (r->marks == NULL)
-        return EXIT_INTERNAL;
-    err = al_ckpt_load(r->checkpoint_buf, r->pipe.paths,
-                       r->pipe.sources != NULL ? r->pipe.sources->files : NULL, r->pipe.npaths,
-                       s->shard_label[0] ? s->shard_label : NULL, r->marks, &d);
-    if (err == AL_ERR_NOT_FOUND)
-        return s->identify ? fresh_identify(r) : 0;
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);
-        fprintf(stderr, "  (checkpoint: %s)\n", r->checkpoint_buf);
-        return cli_exit_code(err);
-    }
-    files = cli_state_files(r);
-    err = al_ckpt_rollback(r->checkpoint_buf, &files, r->pipe.paths, r->pipe.npaths, r->marks, &d);
-    if (err == AL_ERR_OK && s->identify)
-        err = al_jset_load(r->journal_buf, r->marks, r->pipe.npaths, &r->jset, &d);
-    if (err != AL_ERR_OK) {
-        cli_print_error(err, &d);
+        if (in_checkpoint) {
+            fprintf(stderr, "  (checkpoint: %s)\n", al_state_path(r->state, AL_STATE_CHECKPOINT));
+            return cli_exit_code(err);
+        }
         return err == AL_ERR_JOURNAL_CORRUPT ? cli_exit_code(err) : EXIT_INTERNAL;
     }
-    r->pipe.journal_set = r->jset;
-    for (uint32_t i = 0; i < r->pipe.npaths; i++)
-        done_lines += r->marks[i].line - 1;
-    r->pipe.start = r->marks;
-    r->pipe.resume_files = 1;
-    r->resumed = 1;
-    if (!s->quiet)
+    if (al_state_resumed(r->state) && !s->quiet)
         fprintf(stderr, "ampload: resuming from %s: %" PRIu64 " lines already done\n",
-                r->checkpoint_buf, done_lines);
+                al_state_path(r->state, AL_STATE_CHECKPOINT), al_state_lines_done(r->state));
     return 0;
 }

@@ -15,7 +15,7 @@
 #include "fileid.h"
 #include "json.h"
 #include "reader.h"
-#include "statedir.h"
+#include "privfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
  */
 #include "deadletter.h"
 
-#include "statedir.h"
+#include "privfile.h"
 
 #include "json.h"
 

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "reader.h"
 #include "retry.h"
+#include "privfile.h"
 #include "sources.h"
 #include "statedir.h"
 #include "zipfile.h"
@@ -24,8 +25,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define MANIFEST   AL_EXPORT_MANIFEST
-#define PART       "download.zip.part"
+#define MANIFEST   al_state_name(AL_STATE_MANIFEST)
+#define PART       al_state_name(AL_STATE_PART)
 #define ZSTD_LEVEL 3
 /* the most of an archived manifest read: one short line a window */
 #define MANIFEST_MAX (8u << 20)
@@ -371,7 +372,7 @@ const char *al_export_own_file(const char *input)
     struct stat st;
     if (strcmp(base, MANIFEST) == 0)
         return "the export's manifest";
-    if (strcmp(base, "lock") != 0 && strcmp(base, PART) != 0)
+    if (strcmp(base, al_state_name(AL_STATE_LOCK)) != 0 && strcmp(base, PART) != 0)
         return NULL;
     /* "lock" is a common name: only the one beside a manifest is ours */
     snprintf(beside, sizeof(beside), "%.*s%s", (int)(base - input), input, MANIFEST);

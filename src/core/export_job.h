@@ -103,9 +103,6 @@ al_err_t al_export_run(const al_export_opts_t *o, al_export_stats_t *stats, al_d
  * or any part of it. out holds 17 bytes. */
 void al_export_project_id(const char *api_key, char *out);
 
-/* The name of an export's manifest, in its directory or in a zip of it. */
-#define AL_EXPORT_MANIFEST "manifest.ndjson"
-
 /* The one rule for a re-import into the source project: @return 1 when the
  * export manifest of input records the project of api_key, else 0 (no
  * manifest, one of another project, or none readable: an input without a

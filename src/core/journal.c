@@ -2,7 +2,7 @@
  * resume looks identifications up in (open addressing on input and offset). */
 #include "journal.h"
 
-#include "statedir.h"
+#include "privfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

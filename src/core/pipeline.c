@@ -28,6 +28,11 @@
 
 typedef struct {
     const al_pipeline_opts_t *opts;
+    /* from opts->state: where each input starts (NULL: at its first line),
+     * and whether the record files are appended to (a resume) */
+    const al_mark_t *start;
+    int resume_files;
+    const al_jset_t *jset; /* identify: what the journal knows past the marks */
     al_queue_t chunks;
     al_deadletter_t *dl;
     al_deadletter_t *failed_file;
@@ -140,7 +145,7 @@ static int lines_known(const al_pipeline_opts_t *o, uint32_t i)
 static void reader_opts(const run_t *run, uint32_t i, al_reader_opts_t *ropts)
 {
     const al_pipeline_opts_t *o = run->opts;
-    const al_mark_t *start = o->start != NULL ? &o->start[i] : NULL;
+    const al_mark_t *start = run->start != NULL ? &run->start[i] : NULL;
     memset(ropts, 0, sizeof(*ropts));
     ropts->chunk_bytes = run->chunk_bytes;
     ropts->start_offset = start != NULL ? start->offset : 0;
@@ -170,7 +175,7 @@ static void *reader_main(void *arg)
 
     for (uint32_t i = 0; i < o->npaths && !atomic_load(&run->failed); i++) {
         al_input_t *in = &run->inputs[i];
-        const al_mark_t *start = o->start != NULL ? &o->start[i] : NULL;
+        const al_mark_t *start = run->start != NULL ? &run->start[i] : NULL;
         al_reader_t *r = NULL;
         al_chunk_t *c = NULL;
         uint64_t first;
@@ -389,8 +394,8 @@ static al_err_t take_line(parser_t *w, const al_chunk_t *c, const char *p, size_
         skip_foreign(w);
         return AL_ERR_OK;
     }
-    if (o->journal_set != NULL) {
-        int known = al_jset_state(o->journal_set, c->file_id, offset);
+    if (w->run->jset != NULL) {
+        int known = al_jset_state(w->run->jset, c->file_id, offset);
         if (known == AL_JOURNAL_ACKED) { /* applied by an earlier run */
             w->stats.skipped++;
             w->stats.skipped_acknowledged++;
@@ -721,9 +726,8 @@ al_err_t al_pipeline_check_paths(const char *const *paths, uint32_t n, const cha
  * members of one archive are one file. */
 static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_diag_t *diag)
 {
-    const char *outputs[3] = {o->reject_path, o->send != NULL ? o->failed_path : NULL,
-                              o->send != NULL ? o->failed_index_path : NULL};
-    static const char *const roles[3] = {"reject file", "failed file", "failed file's index"};
+    const char *outputs[AL_STATE_KEPT], *roles[AL_STATE_KEPT];
+    uint32_t nout = al_state_kept(o->state, outputs, roles);
     const char **files = malloc(sizeof(*files) * (o->npaths ? o->npaths : 1));
     uint32_t nf = 0;
     al_err_t err;
@@ -734,7 +738,7 @@ static al_err_t check_files(const al_pipeline_opts_t *o, al_input_t *inputs, al_
         if (i == 0 || o->sources == NULL || o->sources->v[i].zip == NULL ||
             o->sources->v[i].zip != o->sources->v[i - 1].zip)
             files[nf++] = file_of(o, i);
-    err = al_pipeline_check_paths(files, nf, outputs, roles, 3, diag);
+    err = al_pipeline_check_paths(files, nf, outputs, roles, nout, diag);
     free(files);
     if (err != AL_ERR_OK)
         for (uint32_t i = 0; i < o->npaths; i++)
@@ -811,8 +815,8 @@ static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_dia
              * mark, a compressed one or a member is decompressed from the
              * start again */
             uint64_t size = al_reader_file_size(r), skip = 0;
-            if (o->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN && ropts.zip == NULL)
-                skip = o->start[i].done ? size : o->start[i].offset;
+            if (run->start != NULL && al_reader_format(r) == AL_FORMAT_PLAIN && ropts.zip == NULL)
+                skip = run->start[i].done ? size : run->start[i].offset;
             if (skip < ropts.range_start)
                 skip = ropts.range_start; /* a copy's part starts there */
             atomic_fetch_add_explicit(&o->live->total_bytes, size > skip ? size - skip : 0,
@@ -826,10 +830,7 @@ static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_dia
 /* @return whether the options can run at all. */
 static int opts_valid(const al_pipeline_opts_t *o)
 {
-    return o->threads >= 1 && o->threads <= AL_MAX_THREADS && o->reject_path != NULL &&
-           (o->send == NULL || o->failed_path != NULL) &&
-           /* identifications in doubt need somewhere to go but a resend */
-           (o->send == NULL || !o->identify || o->held_path != NULL) &&
+    return o->threads >= 1 && o->threads <= AL_MAX_THREADS && o->state != NULL &&
            o->rules.max_event_bytes + al_batch_envelope_bytes(&o->batch) <= o->batch.max_bytes &&
            o->batch.max_events >= 1 && o->batch.max_events <= AL_MAX_BATCH_EVENTS;
 }
@@ -840,17 +841,20 @@ static int opts_valid(const al_pipeline_opts_t *o)
 static al_err_t start_delivery(run_t *run, al_diag_t *diag)
 {
     const al_pipeline_opts_t *o = run->opts;
+    const al_state_t *st = o->state;
     char shard[32] = "";
     al_err_t err;
 
     run->send = *o->send;
-    err = al_deadletter_open(&run->failed_file, o->failed_path, AL_DL_RAW, o->resume_files,
-                             o->failed_index_path, diag);
-    if (err == AL_ERR_OK && o->identify && o->held_path != NULL)
-        err = al_deadletter_open(&run->held_file, o->held_path, AL_DL_RAW, o->resume_files,
-                                 o->held_index_path, diag);
-    if (err == AL_ERR_OK && o->identify && o->journal_path != NULL)
-        err = al_journal_open(&run->journal, o->journal_path, diag);
+    err = al_deadletter_open(&run->failed_file, al_state_path(st, AL_STATE_FAILED), AL_DL_RAW,
+                             run->resume_files, al_state_path(st, AL_STATE_FAILED_INDEX), diag);
+    /* identifications in doubt go to the held file, not to a resend */
+    if (err == AL_ERR_OK && o->identify)
+        err = al_deadletter_open(&run->held_file, al_state_path(st, AL_STATE_HELD), AL_DL_RAW,
+                                 run->resume_files, al_state_path(st, AL_STATE_HELD_INDEX), diag);
+    /* the journal is for a resume: a stream is never resumed */
+    if (err == AL_ERR_OK && o->identify && al_state_checkpointing(st))
+        err = al_journal_open(&run->journal, al_state_path(st, AL_STATE_JOURNAL), diag);
     run->send.held = run->held_file;
     run->send.journal = run->journal;
     if (err == AL_ERR_OK)
@@ -860,15 +864,15 @@ static al_err_t start_delivery(run_t *run, al_diag_t *diag)
         return err;
     run->sink = al_sender_submit;
     run->sink_ctx = run->sender;
-    if (o->checkpoint_path == NULL)
+    if (!al_state_checkpointing(st))
         return AL_ERR_OK;
     if (o->shard_label != NULL)
         snprintf(shard, sizeof(shard), "%s", o->shard_label);
     else if (o->shard_count > 1)
         snprintf(shard, sizeof(shard), "%" PRIu32 "/%" PRIu32, o->shard_index, o->shard_count);
-    err = al_ckpt_new(&run->ck, o->checkpoint_path, o->paths,
+    err = al_ckpt_new(&run->ck, al_state_path(st, AL_STATE_CHECKPOINT), o->paths,
                       o->sources != NULL ? o->sources->files : NULL, o->npaths,
-                      shard[0] ? shard : NULL, o->start, diag);
+                      shard[0] ? shard : NULL, run->start, diag);
     if (err == AL_ERR_OK && pthread_create(&run->ck_tid, NULL, ckpt_main, run) == 0)
         run->ck_started = 1;
     return err;
@@ -937,6 +941,11 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     memset(inputs, 0, sizeof(*inputs) * o->npaths);
     run.opts = o;
     run.inputs = inputs;
+    if (o->state != NULL) {
+        run.start = al_state_marks(o->state);
+        run.resume_files = al_state_resumed(o->state);
+        run.jset = al_state_journal(o->state);
+    }
     run.sink = o->sink;
     run.sink_ctx = o->sink_ctx;
     al_first_err_init(&run.first);
@@ -955,8 +964,8 @@ al_err_t al_pipeline_run(const al_pipeline_opts_t *o, al_input_t *inputs, al_sta
     err = run.keys != NULL && run.opened != NULL ? preflight(&run, inputs, run.keys, diag)
                                                  : AL_ERR_NOMEM;
     if (err == AL_ERR_OK)
-        err =
-            al_deadletter_open(&run.dl, o->reject_path, AL_DL_RECORDS, o->resume_files, NULL, diag);
+        err = al_deadletter_open(&run.dl, al_state_path(o->state, AL_STATE_REJECT), AL_DL_RECORDS,
+                                 run.resume_files, NULL, diag);
     if (err != AL_ERR_OK)
         goto out_nothing;
     if (o->send != NULL) {

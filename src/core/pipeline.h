@@ -31,6 +31,7 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "journal.h"
+#include "statedir.h"
 #include "reader.h"
 #include "send.h"
 #include "shard.h"
@@ -61,11 +62,20 @@ typedef struct {
     size_t chunk_bytes; /* 0 = default; raised to hold two maximal events */
     al_rules_t rules;
     al_batch_opts_t batch;
-    const char *reject_path; /* reject file to (re)create */
+    /* The state directory (statedir.h), taken and, with a sender, resumed
+     * (al_state_resume): the run writes the reject file there; with a
+     * sender the failed file and its index, for identify the held file and
+     * its index, and - when the state keeps a checkpoint - the checkpoint
+     * (at most every second and at the end) and identify's journal. A
+     * resumed state gives each input's start mark (lines before it count
+     * as read and skipped), the record files are appended to, and the
+     * journal past the marks says which identifications were acknowledged
+     * (skipped: skipped_acknowledged) or in doubt (flagged
+     * AL_ORIGIN_WAS_SENT for the sender to decide). Borrowed, read-only. */
+    const al_state_t *state;
     /* Where batches go: a sender (send != NULL), the caller's sink, or, when
      * both are NULL, nowhere (dry run: batches are counted and discarded). */
     const al_send_opts_t *send;
-    const char *failed_path; /* failed file to (re)create; required with send */
     al_batch_sink_fn sink;
     void *sink_ctx;
     al_live_t *live; /* progress counters, or NULL */
@@ -93,21 +103,9 @@ typedef struct {
     uint32_t shard_index, shard_count;
     /* Identify API (identify.h): lines are identifications, checked as such
      * (al_ident_check), batched as forms (batch.form must be set) and
-     * sent with send->identify. With a sender, identifications in doubt go
-     * to held_path (with held_index_path: their origins) and the journal
-     * (journal.h) is kept at journal_path. journal_set (from al_jset_load,
-     * may be NULL) is what the journal knows past the marks: acknowledged
-     * identifications are skipped (skipped_acknowledged), those in doubt
-     * are flagged AL_ORIGIN_WAS_SENT for the sender to decide. */
+     * sent with send->identify. */
     int identify;
-    const char *held_path, *held_index_path, *journal_path;
-    const al_jset_t *journal_set;
-    /* Durability (with a sender only; NULL / 0 turns each off). */
-    const char *checkpoint_path;   /* written at most every second and at the end */
-    const char *failed_index_path; /* origins of the failed file's events */
-    const al_mark_t *start;        /* per input, where to resume (from al_ckpt_load) */
-    int resume_files;              /* append to the reject and failed files */
-    atomic_int *stop;              /* set to interrupt: stop reading, drain, checkpoint */
+    atomic_int *stop; /* set to interrupt: stop reading, drain, checkpoint */
 } al_pipeline_opts_t;
 
 /* What happened to one input. */

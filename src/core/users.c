@@ -5,7 +5,7 @@
 
 #include "json.h"
 #include "reader.h"
-#include "statedir.h"
+#include "privfile.h"
 #include "transform.h"
 
 #include <errno.h>
