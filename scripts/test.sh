@@ -19,6 +19,8 @@ if [ $quick -eq 0 ]; then
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
     echo "== layers of src/core (src/core/LAYERS)"
     scripts/check-layers.py
+    echo "== state directory file names (src/core/statedir.c)"
+    scripts/check-state-names.py
 fi
 
 echo "== Release build, warnings as errors"

@@ -471,6 +471,9 @@ static void check_export(checklist_t *cl)
              NULL, 0);
 }
 
+/* The check line of the checkpoint is named as the file is. */
+#define CKPT_ITEM al_state_role(AL_STATE_CHECKPOINT)
+
 /* Matches an existing checkpoint against the inputs, as the run would. */
 static void check_checkpoint(checklist_t *cl, const al_state_t *st)
 {
@@ -484,12 +487,11 @@ static void check_checkpoint(checklist_t *cl, const al_state_t *st)
 
     for (uint32_t i = 0; i < o->npaths; i++)
         if (al_input_is_stream(o->paths[i])) {
-            item(cl, MARK_SKIP, "checkpoint", "none for a stream (standard input, a pipe)", NULL,
-                 0);
+            item(cl, MARK_SKIP, CKPT_ITEM, "none for a stream (standard input, a pipe)", NULL, 0);
             return;
         }
     if (al_sources_expand_skip(&all, o->paths, o->npaths, export_skip(o), &d) != AL_ERR_OK) {
-        item(cl, MARK_SKIP, "checkpoint", "not checked: an input cannot be read", NULL, 0);
+        item(cl, MARK_SKIP, CKPT_ITEM, "not checked: an input cannot be read", NULL, 0);
         return;
     }
     marks = calloc(all.n ? all.n : 1, sizeof(*marks));
@@ -502,17 +504,17 @@ static void check_checkpoint(checklist_t *cl, const al_state_t *st)
     ro.n = all.n;
     err = al_state_read_marks(st, &ro, marks, &d);
     if (err == AL_ERR_NOT_FOUND) {
-        item(cl, MARK_PASS, "checkpoint", "none: the run starts at the beginning", NULL, 0);
+        item(cl, MARK_PASS, CKPT_ITEM, "none: the run starts at the beginning", NULL, 0);
     } else if (err == AL_ERR_OK) {
         uint64_t done = 0;
         for (uint32_t i = 0; i < all.n; i++)
             done += marks[i].line - 1;
         snprintf(detail, sizeof(detail),
                  "matches the inputs: the run resumes after %" PRIu64 " lines", done);
-        item(cl, MARK_PASS, "checkpoint", detail, NULL, 0);
+        item(cl, MARK_PASS, CKPT_ITEM, detail, NULL, 0);
     } else {
         al_diag_format(err, &d, msg, sizeof(msg));
-        item(cl, MARK_FAIL, "checkpoint", msg, al_errhint(err), EXIT_USAGE);
+        item(cl, MARK_FAIL, CKPT_ITEM, msg, al_errhint(err), EXIT_USAGE);
     }
     free(marks);
     al_sources_free(&all);
@@ -538,7 +540,7 @@ static int check_state_dir(checklist_t *cl, al_state_t *st, int *created)
             item(cl, MARK_FAIL, "state dir", detail, al_errhint(err), EXIT_USAGE);
             return 0;
         }
-        step = err == AL_ERR_OK ? "write a file in" : "lock";
+        step = err == AL_ERR_OK ? "write a file in" : "take the lock of";
         if (err == AL_ERR_OK)
             err = al_state_probe(st, &d);
     } else {
