@@ -3,9 +3,12 @@
  * The command is split by concern, the way curl splits src/tool_*.c
  * (docs/DESIGN.md has the same map):
  *   main.c        dispatch to a subcommand (ampload FILE... = ampload load)
- *   options.c     the option table; argv and the environment parsed by it;
- *                 cli_settle, what every subcommand does first
- *   help.c        --help and --version text
+ *   opt.c/.h      the option machinery: parsing, --help and the pages from a table
+ *   optable.c     the option table of every command
+ *   options.c     the load's, check's and identify's parse; cli_settle, what
+ *                 they do first
+ *   help.c        the prose of each command's --help; --version
+ *   optdoc.c      ampload-optdoc: writes the table into the man pages and README
  *   keys.c        the API key: key file or environment, checks, redaction
  *   state.c/.h    the state directory: default name, lock, resume decision
  *   signals.c     SIGINT/SIGTERM/SIGHUP: drain, then stop at once
@@ -30,6 +33,7 @@
 #define AL_CLI_H
 
 #include "clock.h"
+#include "opt.h"
 #include "pipeline.h"
 #include "send.h"
 #include "stats.h"
@@ -49,9 +53,30 @@ enum {
     EXIT_INTERRUPTED = 6, /* stopped by SIGINT/SIGTERM/SIGHUP; the same command resumes */
 };
 
+/* Which command the options are for: CLI_MODE_* for cli_parse_options(),
+ * and its bit in the option table's rows (CLI_CMD_* = 1 << CLI_MODE_*). */
+enum {
+    CLI_MODE_LOAD = 0,
+    CLI_MODE_CHECK = 1,
+    CLI_MODE_IDENTIFY = 2,
+    CLI_MODE_EXPORT = 3,
+    CLI_MODE_REPORT = 4,
+};
+enum {
+    CLI_CMD_LOAD = 1u << CLI_MODE_LOAD,
+    CLI_CMD_CHECK = 1u << CLI_MODE_CHECK,
+    CLI_CMD_IDENTIFY = 1u << CLI_MODE_IDENTIFY,
+    CLI_CMD_EXPORT = 1u << CLI_MODE_EXPORT,
+    CLI_CMD_REPORT = 1u << CLI_MODE_REPORT,
+};
+
+/* @return the option table of every command (optable.c). */
+const cli_optable_t *cli_options(void);
+
 /* What the command line and the environment asked for. Filled by
  * cli_parse_options(), then read-only. */
 typedef struct {
+    int mode;                /* CLI_MODE_LOAD, _CHECK or _IDENTIFY */
     al_pipeline_opts_t pipe; /* paths point into argv */
     al_send_opts_t send;
     int dry_run;
@@ -72,17 +97,31 @@ typedef struct {
     int shard_by_device;    /* --shard-by device: split the events, every copy reads all */
     const char *shard_arg;  /* --shard as given ("auto" is resolved after parsing) */
     int allow_same_project; /* --allow-same-project: an export back into its project */
+    int max_event_set;      /* --max-event-bytes was given (else it follows --batch-bytes) */
     const char *endpoint_arg, *region_arg; /* --endpoint, --region as given, or NULL */
     const char *url_source;                /* what chose send.url (cli_resolve_url) */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
 } cli_settings_t;
 
+/* `ampload export`'s options (cmd_export.c), filled through the table. */
+typedef struct {
+    const char *start, *end, *out_dir, *api_key_file, *secret_key_file, *audit_path;
+    const char *endpoint, *region; /* as given, or NULL */
+    const char *url_source;        /* what chose url (cli_resolve_url) */
+    char url[1024];
+    uint64_t window_hours, retry_time, timeout;
+    const char *ca_file;
+    int insecure, quiet, verbose;
+} cli_export_args_t;
+
+/* `ampload report merge`'s options (cmd_report.c). */
+typedef struct {
+    const char *out; /* -o FILE, or NULL: standard output */
+} cli_report_args_t;
+
 /* What cli_parse_options() found: go on, or print help / the version. */
 enum { CLI_PARSED = 0, CLI_HELP = -1, CLI_VERSION = -2 };
-
-/* Which command the options are for. */
-enum { CLI_MODE_LOAD = 0, CLI_MODE_CHECK = 1, CLI_MODE_IDENTIFY = 2 };
 
 /* Parses the environment (AMPLOAD_*, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG),
  * then argv[1..argc) over it, into s, for the command of mode (CLI_MODE_*);
@@ -96,10 +135,11 @@ int cli_parse_options(cli_settings_t *s, int argc, char **argv, int mode);
  * @return 1 to go on; 0 to end with exit code *rc. */
 int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc);
 
-/* --help (of the load, of identify) and --version. */
-void cli_help(FILE *out);
-void cli_identify_help(FILE *out);
-void cli_check_help(FILE *out); /* `ampload check --help` */
+/* help.c: the --help of the command of mode (CLI_MODE_*): its prose around
+ * the table's option sections. */
+void cli_help(FILE *out, int mode);
+
+/* help.c: --version. */
 void cli_version(FILE *out);
 
 /* Reads the API key named by the settings (--api-key-file, else

@@ -2,9 +2,8 @@
  * directory of zstd files and a manifest (core/export_job.h does the work).
  *
  * Its options are its own (a different job from a load: a range, an output
- * directory, two keys), read with a table of their own in the same manner
- * as options.c. The keys come from files or the environment only, never the
- * command line, and are never printed: curl sends them as Basic auth.
+ * directory, two keys): the export's rows of options.c's table. The keys come from files or the
+ * environment only, never the command line, and are never printed: curl sends them as Basic auth.
  */
 #include "cli.h"
 
@@ -14,7 +13,6 @@
 #include "statedir.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,165 +23,25 @@
 #define US_EXPORT "https://amplitude.com/api/2/export"
 #define EU_EXPORT "https://analytics.eu.amplitude.com/api/2/export"
 
-typedef struct {
-    const char *start, *end, *out_dir, *api_key_file, *secret_key_file, *audit_path;
-    const char *endpoint, *region; /* as given, or NULL */
-    const char *url_source;        /* what chose url (cli_resolve_url) */
-    char url[1024];
-    uint64_t window_hours, retry_time, timeout;
-    const char *ca_file;
-    int insecure, quiet, verbose;
-} export_args_t;
-
-static const char export_usage[] =
-    "Usage: ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
-    "Downloads Amplitude's Export API for the range (both hours included) into DIR:\n"
-    "one <start>-<end>.ndjson.zst per window and manifest.ndjson. Run it again to\n"
-    "resume. Keys: AMPLITUDE_API_KEY and AMPLITUDE_SECRET_KEY, or the files below.\n"
-    "  --start YYYYMMDDTHH   first hour (UTC)\n"
-    "  --end YYYYMMDDTHH     last hour, included\n"
-    "  -o, --output DIR      where the files and the manifest go (created)\n"
-    "  --window HOURS        hours per request, 1..8784 (default 24); a window the\n"
-    "                        API refuses as too large (400) or too slow (504) is\n"
-    "                        halved down to one hour\n"
-    "  --region us|eu        the documented host of each region (default us)\n"
-    "  --endpoint URL        the export URL (default\n"
-    "                        https://amplitude.com/api/2/export); --endpoint wins,\n"
-    "                        then --region, then AMPLITUDE_BASE_URL (a host:\n"
-    "                        /api/2/export is added), then the default\n"
-    "  --api-key-file PATH   file holding the API key\n"
-    "  --secret-key-file PATH  file holding the secret key\n"
-    "  --retry-time SECONDS  retry budget per window for 429, 5xx, broken transfers\n"
-    "                        (default 600); an endpoint never reached since the\n"
-    "                        start (DNS, refused, TLS) stops the export after the\n"
-    "                        smaller of 30 s and this, exit 4\n"
-    "  --timeout SECONDS     a transfer without a byte for this long is broken\n"
-    "                        (default 900: a large export may take minutes to start)\n"
-    "  --ca-file PATH        trust the CA certificates in PATH (PEM)\n"
-    "  --insecure            do not verify TLS certificates (test servers only)\n"
-    "  -q, --quiet           print nothing but errors\n"
-    "  -v, --verbose         one line per request (never the keys)\n"
-    "  --audit FILE          one JSON line per request: time, window, attempt,\n"
-    "                        status, bytes, ms\n"
-    "  -h, --help            this text\n"
-    "Exit codes: 0 every window done or empty, 2 usage or the directory in use,\n"
-    "4 keys or region refused or the endpoint never reached, 5 some windows failed\n"
-    "(run again, or see the hint), 6 interrupted (run again), 1 internal (the\n"
-    "output directory).\n";
+typedef cli_export_args_t export_args_t;
 
 static int export_usage_error(const char *fmt, const char *a)
 {
-    fprintf(stderr, "ampload export: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\nTry 'ampload export --help'.\n");
-    return EXIT_USAGE;
+    return cli_opt_error(cli_options(), CLI_CMD_EXPORT, fmt, a);
 }
-
-static int num(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    unsigned long long x;
-    errno = 0;
-    x = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || x < lo || x > hi) {
-        fprintf(stderr, "ampload export: %s: '%s' is not a number in %llu..%llu\n", opt, v,
-                (unsigned long long)lo, (unsigned long long)hi);
-        return EXIT_USAGE;
-    }
-    *out = x;
-    return 0;
-}
-
-static const struct option export_opts[] = {
-    {"start", required_argument, NULL, 's'},
-    {"end", required_argument, NULL, 'e'},
-    {"output", required_argument, NULL, 'o'},
-    {"window", required_argument, NULL, 'w'},
-    {"region", required_argument, NULL, 'r'},
-    {"endpoint", required_argument, NULL, 'u'},
-    {"api-key-file", required_argument, NULL, 'k'},
-    {"secret-key-file", required_argument, NULL, 'S'},
-    {"retry-time", required_argument, NULL, 'R'},
-    {"timeout", required_argument, NULL, 't'},
-    {"ca-file", required_argument, NULL, 'C'},
-    {"insecure", no_argument, NULL, 'I'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"audit", required_argument, NULL, 'A'},
-    {NULL, 0, NULL, 0},
-};
 
 /* @return -1 to go on, or an exit code. */
 static int parse_export(export_args_t *a, int argc, char **argv)
 {
-    int opt, rc = 0;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":o:qvh", export_opts, NULL)) != -1) {
-        switch (opt) {
-        case 's':
-            a->start = optarg;
-            break;
-        case 'e':
-            a->end = optarg;
-            break;
-        case 'o':
-            a->out_dir = optarg;
-            break;
-        case 'w':
-            rc = num("--window", optarg, 1, 8784, &a->window_hours);
-            break;
-        case 'r':
-            if (strcmp(optarg, "us") != 0 && strcmp(optarg, "eu") != 0)
-                return export_usage_error("--region '%s': use us or eu", optarg);
-            a->region = optarg;
-            break;
-        case 'u':
-            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
-                return export_usage_error("--endpoint '%s' is not an http(s) URL", optarg);
-            a->endpoint = optarg;
-            break;
-        case 'k':
-            a->api_key_file = optarg;
-            break;
-        case 'S':
-            a->secret_key_file = optarg;
-            break;
-        case 'R':
-            rc = num("--retry-time", optarg, 0, 7 * 86400, &a->retry_time);
-            break;
-        case 't':
-            rc = num("--timeout", optarg, 1, 3600, &a->timeout);
-            break;
-        case 'C':
-            a->ca_file = optarg;
-            break;
-        case 'I':
-            a->insecure = 1;
-            break;
-        case 'q':
-            a->quiet = 1;
-            break;
-        case 'v':
-            a->verbose = 1;
-            break;
-        case 'A':
-            a->audit_path = optarg;
-            break;
-        case 'h':
-            fputs(export_usage, stdout);
-            return EXIT_OK;
-        case ':':
-            return export_usage_error("option %s needs a value", argv[optind - 1]);
-        default:
-            return export_usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-        if (rc != 0)
-            return rc;
+    int first = argc, rc = cli_opt_parse(cli_options(), CLI_CMD_EXPORT, a, argc, argv, &first);
+    if (rc == CLI_HELP) {
+        cli_help(stdout, CLI_MODE_EXPORT);
+        return EXIT_OK;
     }
-    if (optind < argc)
-        return export_usage_error("unexpected argument '%s' (export reads no files)", argv[optind]);
+    if (rc != 0)
+        return rc;
+    if (first < argc)
+        return export_usage_error("unexpected argument '%s' (export reads no files)", argv[first]);
     if (a->start == NULL || a->end == NULL || a->out_dir == NULL)
         return export_usage_error("%s", "--start, --end and -o DIR are required");
     return -1;

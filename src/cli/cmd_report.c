@@ -20,29 +20,12 @@
 #include "json.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define EXIT_INCOMPLETE 3
-
-static const char usage_text[] =
-    "Usage: ampload report merge [-o FILE] REPORT.json...\n"
-    "Merge the --report files of the N copies of a job run with --shard I/N into\n"
-    "one report: checks that every shard 0..N-1 is there exactly once, that the\n"
-    "copies' parts cover each input exactly once (by input) or wholly (by device),\n"
-    "sums the counts and checks lines_read = events_sent + rejected_local +\n"
-    "rejected_server + failed + non_idempotent_held + skipped over the sum.\n"
-    "  -o, --output FILE     write the merged report to FILE (default: stdout)\n"
-    "  -h, --help            this text\n"
-    "Exit codes: 0 the job's accounting holds; 5 it holds and some events failed\n"
-    "(or identifications are held); 3 a shard is missing or doubled, the reports\n"
-    "are of different jobs, an input is not covered exactly once, a copy did not\n"
-    "finish (interrupted, or lines read but not resolved: run that shard's command\n"
-    "again, then merge), or the sum does not balance; then no merged report is\n"
-    "written; 2 usage error.\n";
 
 static int fail(const char *fmt, const char *a, const char *b)
 {
@@ -355,40 +338,27 @@ static int merge_reports(int n, char **names, const char *out)
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *out = NULL;
-    int opt;
+    cli_report_args_t a = {NULL};
+    int first = argc, rc;
 
     if (argc < 2 || strcmp(argv[1], "merge") != 0) {
         if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-            fputs(usage_text, stdout);
+            cli_help(stdout, CLI_MODE_REPORT);
             return EXIT_OK;
         }
-        fprintf(stderr, "ampload: report: the one action is 'merge'\n%s", usage_text);
-        return EXIT_USAGE;
+        return cli_opt_error(cli_options(), CLI_CMD_REPORT, "report: the one action is 'merge'");
     }
     argv[1] = argv[0];
     argc--;
     argv++;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-        if (opt == 'o') {
-            out = optarg;
-        } else if (opt == 'h') {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else {
-            fprintf(stderr, "ampload: report merge: bad option '%s'\n%s", argv[optind - 1],
-                    usage_text);
-            return EXIT_USAGE;
-        }
+    rc = cli_opt_parse(cli_options(), CLI_CMD_REPORT, &a, argc, argv, &first);
+    if (rc == CLI_HELP) {
+        cli_help(stdout, CLI_MODE_REPORT);
+        return EXIT_OK;
     }
-    if (optind >= argc) {
-        fprintf(stderr, "ampload: report merge: no reports given\n%s", usage_text);
-        return EXIT_USAGE;
-    }
-    return merge_reports(argc - optind, argv + optind, out);
+    if (rc != 0)
+        return rc;
+    if (first >= argc)
+        return cli_opt_error(cli_options(), CLI_CMD_REPORT, "report merge: no reports given");
+    return merge_reports(argc - first, argv + first, a.out);
 }

@@ -1,15 +1,18 @@
-/* help.c - the text of --help and --version. The --help text is kept by
- * hand, laid out for reading, and checked word for word by the golden test;
- * every option in it is a row of options.c's table. */
+/* help.c - the prose of each command's --help, and --version. The options
+ * between the prose are the option table's (opt.h: cli_opt_help), so a
+ * range, a default or an option cannot differ between --help, the man
+ * page and the README; the golden test checks the whole text word for word.
+ */
 #include "cli.h"
 
 #include "json.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <string.h>
 #include <zstd.h>
 
-static const char usage_text[] =
+static const char load_intro[] =
     "Usage: ampload [load] [options] FILE...\n"
     "       ampload check [options] [FILE...]\n"
     "       ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
@@ -22,83 +25,15 @@ static const char usage_text[] =
     "Export API into zstd files ('ampload export --help'). 'identify' loads user\n"
     "properties into the Identify API ('ampload identify --help'). 'report merge'\n"
     "adds up the reports of the copies of a --shard job ('ampload report --help').\n"
-    "\n"
-    "Delivery:\n"
-    "  --endpoint URL        default https://api2.amplitude.com/batch\n"
-    "                        (the URL: --endpoint, else --region, else\n"
-    "                        AMPLITUDE_BASE_URL, a host /batch is added to)\n"
-    "  --region us|eu        the documented host of each region (default us)\n"
-    "  --api-key-file PATH   file holding the API key (or env AMPLITUDE_API_KEY)\n"
-    "  --concurrency N       most requests in flight, 1..64 (default 64; the window\n"
-    "                        starts at 8 and adapts below it)\n"
-    "  --rate EPS            events/s ceiling (default: none)\n"
-    "  --retry-time SECONDS  retry budget per batch before its events go to the\n"
-    "                        failed file; throttled events count too (default 600)\n"
-    "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 30)\n"
-    "  --timeout SECONDS     per request (default 120)\n"
-    "  --ca-file PATH        trust the CA certificates in PATH (PEM) for TLS\n"
-    "  --insecure            do not verify TLS certificates (test servers only)\n"
-    "  --gzip                gzip request bodies (Content-Encoding: gzip): about 6x\n"
-    "                        less upload for some CPU; off by default\n"
-    "  --insert-id auto|keep auto: give events without insert_id a deterministic one\n"
-    "                        (from the input's key and the line's byte offset;\n"
-    "                        default); keep: never\n"
-    "\n"
-    "Run:\n"
-    "  --dry-run             read, validate and batch; send nothing\n"
-    "  --threads N           parser threads (default: number of cores)\n"
-    "  --state DIR           checkpoint, reject and failed files; one run at a\n"
-    "                        time (default ./.ampload/<first input>-<hash of the\n"
-    "                        inputs>)\n"
-    "  --resume              continue from the checkpoint (the default when it matches)\n"
-    "  --restart             ignore the checkpoint and start over\n"
-    "  --report FILE         write the final JSON report to FILE\n"
-    "  -q, --quiet           print nothing but errors\n"
-    "  --progress            show the live progress line even when stderr is not a TTY\n"
-    "  -v, --verbose         one line per request (or AMPLITUDE_DEBUG=1); the key is\n"
-    "                        never shown\n"
-    "  --audit FILE          one JSON line per request: time, batch, events, bytes,\n"
-    "                        status, latency, attempt, outcome\n"
-    "  --metrics-port PORT   serve /metrics (Prometheus) and /status (JSON) on\n"
-    "                        127.0.0.1:PORT while the run lasts\n"
-    "  --shard I/N           be copy I (0..N-1) of N: read only this copy's part of\n"
-    "                        the inputs (by bytes); auto or auto/N: I (and N) from\n"
-    "                        a Slurm array or a Kubernetes Indexed Job. {shard} in\n"
-    "                        --state and --report becomes I-of-N\n"
-    "  --shard-by input|device  split by bytes of the inputs (default), or every\n"
-    "                        copy reads all and sends the events whose device_id\n"
-    "                        (else user_id) hashes to I\n"
-    "\n"
-    "Events:\n"
-    "  --min-id-length N     shortest valid user_id/device_id, sent as\n"
-    "                        options.min_id_length (default 5)\n"
-    "  --max-event-bytes N   longest accepted event line (default 1048576)\n"
-    "  --batch-events N      events per request, 1..2000 (default 2000; also\n"
-    "                        --batch-size)\n"
-    "  --batch-bytes N       bytes per request body, envelope included\n"
-    "                        (default 19500000, at most 20000000)\n"
-    "  --chunk-bytes N       read chunk size (default 8388608)\n"
-    "\n"
-    "Edits (top-level fields, before validation; repeatable):\n"
-    "  --from amplitude-export  the lines are Amplitude export rows: map them to\n"
-    "                        /batch events ($insert_id, event_time as UTC, ...)\n"
-    "  --rename OLD=NEW      rename a field\n"
-    "  --drop FIELD          remove a field\n"
-    "  --set FIELD=JSON      set a field to a JSON value (--set 'job=\"x\"')\n"
-    "  --skip-user-properties-sync  add \"$skip_user_properties_sync\":true\n"
-    "  --allow-same-project  load export files into the project they came from\n"
-    "                        (refused otherwise, exit 3: their manifest.ndjson\n"
-    "                        records this API key's project)\n"
-    "\n"
-    "  -h, --help            this text     --version   versions\n"
-    "\n"
-    "Environment: AMPLITUDE_API_KEY, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG, and\n"
-    "AMPLOAD_THREADS, AMPLOAD_CONCURRENCY, AMPLOAD_RATE, AMPLOAD_RETRY_TIME,\n"
-    "AMPLOAD_BATCH_EVENTS, AMPLOAD_STATE, AMPLOAD_METRICS_PORT, AMPLOAD_SHARD,\n"
-    "AMPLOAD_SHARD_BY for the options of the same name. NO_COLOR turns off the\n"
-    "colours of 'ampload check'.\n"
-    "Options on the command line win over the environment.\n"
-    "\n"
+    "\n";
+
+/* the environment, the table's variables in the middle */
+static const char load_env[] =
+    "Environment: AMPLITUDE_API_KEY, AMPLITUDE_BASE_URL, AMPLITUDE_DEBUG, and %s for the "
+    "options of the same name. NO_COLOR turns off the colours of 'ampload check'. Options on "
+    "the command line win over the environment.";
+
+static const char load_outro[] =
     "Exit codes: 0 success (rejected lines are in the reject file), 1 internal\n"
     "error, 2 usage error (also: an input given twice or that is an output, a\n"
     "state directory in use by another run), 3 input error (missing, unreadable,\n"
@@ -118,7 +53,7 @@ static const char usage_text[] =
     "  ampload --dry-run day-*.zst                     validate, see what would be sent\n"
     "  zstdcat a.zst | ampload --region eu -           read standard input\n";
 
-static const char identify_text[] =
+static const char identify_intro[] =
     "Usage: ampload identify [options] FILE...\n"
     "Load NDJSON identifications (user properties: one JSON object per line with\n"
     "user_id and/or device_id and user_properties, plain or operations such as\n"
@@ -134,28 +69,13 @@ static const char identify_text[] =
     "are idempotent; the others go to non-idempotent.ndjson in the state\n"
     "directory (counted in the report as non_idempotent_held), for you to check.\n"
     "A resume never resends an acknowledged identification.\n"
-    "\n"
-    "Identify:\n"
-    "  --endpoint URL        default https://api2.amplitude.com/identify\n"
-    "  --region us|eu        the documented host of each region (default us)\n"
-    "  --batch-size N        identifications per request, 1..2000 (default 1000)\n"
-    "  --resend-non-idempotent  resend identifications in doubt even when a\n"
-    "                        second application would change data\n"
-    "\n"
-    "  --throttle-wait SECONDS  pause for ids Amplitude throttled (default 15)\n"
-    "  --from amplitude-export  the inputs are export rows: send one $set\n"
-    "                        identification per user, from the user's latest row\n"
-    "\n"
-    "Also: --api-key-file, --concurrency, --rate, --retry-time, --timeout,\n"
-    "--ca-file, --insecure,\n"
-    "--dry-run, --threads, --state, --resume, --restart, --report, -q, --progress,\n"
-    "-v, --audit, --metrics-port, --shard, --min-id-length, --max-event-bytes,\n"
-    "--batch-bytes (default 6500000), --chunk-bytes; see 'ampload --help'.\n"
-    "\n"
+    "\n";
+
+static const char identify_outro[] =
     "Example:\n"
     "  AMPLITUDE_API_KEY=... ampload identify --region eu users.ndjson\n";
 
-static const char check_text[] =
+static const char check_intro[] =
     "Usage: ampload check [options] [FILE...]\n"
     "Checks, without sending a single event, what a load with the same options\n"
     "needs, and prints a checklist (a mark per check: passed, failed with a hint\n"
@@ -167,11 +87,12 @@ static const char check_text[] =
     "                        would (streams are not read ahead)\n"
     "  state dir             created if needed, locked, written to and synced\n"
     "  checkpoint            whether a run would resume, and where\n"
-    "\n"
-    "It takes the options of the load ('ampload --help'); those that matter here:\n"
-    "--endpoint, --region, --api-key-file, --ca-file, --insecure, --gzip,\n"
-    "--timeout, --state, --shard, --shard-by, --restart, --from and the edits.\n"
-    "The environment is the load's; NO_COLOR turns off the colours.\n"
+    "\n";
+
+static const char check_outro[] =
+    "It takes every other option of the load too ('ampload --help'), so the\n"
+    "command line of a load can be checked as it is. The environment is the\n"
+    "load's; NO_COLOR turns off the colours.\n"
     "\n"
     "Exit codes: 0 when every check passed, else the code of the first failure:\n"
     "4 endpoint, TLS or key; 3 an input; 2 the checkpoint, or a state directory\n"
@@ -180,19 +101,63 @@ static const char check_text[] =
     "Example:\n"
     "  AMPLITUDE_API_KEY=... ampload check --region eu day-*.zst\n";
 
-void cli_check_help(FILE *out)
-{
-    fputs(check_text, out);
-}
+static const char export_intro[] =
+    "Usage: ampload export --start YYYYMMDDTHH --end YYYYMMDDTHH -o DIR [options]\n"
+    "Downloads Amplitude's Export API for the range (both hours included) into DIR:\n"
+    "one <start>-<end>.ndjson.zst per window and manifest.ndjson. Run it again to\n"
+    "resume. Keys: AMPLITUDE_API_KEY and AMPLITUDE_SECRET_KEY, or the files below.\n"
+    "\n";
 
-void cli_help(FILE *out)
-{
-    fputs(usage_text, out);
-}
+static const char export_outro[] =
+    "Exit codes: 0 every window done or empty, 2 usage or the directory in use,\n"
+    "4 keys or region refused or the endpoint never reached, 5 some windows failed\n"
+    "(run again, or see the hint), 6 interrupted (run again), 1 internal (the\n"
+    "output directory).\n";
 
-void cli_identify_help(FILE *out)
+static const char report_intro[] =
+    "Usage: ampload report merge [-o FILE] REPORT.json...\n"
+    "Merge the --report files of the N copies of a job run with --shard I/N into\n"
+    "one report: checks that every shard 0..N-1 is there exactly once, that the\n"
+    "copies' parts cover each input exactly once (by input) or wholly (by device),\n"
+    "sums the counts and checks lines_read = events_sent + rejected_local +\n"
+    "rejected_server + failed + non_idempotent_held + skipped over the sum.\n"
+    "\n";
+
+static const char report_outro[] =
+    "Exit codes: 0 the job's accounting holds; 5 it holds and some events failed\n"
+    "(or identifications are held); 3 a shard is missing or doubled, the reports\n"
+    "are of different jobs, an input is not covered exactly once, a copy did not\n"
+    "finish (interrupted, or lines read but not resolved: run that shard's command\n"
+    "again, then merge), or the sum does not balance; then no merged report is\n"
+    "written; 2 usage error.\n";
+
+/* The prose of each command, by CLI_MODE_*. */
+static const struct {
+    const char *intro, *outro;
+    int env; /* a paragraph on the environment before the outro */
+} texts[] = {
+    [CLI_MODE_LOAD] = {load_intro, load_outro, 1},
+    [CLI_MODE_CHECK] = {check_intro, check_outro, 0},
+    [CLI_MODE_IDENTIFY] = {identify_intro, identify_outro, 1},
+    [CLI_MODE_EXPORT] = {export_intro, export_outro, 0},
+    [CLI_MODE_REPORT] = {report_intro, report_outro, 0},
+};
+
+void cli_help(FILE *out, int mode)
 {
-    fputs(identify_text, out);
+    const cli_optable_t *t = cli_options();
+    unsigned cmd = 1u << mode;
+    fputs(texts[mode].intro, out);
+    cli_opt_help(out, t, cmd);
+    fputc('\n', out);
+    if (texts[mode].env) {
+        char vars[512], para[1024];
+        cli_opt_env_list(vars, sizeof(vars), t, cmd);
+        snprintf(para, sizeof(para), load_env, vars);
+        cli_opt_paragraph(out, para);
+        fputc('\n', out);
+    }
+    fputs(texts[mode].outro, out);
 }
 
 void cli_version(FILE *out)

@@ -32,6 +32,8 @@
 
 #define AL_DEFAULT_ENDPOINT          "https://api2.amplitude.com/batch"
 #define AL_DEFAULT_IDENTIFY_ENDPOINT "https://api2.amplitude.com/identify"
+#define AL_EU_ENDPOINT               "https://api.eu.amplitude.com/batch"
+#define AL_EU_IDENTIFY_ENDPOINT      "https://api.eu.amplitude.com/identify"
 #define AL_DEFAULT_THROTTLE_WAIT_MS  30000
 /* How long an endpoint to which no connection could ever be made is tried
  * before that counts as a configuration error (at most --retry-time). */

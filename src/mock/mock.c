@@ -41,10 +41,10 @@
 #include "event_check.h"
 #include "export.h"
 #include "identify.h"
+#include "mock_opts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <microhttpd.h>
@@ -62,8 +62,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define HARD_BODY_CAP    (64u * 1024u * 1024u)
-#define DEFAULT_MAX_BODY 20000000u /* Amplitude's 20 MB request limit */
+#define HARD_BODY_CAP (64u * 1024u * 1024u)
 
 /* ---- a small open-addressing map: 64-bit key -> two counters ------------- */
 
@@ -116,29 +115,13 @@ static uint64_t hash_str(char tag, const char *s)
 /* ---- server state ------------------------------------------------------- */
 
 typedef struct {
-    /* options, fixed after start */
-    const char *api_key;
-    size_t max_body;
-    double eps_per_id;
-    unsigned eps_window;
-    uint64_t daily_quota;
-    double fail_rate, drop_rate;
-    int fail_status; /* 0: a 500/502/503/504 mix */
-    unsigned latency_ms;
-    unsigned retry_after;
-    const char *reject_event_type;
-    int first_invalid_only;
-    int no_gzip;           /* ignore Content-Encoding */
+    mock_args_t o;         /* the options, fixed after start */
     const char *bogus_200; /* answer every /batch 200 with this body, ingesting nothing */
-    int echo_key_pad;      /* -1, or: a wrong key's error repeats it after this many bytes */
-    int sink;
-    mock_store_t *store; /* --export or --record-dir: events kept per project */
-    mock_store_opts_t store_opts;
-    /* the export's own faults, until SIGUSR1 heals the server */
-    uint64_t export_504_first; /* --export-504-first: 504 to the first N requests */
-    int64_t export_504_hour;   /* --export-504-hour: 504 to windows holding it; -1 none */
-    uint64_t export_empty_zip; /* --export-empty-zip: the first N 200s carry an empty zip */
-    atomic_int healed;         /* SIGUSR1 came: the export faults are off */
+    mock_store_t *store;   /* --export or --record-dir: events kept per project */
+    /* the export's own faults (o.export_504_first, o.export_empty_zip, and:),
+     * until SIGUSR1 heals the server */
+    int64_t export_504_hour; /* --export-504-hour: 504 to windows holding it; -1 none */
+    atomic_int healed;       /* SIGUSR1 came: the export faults are off */
     uint64_t export_requests;
     mock_users_t *users; /* user properties set through POST /identify */
     /* shared, under lock */
@@ -237,8 +220,8 @@ static int refuse_invalid(mock_t *m, json_t *events, unsigned min_id, reply_t *r
     {
         const char *field = NULL, *why = mock_check_event(ev, min_id, &field);
         json_t *type = json_object_get(ev, "event_type");
-        if (why == NULL && m->reject_event_type != NULL && json_is_string(type) &&
-            strcmp(json_string_value(type), m->reject_event_type) == 0) {
+        if (why == NULL && m->o.reject_event_type != NULL && json_is_string(type) &&
+            strcmp(json_string_value(type), m->o.reject_event_type) == 0) {
             why = "event_type_refused";
             field = "event_type";
         }
@@ -246,7 +229,7 @@ static int refuse_invalid(mock_t *m, json_t *events, unsigned min_id, reply_t *r
             continue;
         list_index(doc, group_of(why), field, i);
         bad++;
-        if (m->first_invalid_only)
+        if (m->o.first_invalid_only)
             break;
     }
     if (bad == 0) {
@@ -275,10 +258,10 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
     json_t *doc, *tu = json_object(), *td = json_object(), *qu = json_object(), *qd = json_object(),
                  *te = json_array(), *ev;
     uint64_t now_s = now_ms() / 1000;
-    uint64_t window = m->eps_window ? m->eps_window : 1;
+    uint64_t window = m->o.eps_window ? m->o.eps_window : 1;
     int any = 0;
 
-    if (m->daily_quota == 0 && m->eps_per_id <= 0) {
+    if (m->o.daily_quota == 0 && m->o.eps_per_id <= 0) {
         /* nothing to refuse: spare the per-id count (quadratic in ids) */
         free(ids);
         json_decref(tu);
@@ -307,20 +290,20 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
     }
     for (size_t j = 0; j < nids; j++) {
         uint64_t h = hash_str(ids[j].tag, ids[j].id);
-        if (m->daily_quota > 0) {
+        if (m->o.daily_quota > 0) {
             slot_t *d = map_get(&m->daily, h);
-            if (d->a + ids[j].n > m->daily_quota) {
+            if (d->a + ids[j].n > m->o.daily_quota) {
                 json_object_set_new(ids[j].tag == 'u' ? qu : qd, ids[j].id,
                                     json_integer((json_int_t)(d->a + ids[j].n)));
                 any = 1;
                 continue;
             }
         }
-        if (m->eps_per_id > 0) {
+        if (m->o.eps_per_id > 0) {
             slot_t *s = map_get(&m->rate, h);
             uint64_t in_window = (s->a + window > now_s) ? s->b : 0;
             double eps = (double)(in_window + ids[j].n) / (double)window;
-            if (eps > m->eps_per_id) {
+            if (eps > m->o.eps_per_id) {
                 json_object_set_new(ids[j].tag == 'u' ? tu : td, ids[j].id,
                                     json_integer((json_int_t)eps));
                 any = 1;
@@ -344,11 +327,11 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
         }
         doc = json_pack("{s:i,s:s,s:I,s:O,s:O,s:O,s:O,s:O}", "code", 429, "error",
                         "Too many requests for some devices and users", "eps_threshold",
-                        (json_int_t)m->eps_per_id, "throttled_devices", td, "throttled_users", tu,
+                        (json_int_t)m->o.eps_per_id, "throttled_devices", td, "throttled_users", tu,
                         "exceeded_daily_quota_users", qu, "exceeded_daily_quota_devices", qd,
                         "throttled_events", te);
         set_json(r, 429, doc);
-        r->retry_after = m->retry_after > 0;
+        r->retry_after = m->o.retry_after > 0;
     }
     json_decref(tu);
     json_decref(td);
@@ -363,8 +346,8 @@ static int refuse_throttled(mock_t *m, json_t *events, reply_t *r)
  * daily quota of its ids. Caller holds the lock. */
 static void count_ids(mock_t *m, json_t *ev, uint64_t now_s)
 {
-    uint64_t window = m->eps_window ? m->eps_window : 1;
-    if (m->daily_quota == 0 && m->eps_per_id <= 0)
+    uint64_t window = m->o.eps_window ? m->o.eps_window : 1;
+    if (m->o.daily_quota == 0 && m->o.eps_per_id <= 0)
         return; /* no limit to count against */
     for (int k = 0; k < 2; k++) {
         json_t *v = json_object_get(ev, k == 0 ? "user_id" : "device_id");
@@ -474,11 +457,11 @@ static int refuse_key(mock_t *m, const char *key, reply_t *r)
                            "missing_field", "api_key"));
         return 1;
     }
-    if (m->api_key != NULL && strcmp(key, m->api_key) != 0) {
+    if (m->o.api_key != NULL && strcmp(key, m->o.api_key) != 0) {
         char msg[1400];
-        if (m->echo_key_pad >= 0)
+        if (m->o.echo_key_pad >= 0)
             snprintf(msg, sizeof(msg), "Invalid API key: %*s%.1024s (it is not %s)",
-                     m->echo_key_pad, "", key, m->api_key);
+                     m->o.echo_key_pad, "", key, m->o.api_key);
         else
             snprintf(msg, sizeof(msg), "Invalid API key: %.4s...", key);
         set_error(r, 400, msg);
@@ -539,13 +522,13 @@ static void draw_fault(mock_t *m, const upload_t *up, reply_t *r, int *fail_stat
     m->requests++;
     m->bytes += up->total;
     m->gzip_requests += up->encoding == 1;
-    if (!m->sink) {
-        if (m->drop_rate > 0 && rand01(m) < m->drop_rate) {
+    if (!m->o.sink) {
+        if (m->o.drop_rate > 0 && rand01(m) < m->o.drop_rate) {
             m->dropped++;
             r->drop = 1;
-        } else if (m->fail_rate > 0 && rand01(m) < m->fail_rate) {
+        } else if (m->o.fail_rate > 0 && rand01(m) < m->o.fail_rate) {
             static const int codes[] = {500, 502, 503, 504};
-            *fail_status = m->fail_status ? m->fail_status : codes[(int)(rand01(m) * 4) & 3];
+            *fail_status = m->o.fail_status ? m->o.fail_status : codes[(int)(rand01(m) * 4) & 3];
             *partial = (*fail_status == 500 || *fail_status == 502 || *fail_status == 504) &&
                        rand01(m) < 0.5;
         }
@@ -580,7 +563,7 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
 
     if (answered_first(m, up, r, &fail_status, &partial))
         return;
-    if (m->sink) {
+    if (m->o.sink) {
         set_json(r, 200,
                  json_pack("{s:i,s:i,s:I,s:I}", "code", 200, "events_ingested", 0,
                            "payload_size_bytes", (json_int_t)up->total, "server_upload_time",
@@ -592,20 +575,20 @@ static void handle_batch(mock_t *m, const upload_t *up, reply_t *r)
         return;
     }
     if (up->encoding == 1 && up->total <= up->len) {
-        body_len = gunzip(up->buf, up->len, m->max_body, &inflated);
+        body_len = gunzip(up->buf, up->len, m->o.max_body, &inflated);
         if (body_len == (size_t)-1) {
             set_error(r, 400, "Invalid JSON request body");
             return;
         }
         body = inflated;
     }
-    if (body_len > m->max_body) {
+    if (body_len > m->o.max_body) {
         set_error(r, 413, "Payload too large");
         return;
     }
     if (fail_status != 0 && !partial) {
         set_error(r, fail_status, "Injected failure");
-        r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
+        r->retry_after = (fail_status == 503 || fail_status == 429) && m->o.retry_after > 0;
         free(inflated);
         return;
     }
@@ -700,7 +683,7 @@ static void handle_identify(mock_t *m, const upload_t *up, reply_t *r)
 
     if (answered_first(m, up, r, &fail_status, &partial))
         return;
-    if (m->sink) {
+    if (m->o.sink) {
         set_text(r, 200, "success");
         return;
     }
@@ -708,13 +691,13 @@ static void handle_identify(mock_t *m, const upload_t *up, reply_t *r)
         set_error(r, 415, "Unsupported Content-Encoding");
         return;
     }
-    if (up->total > m->max_body) {
+    if (up->total > m->o.max_body) {
         set_error(r, 413, "Payload too large");
         return;
     }
     if (fail_status != 0 && !partial) {
         set_error(r, fail_status, "Injected failure");
-        r->retry_after = fail_status == 503 && m->retry_after > 0;
+        r->retry_after = fail_status == 503 && m->o.retry_after > 0;
         return;
     }
     if (mock_form_fields(up->buf != NULL ? up->buf : "", up->len, &key, &text) != 0) {
@@ -743,7 +726,7 @@ static int export_504(mock_t *m, struct MHD_Connection *conn)
     int fault;
     pthread_mutex_lock(&m->lock);
     m->export_requests++;
-    fault = m->export_requests <= m->export_504_first;
+    fault = m->export_requests <= m->o.export_504_first;
     pthread_mutex_unlock(&m->lock);
     if (atomic_load(&m->healed))
         return 0;
@@ -778,7 +761,7 @@ static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t
         fail_status = 504;
     if (fail_status != 0) {
         set_error(r, fail_status, "Injected failure");
-        r->retry_after = (fail_status == 503 || fail_status == 429) && m->retry_after > 0;
+        r->retry_after = (fail_status == 503 || fail_status == 429) && m->o.retry_after > 0;
         return;
     }
     if (m->store == NULL) {
@@ -791,8 +774,8 @@ static void handle_export(mock_t *m, struct MHD_Connection *conn, const upload_t
                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start"),
                     MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "end"), &r->body,
                     &r->body_len, &r->ctype);
-    if (r->status == 200 && m->export_empty_zip > 0 && !atomic_load(&m->healed)) {
-        m->export_empty_zip--;
+    if (r->status == 200 && m->o.export_empty_zip > 0 && !atomic_load(&m->healed)) {
+        m->o.export_empty_zip--;
         empty_zip(r);
     }
     pthread_mutex_unlock(&m->lock);
@@ -839,7 +822,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         up = calloc(1, sizeof(*up));
         if (up == NULL)
             return MHD_NO;
-        if (m->no_gzip || enc == NULL || strcasecmp(enc, "identity") == 0)
+        if (m->o.no_gzip || enc == NULL || strcasecmp(enc, "identity") == 0)
             up->encoding = 0;
         else if (strcasecmp(enc, "gzip") == 0)
             up->encoding = 1;
@@ -850,9 +833,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
-        size_t cap = m->max_body + 1 < HARD_BODY_CAP ? m->max_body + 1 : HARD_BODY_CAP;
+        size_t cap = m->o.max_body + 1 < HARD_BODY_CAP ? m->o.max_body + 1 : HARD_BODY_CAP;
         up->total += n;
-        if (!m->sink && up->len + n <= cap) {
+        if (!m->o.sink && up->len + n <= cap) {
             if (up->len + n > up->cap) {
                 size_t nc = up->cap ? up->cap : 65536;
                 char *nb;
@@ -886,8 +869,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         set_error(&r, 404, "Not Found");
     if (r.drop)
         return MHD_NO; /* closes the connection without a response */
-    if (m->latency_ms > 0)
-        usleep(m->latency_ms * 1000u);
+    if (m->o.latency_ms > 0)
+        usleep(m->o.latency_ms * 1000u);
     pthread_mutex_lock(&m->lock);
     m->status[r.status]++;
     pthread_mutex_unlock(&m->lock);
@@ -896,7 +879,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_add_response_header(resp, "Content-Type", r.ctype ? r.ctype : "application/json");
     if (r.retry_after) {
         char v[16];
-        snprintf(v, sizeof(v), "%u", m->retry_after);
+        snprintf(v, sizeof(v), "%u", m->o.retry_after);
         MHD_add_response_header(resp, "Retry-After", v);
     }
     ret = MHD_queue_response(conn, (unsigned)r.status, resp);
@@ -918,102 +901,32 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-static const char usage[] =
-    "Usage: ampload-mock [options]\n"
-    "A local Amplitude-compatible /batch and /identify server for tests and benchmarks\n"
-    "(127.0.0.1 only). POST /identify takes the form api_key=...&identification=...,\n"
-    "applies each identification's operations to its user's properties (GET /users\n"
-    "shows them), answers 200 success, 400 missing_event, 429 per id as /batch does,\n"
-    "and takes --fail-rate, --fail-status, --drop-rate, --latency-ms, --record.\n"
-    "  --port N              port to listen on; 0 picks a free one (default 0)\n"
-    "  --api-key KEY         accept only this api_key (default: any non-empty key)\n"
-    "  --max-body BYTES      answer 413 above this body size, after inflating a gzip\n"
-    "                        body (default 20000000)\n"
-    "  --eps-per-id N        429 for users/devices above N events/s (default off)\n"
-    "  --eps-window S        window for --eps-per-id, seconds (default 30)\n"
-    "  --daily-quota N       429 exceeded_daily_quota above N events per id (default off)\n"
-    "  --fail-rate R         share of requests answered 500/502/503/504 (default 0)\n"
-    "  --fail-status N       answer injected failures with N only (e.g. 503)\n"
-    "  --drop-rate R         share of connections closed without an answer (default 0)\n"
-    "  --latency-ms N        delay before each answer (default 0)\n"
-    "  --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
-    "  --tls-key FILE        the certificate's PEM private key\n"
-    "  --retry-after S       send Retry-After: S with 429 and 503\n"
-    "  --reject-event-type T 400 events_with_invalid_fields for events of type T\n"
-    "  --first-invalid-only  list only the first invalid event of a 400\n"
-    "  --no-gzip             ignore Content-Encoding, like a server without gzip support\n"
-    "  --bogus-200 KIND      answer every /batch and /identify with HTTP 200 and a\n"
-    "                        body that is not Amplitude's (html: a captive portal's\n"
-    "                        page, empty, or code400: {\"code\":400,...}); ingests nothing\n"
-    "  --echo-key PAD        a wrong key's error repeats the whole key after PAD\n"
-    "                        bytes, and the right one (a careless server's)\n"
-    "  --record FILE         append every accepted event (and applied identification)\n"
-    "                        to FILE (one JSON per line)\n"
-    "  --record-dir DIR      the same per project (API key): DIR/<app>.ndjson, <app> the\n"
-    "                        project number its exports carry\n"
-    "  --export              keep accepted events per project and serve GET\n"
-    "                        /api/2/export?start=YYYYMMDDTHH&end=YYYYMMDDTHH (Basic auth\n"
-    "                        key:secret): a zip of gzipped rows in the export shape, one\n"
-    "                        member per hour and 1000 rows, end hour included, 404 when\n"
-    "                        empty; --fail-rate, --fail-status, --drop-rate apply to it\n"
-    "  --secret-key KEY      the export's secret key (default: any non-empty one)\n"
-    "  --upload-time event|now  an event's upload hour: from its time (event), or\n"
-    "                        the clock (now, the default)\n"
-    "  --export-max-events N 400 (Amplitude's over 4 GB) for a window above N rows\n"
-    "  --export-504-first N  answer 504 to the first N export requests\n"
-    "  --export-504-hour H   answer 504 to every export window holding hour H\n"
-    "                        (YYYYMMDDTHH)\n"
-    "  --export-empty-zip N  the first N export answers of 200 carry an empty zip\n"
-    "                        (SIGUSR1 turns these three export faults off: healed)\n"
-    "  --sink                only count requests and bytes (throughput benchmarks);\n"
-    "                        /identify answers success. Reads no body, so it takes\n"
-    "                        none of the options that need one (--api-key,\n"
-    "                        --max-body, --eps-per-id, --daily-quota, --reject-event-type,\n"
-    "                        --first-invalid-only, --no-gzip, --echo-key, --record,\n"
-    "                        --record-dir, --export); --fail-rate, --fail-status,\n"
-    "                        --drop-rate, --latency-ms, --retry-after, --bogus-200 apply\n"
-    "  --seed N              seed of the fault sequence (default 1)\n"
-    "  --exit-after S        stop by itself after S seconds (default: on SIGINT/SIGTERM)\n"
-    "Prints 'ampload-mock listening on http://127.0.0.1:PORT' when ready.\n"
-    "GET /stats returns the counters as JSON.\n";
-
 /* @return the first option given that needs the request body --sink does
  * not read (silently dropping it would fake a server that checks it), or
  * NULL. */
-static const char *sink_conflict(const mock_t *m)
+static const char *sink_conflict(const mock_args_t *o)
 {
-    if (m->api_key != NULL)
+    if (o->api_key != NULL)
         return "--api-key";
-    if (m->max_body != DEFAULT_MAX_BODY)
+    if (o->max_body != MOCK_DEFAULT_MAX_BODY)
         return "--max-body";
-    if (m->eps_per_id > 0)
+    if (o->eps_per_id > 0)
         return "--eps-per-id";
-    if (m->daily_quota > 0)
+    if (o->daily_quota > 0)
         return "--daily-quota";
-    if (m->reject_event_type != NULL)
+    if (o->reject_event_type != NULL)
         return "--reject-event-type";
-    if (m->first_invalid_only)
+    if (o->first_invalid_only)
         return "--first-invalid-only";
-    if (m->no_gzip)
+    if (o->no_gzip)
         return "--no-gzip";
-    if (m->echo_key_pad >= 0)
+    if (o->echo_key_pad >= 0)
         return "--echo-key";
-    if (m->record != NULL)
+    if (o->record != NULL)
         return "--record";
-    if (m->store_opts.keep || m->store_opts.record_dir != NULL)
+    if (o->store.keep || o->store.record_dir != NULL)
         return "--export or --record-dir";
     return NULL;
-}
-
-static double num_arg(const char *opt, const char *v, double lo, double hi)
-{
-    char *end;
-    double d = strtod(v, &end);
-    if (*v == '\0' || *end != '\0' || d < lo || d > hi) {
-        fprintf(stderr, "ampload-mock: %s: '%s' is not a number in %g..%g\n", opt, v, lo, hi);
-        exit(2);
-    }
-    return d;
 }
 
 /* Reads a whole (small) file into a NUL-terminated buffer, or NULL with a message. */
@@ -1038,228 +951,53 @@ static char *slurp(const char *path)
 }
 
 typedef struct {
-    unsigned port, exit_after;
     char *tls_cert, *tls_key; /* PEM text, or NULL */
 } args_t;
 
-/* Reads the command line into m and a. @return -1 to go on, or the exit
- * code (help printed, or a bad option). */
-/* The mock's options (see usage). */
-static const struct option opts[] = {
-    {"port", required_argument, NULL, 'p'},
-    {"api-key", required_argument, NULL, 'k'},
-    {"max-body", required_argument, NULL, 'b'},
-    {"eps-per-id", required_argument, NULL, 'e'},
-    {"eps-window", required_argument, NULL, 'w'},
-    {"daily-quota", required_argument, NULL, 'q'},
-    {"fail-rate", required_argument, NULL, 'f'},
-    {"fail-status", required_argument, NULL, 'c'},
-    {"drop-rate", required_argument, NULL, 'd'},
-    {"latency-ms", required_argument, NULL, 'l'},
-    {"retry-after", required_argument, NULL, 'a'},
-    {"reject-event-type", required_argument, NULL, 't'},
-    {"first-invalid-only", no_argument, NULL, 'F'},
-    {"no-gzip", no_argument, NULL, 'G'},
-    {"bogus-200", required_argument, NULL, 'B'},
-    {"echo-key", required_argument, NULL, 'E'},
-    {"record", required_argument, NULL, 'r'},
-    {"sink", no_argument, NULL, 's'},
-    {"seed", required_argument, NULL, 'S'},
-    {"exit-after", required_argument, NULL, 'x'},
-    {"tls-cert", required_argument, NULL, 'C'},
-    {"tls-key", required_argument, NULL, 'K'},
-    {"record-dir", required_argument, NULL, 'R'},
-    {"export", no_argument, NULL, 'X'},
-    {"secret-key", required_argument, NULL, 'Y'},
-    {"upload-time", required_argument, NULL, 'U'},
-    {"export-max-events", required_argument, NULL, 'M'},
-    {"export-504-first", required_argument, NULL, '5'},
-    {"export-504-hour", required_argument, NULL, 'H'},
-    {"export-empty-zip", required_argument, NULL, 'Z'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* The export's and the project store's options (--export, --record-dir,
- * the export faults). @return 1 when opt was one of them (*rc then holds
- * an exit code, or -1 to go on), else 0. */
-static int parse_export_arg(mock_t *m, int opt, const char *arg, int *rc)
+/* The body of --bogus-200 KIND. */
+static const char *bogus_body(const char *kind)
 {
-    *rc = -1;
-    switch (opt) {
-    case 'R':
-        m->store_opts.record_dir = arg;
-        return 1;
-    case 'X':
-        m->store_opts.keep = 1;
-        return 1;
-    case 'Y':
-        m->store_opts.secret_key = arg;
-        return 1;
-    case 'U':
-        if (strcmp(arg, "event") != 0 && strcmp(arg, "now") != 0) {
-            fprintf(stderr, "ampload-mock: --upload-time: use event or now\n");
-            *rc = 2;
-        }
-        m->store_opts.upload_from_event = strcmp(arg, "event") == 0;
-        return 1;
-    case 'M':
-        m->store_opts.max_events = (uint64_t)num_arg("--export-max-events", arg, 1, 1e15);
-        return 1;
-    case '5':
-        m->export_504_first = (uint64_t)num_arg("--export-504-first", arg, 0, 1e15);
-        return 1;
-    case 'H':
-        if (!mock_export_parse_hour(arg, &m->export_504_hour)) {
-            fprintf(stderr, "ampload-mock: --export-504-hour: use YYYYMMDDTHH\n");
-            *rc = 2;
-        }
-        return 1;
-    case 'Z':
-        m->export_empty_zip = (uint64_t)num_arg("--export-empty-zip", arg, 0, 1e15);
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* The fault knobs of /batch and /identify. @return 1 when opt was one of
- * them (*rc then holds an exit code, or -1 to go on), else 0. */
-static int parse_fault_arg(mock_t *m, int opt, const char *arg, int *rc)
-{
-    *rc = -1;
-    switch (opt) {
-    case 'b':
-        m->max_body = (size_t)num_arg("--max-body", arg, 1, 1e12);
-        return 1;
-    case 'e':
-        m->eps_per_id = num_arg("--eps-per-id", arg, 0, 1e9);
-        return 1;
-    case 'w':
-        m->eps_window = (unsigned)num_arg("--eps-window", arg, 1, 86400);
-        return 1;
-    case 'q':
-        m->daily_quota = (uint64_t)num_arg("--daily-quota", arg, 0, 1e15);
-        return 1;
-    case 'f':
-        m->fail_rate = num_arg("--fail-rate", arg, 0, 1);
-        return 1;
-    case 'c':
-        m->fail_status = (int)num_arg("--fail-status", arg, 400, 599);
-        return 1;
-    case 'd':
-        m->drop_rate = num_arg("--drop-rate", arg, 0, 1);
-        return 1;
-    case 'l':
-        m->latency_ms = (unsigned)num_arg("--latency-ms", arg, 0, 600000);
-        return 1;
-    case 'a':
-        m->retry_after = (unsigned)num_arg("--retry-after", arg, 0, 86400);
-        return 1;
-    case 't':
-        m->reject_event_type = arg;
-        return 1;
-    case 'F':
-        m->first_invalid_only = 1;
-        return 1;
-    case 'G':
-        m->no_gzip = 1;
-        return 1;
-    case 'E':
-        m->echo_key_pad = (int)num_arg("--echo-key", arg, 0, 1000);
-        return 1;
-    case 'B':
-        if (strcmp(arg, "html") == 0)
-            m->bogus_200 = "<html><head><title>Sign in</title></head><body>Accept the terms "
-                           "of use to continue</body></html>\n";
-        else if (strcmp(arg, "empty") == 0)
-            m->bogus_200 = "";
-        else if (strcmp(arg, "code400") == 0)
-            m->bogus_200 = "{\"code\":400,\"error\":\"Invalid JSON request body\"}";
-        else {
-            fprintf(stderr, "ampload-mock: --bogus-200: use html, empty or code400\n");
-            *rc = 2;
-        }
-        return 1;
-    default:
-        return 0;
-    }
+    if (strcmp(kind, "html") == 0)
+        return "<html><head><title>Sign in</title></head><body>Accept the terms of use to "
+               "continue</body></html>\n";
+    if (strcmp(kind, "empty") == 0)
+        return "";
+    return "{\"code\":400,\"error\":\"Invalid JSON request body\"}"; /* code400 */
 }
 
 /* What the options make together: TLS needs both halves, --sink takes no
- * option that needs a body, and the store opens. @return -1 or an exit code. */
-static int settle_args(mock_t *m, const args_t *a)
+ * option that needs a body, the files open, and the store opens.
+ * @return -1 or an exit code. */
+static int settle_args(mock_t *m, args_t *a)
 {
-    if ((a->tls_cert == NULL) != (a->tls_key == NULL)) {
-        fprintf(stderr, "ampload-mock: --tls-cert and --tls-key go together\n");
-        return 2;
+    const mock_args_t *o = &m->o;
+    const cli_optable_t *t = mock_options();
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+        return cli_opt_error(t, 1, "--tls-cert and --tls-key go together");
+    if (o->sink && sink_conflict(o) != NULL)
+        return cli_opt_error(t, 1,
+                             "--sink reads no request body, so %s cannot apply; leave one "
+                             "of them out",
+                             sink_conflict(o));
+    if (o->export_504_hour != NULL &&
+        !mock_export_parse_hour(o->export_504_hour, &m->export_504_hour))
+        return cli_opt_error(t, 1, "--export-504-hour: use YYYYMMDDTHH");
+    m->bogus_200 = o->bogus != NULL ? bogus_body(o->bogus) : NULL;
+    m->rng = o->seed * 0x9E3779B97F4A7C15ULL + 1;
+    if (o->record != NULL && (m->record = fopen(o->record, "w")) == NULL) {
+        fprintf(stderr, "ampload-mock: --record %s: %s\n", o->record, strerror(errno));
+        return 1;
     }
-    if (m->sink && sink_conflict(m) != NULL) {
-        fprintf(stderr,
-                "ampload-mock: --sink reads no request body, so %s cannot apply; leave "
-                "one of them out\n",
-                sink_conflict(m));
-        return 2;
-    }
-    if (m->store_opts.keep || m->store_opts.record_dir != NULL) {
-        m->store_opts.api_key = m->api_key;
-        m->store = mock_store_new(&m->store_opts);
+    if ((o->tls_cert != NULL && (a->tls_cert = slurp(o->tls_cert)) == NULL) ||
+        (o->tls_key != NULL && (a->tls_key = slurp(o->tls_key)) == NULL))
+        return 1;
+    if (o->store.keep || o->store.record_dir != NULL) {
+        m->o.store.api_key = o->api_key;
+        m->store = mock_store_new(&m->o.store);
         if (m->store == NULL)
             return 1;
     }
     return -1;
-}
-
-static int parse_args(int argc, char **argv, mock_t *m, args_t *a)
-{
-    int opt, rc;
-
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (parse_fault_arg(m, opt, optarg, &rc) || parse_export_arg(m, opt, optarg, &rc)) {
-            if (rc >= 0)
-                return rc;
-            continue;
-        }
-        switch (opt) {
-        case 'p':
-            a->port = (unsigned)num_arg("--port", optarg, 0, 65535);
-            break;
-        case 'k':
-            m->api_key = optarg;
-            break;
-        case 'r':
-            m->record = fopen(optarg, "w");
-            if (m->record == NULL) {
-                fprintf(stderr, "ampload-mock: --record %s: %s\n", optarg, strerror(errno));
-                return 1;
-            }
-            break;
-        case 's':
-            m->sink = 1;
-            break;
-        case 'S':
-            m->rng = (uint64_t)num_arg("--seed", optarg, 0, 1e18) * 0x9E3779B97F4A7C15ULL + 1;
-            break;
-        case 'x':
-            a->exit_after = (unsigned)num_arg("--exit-after", optarg, 0, 1e7);
-            break;
-        case 'C':
-            if ((a->tls_cert = slurp(optarg)) == NULL)
-                return 1;
-            break;
-        case 'K':
-            if ((a->tls_key = slurp(optarg)) == NULL)
-                return 1;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
-    return settle_args(m, a);
 }
 
 /* Listens on 127.0.0.1:port, over TLS when a certificate is given.
@@ -1272,7 +1010,7 @@ static struct MHD_Daemon *start_daemon(mock_t *m, const args_t *a)
                                    {MHD_OPTION_END, 0, NULL}};
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)a->port);
+    addr.sin_port = htons((uint16_t)m->o.port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                 (a->tls_cert != NULL ? MHD_USE_TLS : 0),
@@ -1286,7 +1024,7 @@ static struct MHD_Daemon *start_daemon(mock_t *m, const args_t *a)
 int main(int argc, char **argv)
 {
     mock_t m;
-    args_t args = {0, 0, NULL, NULL};
+    args_t args = {NULL, NULL};
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
     sigset_t sigs;
@@ -1299,12 +1037,10 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_TOP_PAD, 64 << 20);
     pthread_mutex_init(&m.lock, NULL);
-    m.max_body = DEFAULT_MAX_BODY;
-    m.eps_window = 30;
-    m.echo_key_pad = -1;
-    m.rng = 1;
     m.export_504_hour = -1;
-    rc = parse_args(argc, argv, &m, &args);
+    rc = mock_parse_args(&m.o, argc, argv);
+    if (rc < 0)
+        rc = settle_args(&m, &args);
     if (rc >= 0)
         return rc;
     m.users = mock_users_new();
@@ -1321,15 +1057,15 @@ int main(int argc, char **argv)
 
     d = start_daemon(&m, &args);
     if (d == NULL) {
-        fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", args.port);
+        fprintf(stderr, "ampload-mock: cannot listen on 127.0.0.1:%u\n", m.o.port);
         return 1;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     printf("ampload-mock listening on %s://127.0.0.1:%u\n", args.tls_cert ? "https" : "http",
            (unsigned)info->port);
     fflush(stdout);
-    if (args.exit_after > 0)
-        alarm(args.exit_after);
+    if (m.o.exit_after > 0)
+        alarm(m.o.exit_after);
     while (sigwait(&sigs, &sig) == 0 && sig == SIGUSR1)
         atomic_store(&m.healed, 1);
     MHD_stop_daemon(d);

@@ -59,7 +59,7 @@ expect 2 "rejected\.ndjson: this input is also an output of the run \(it is the 
 expect 2 "--rename: 'uid' is not OLD=NEW" -- --dry-run --rename uid good.ndjson
 expect 2 "--set: the value for 'tag' is not JSON \(a string needs its quotes\)" -- --dry-run --set tag=x good.ndjson
 expect 2 "--drop: field 'x' is edited twice" -- --dry-run --drop x --drop x good.ndjson
-expect 2 "--from 'segment': the one source known is amplitude-export" -- --dry-run --from segment good.ndjson
+expect 2 "--from 'segment': use amplitude-export" -- --dry-run --from segment good.ndjson
 expect 0 "2000 valid events" -- --dry-run --set 'import_job="j1"' --drop city --skip-user-properties-sync good.ndjson
 AMPLOAD_SIMD=avx512 expect 2 "AMPLOAD_SIMD: 'avx512' is not available" -- --dry-run good.ndjson
 AMPLOAD_SIMD=scalar expect 0 "2000 valid events" -- --dry-run good.ndjson

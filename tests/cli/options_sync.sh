@@ -1,83 +1,79 @@
 #!/usr/bin/env bash
-# options_sync.sh - every option of the load's table (src/cli/options.c) and
-# of the export's (src/cli/cmd_export.c) is in --help, the man page and the
-# README, and every option --help shows is one the parser takes: an option
-# added to one and not the others fails here.
-# Usage: options_sync.sh AMPLOAD SOURCE_DIR
+# options_sync.sh - the option tables (src/cli/options.c, src/mock/mock_opts.c)
+# and the pages agree: the option entries of both man pages and of the README
+# are what ampload-optdoc writes from the tables (--help is made from them at
+# run time), each page has the regions it should, and every option a page
+# names anywhere, prose included, is an option of ampload or of the mock.
+# A difference planted in a copy of each page must be caught.
+# Usage: options_sync.sh AMPLOAD-OPTDOC SOURCE_DIR
 set -u
-bin=$1
+optdoc=$1
 src=$2
-check_tree() {
-python3 - "$bin" "$1" <<'EOF'
-import re, subprocess, sys
-
-bin, src = sys.argv[1], sys.argv[2]
-fails = []
-
-def read(path):
-    return open(f"{src}/{path}", encoding="utf-8").read()
-
-def table(path, start, end):
-    text = read(path)
-    body = text[text.index(start):]
-    body = body[:body.index(end)]
-    return set(re.findall(r'\{"([a-z0-9-]+)"', body))
-
-def helptext(*args):
-    out = subprocess.run([bin, *args], capture_output=True, text=True)
-    return out.stdout + out.stderr
-
-def shown(text):
-    return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]+)", text))
-
-man = read("docs/man/ampload.1").replace("\\-", "-")
-readme = read("README.md")
-# not options of a command: the mock's, or words in prose
-known_elsewhere = {"api-key"}  # refused on purpose (the key never in argv)
-
-load = table("src/cli/options.c", "static const option_t options[] = {", "\n};")
-export = table("src/cli/cmd_export.c", "static const struct option export_opts[] = {", "\n};")
-if len(load) < 30 or len(export) < 10:
-    fails.append(f"tables not found: {len(load)} load options, {len(export)} export options")
-
-load_help = helptext("--help") + helptext("identify", "--help") + helptext("check", "--help")
-export_help = helptext("export", "--help")
-for name in sorted(load - known_elsewhere):
-    for where, text in (("--help", load_help), ("the man page", man), ("README.md", readme)):
-        if f"--{name}" not in text:
-            fails.append(f"load option --{name} is not in {where}")
-for name in sorted(export):
-    for where, text in (("export --help", export_help), ("the man page", man), ("README.md", readme)):
-        if f"--{name}" not in text:
-            fails.append(f"export option --{name} is not in {where}")
-# what --help shows, the parser takes
-# (the main --help also shows the export's usage line)
-for name in sorted(shown(helptext("--help")) - load - export - known_elsewhere):
-    fails.append(f"--help shows --{name}, which the load does not take")
-for name in sorted(shown(export_help) - export - load):
-    fails.append(f"export --help shows --{name}, which export does not take")
-
-for f in fails:
-    print("FAIL:", f)
-print(f"{len(load)} load and {len(export)} export options checked, {len(fails)} failed")
-sys.exit(1 if fails else 0)
-EOF
-}
-check_tree "$src" || exit 1
-# the check itself: a row planted in the table, in no help, page or README,
-# must fail it
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/src/cli" "$tmp/docs/man"
-cp "$src/src/cli/cmd_export.c" "$tmp/src/cli/"
-cp "$src/docs/man/ampload.1" "$tmp/docs/man/"
-cp "$src/README.md" "$tmp/"
-sed 's/^static const option_t options\[\] = {$/&\n    {"planted-option", 0, NULL, ARG_NONE, 0, 0, NULL},/' \
-    "$src/src/cli/options.c" >"$tmp/src/cli/options.c"
-if check_tree "$tmp" >"$tmp/out.txt"; then
-    echo "FAIL: a planted option passed the check"
-    exit 1
-fi
-grep -q 'load option --planted-option is not in --help' "$tmp/out.txt" ||
-    { echo "FAIL: the planted option was not named: $(cat "$tmp/out.txt")"; exit 1; }
-echo "a planted option is caught"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+pages=("$src/docs/man/ampload.1" "$src/docs/man/ampload-mock.1" "$src/README.md")
+if "$optdoc" check "${pages[@]}"; then ok; else bad "the pages differ from the tables"; fi
+
+# the regions each page must have
+want_regions() {
+    local file=$1
+    shift
+    for r in "$@"; do
+        if grep -qE "^(\\.\\\\\" options: $r\$|<!-- options: $r -->\$)" "$file"; then ok
+        else bad "$(basename "$file") has no options region '$r'"; fi
+    done
+}
+want_regions "$src/docs/man/ampload.1" load identify export report load-env
+want_regions "$src/docs/man/ampload-mock.1" mock
+want_regions "$src/README.md" load identify export mock
+
+# every --option a page names is an option (or another tool's, listed here)
+"$optdoc" names | sort -u >"$tmp/names"
+grep -q '^AMPLOAD_SHARD_BY$' "$tmp/names" || bad "names lists no environment variables"
+foreign="array wait install quick for from-file icsv itsv ojsonl bad-rate blank-rate crlf
+no-newline-at-end identify users export- build target"
+printf '%s\n' $foreign >>"$tmp/names"
+for f in "${pages[@]}" "$src/docs/scale-out.md"; do
+    sed 's/\\-/-/g' "$f" | grep -oE '(^|[^A-Za-z0-9_-])--[a-z][a-z0-9-]+' |
+        sed -E 's/^[^-]*--//' | sort -u >"$tmp/used"
+    unknown=$(comm -23 "$tmp/used" <(sort -u "$tmp/names"))
+    if [ -z "$unknown" ]; then ok; else bad "$(basename "$f") names options that do not exist: $unknown"; fi
+done
+
+# every AMPLOAD_ variable a page names is an option's (or the Slurm script's,
+# or AMPLOAD_SIMD), and every option's variable is in the README and the man page
+scripts="AMPLOAD_SIMD AMPLOAD_SHARDS AMPLOAD_STATE_ROOT AMPLOAD_API_KEY_FILE AMPLOAD_ARGS"
+for f in "${pages[@]}" "$src/docs/scale-out.md"; do
+    unknown=$(grep -ohE 'AMPLOAD_[A-Z_]+' "$f" | sort -u |
+        comm -23 - <( (grep '^AMPLOAD_' "$tmp/names"; printf '%s\n' $scripts) | sort -u))
+    if [ -z "$unknown" ]; then ok; else bad "$(basename "$f") names variables that do not exist: $unknown"; fi
+done
+for v in $(grep '^AMPLOAD_' "$tmp/names"); do
+    for f in "$src/README.md" "$src/docs/man/ampload.1"; do
+        if grep -q "$v" "$f"; then ok; else bad "$(basename "$f") does not name $v"; fi
+    done
+done
+
+# the check itself: a row left out of the README, a default changed in the
+# man page, each caught and the file named
+cp "$src/README.md" "$tmp/README.md"
+sed -i '/^| `--chunk-bytes N`/d' "$tmp/README.md"
+if "$optdoc" check "$tmp/README.md" 2>"$tmp/err"; then bad "a README without --chunk-bytes passed"
+elif grep -q 'README.md: line [0-9]* differs from the option table' "$tmp/err"; then ok
+else bad "the dropped row was not named: $(cat "$tmp/err")"; fi
+cp "$src/docs/man/ampload.1" "$tmp/ampload.1"
+sed -i 's/(default 120)/(default 60)/' "$tmp/ampload.1"
+if "$optdoc" check "$tmp/ampload.1" 2>"$tmp/err"; then bad "a man page with another --timeout default passed"
+elif grep -q 'ampload.1: line [0-9]* differs' "$tmp/err"; then ok
+else bad "the changed default was not named: $(cat "$tmp/err")"; fi
+# and write puts it right again
+if "$optdoc" write "$tmp/ampload.1" >/dev/null && cmp -s "$tmp/ampload.1" "$src/docs/man/ampload.1"; then ok
+else bad "write did not restore the man page"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
