@@ -4,7 +4,10 @@
  * what the mock (an independent implementation) accepted: 200, 400 with
  * indices, 413 split, 429 with ids and with the daily quota, 5xx, timeouts,
  * resets, a refused key, an endpoint never reached, and the window growing
- * and shrinking. */
+ * and shrinking. Every case also counts what the sender reported through
+ * its resolution sink: each event resolved once, when its outcome is
+ * known, the acknowledged ones acknowledged first, and nothing a stop left
+ * unresolved. */
 #include "fixtures.h"
 
 #include "batch.h"
@@ -13,6 +16,7 @@
 #include "stats.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +29,114 @@
 static char *dir;
 static al_batch_opts_t bopts;
 
+/* ---- the resolution sink ------------------------------------------------- */
+
+/* Events are given tracks in groups of TRACK_EVENTS consecutive ones, as a
+ * reader's chunks would be, so a batch of 100 spans four tracks and a track
+ * lies in one batch until a split or a retry divides it. */
+#define TRACKS       128
+#define TRACK_EVENTS 25
+
+/* What the sender was given and told for one track. The tally's own address
+ * is the track: the sender must treat tracks as tokens it never reads. */
+typedef struct {
+    int64_t given, resolved, acked;
+} tally_t;
+
+/* Callbacks come from the sender thread and, after a stop, from the one
+ * submitting; a broken rule is noted, not asserted there (Check's asserts
+ * belong to the test's own thread). */
+static struct {
+    pthread_mutex_t lock;
+    tally_t t[TRACKS];
+    uint32_t untracked_every; /* every Nth group has no track (0: none) */
+    int64_t untracked;        /* events given without a track */
+    char broken[160];         /* the first rule a report broke, or "" */
+} sink = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct al_track *track_of(uint32_t event)
+{
+    uint32_t group = event / TRACK_EVENTS;
+    if (sink.untracked_every > 0 && group % sink.untracked_every == sink.untracked_every - 1)
+        return NULL;
+    return (struct al_track *)(void *)&sink.t[group % TRACKS];
+}
+
+/* @return the tally behind track, or NULL (noted as broken) when it is not
+ * one of ours, n is not a count or ctx not the one given. Called with
+ * sink.lock held. */
+static tally_t *tally_of(const void *ctx, struct al_track *track, int64_t n, const char *what)
+{
+    tally_t *t = (tally_t *)(void *)track;
+    if (ctx == &sink && t >= sink.t && t < sink.t + TRACKS && n >= 1)
+        return t;
+    if (sink.broken[0] == '\0')
+        snprintf(sink.broken, sizeof(sink.broken), "%s: ctx %p, track %p, n %lld", what, ctx,
+                 (void *)track, (long long)n);
+    return NULL;
+}
+
+static void note_broken(const char *what, const tally_t *t, int64_t n)
+{
+    if (sink.broken[0] == '\0')
+        snprintf(sink.broken, sizeof(sink.broken),
+                 "%s %lld on track %td: given %lld, resolved %lld, acked %lld", what, (long long)n,
+                 t - sink.t, (long long)t->given, (long long)t->resolved, (long long)t->acked);
+}
+
+static void on_resolved(void *ctx, struct al_track *track, int64_t n)
+{
+    tally_t *t;
+    pthread_mutex_lock(&sink.lock);
+    t = tally_of(ctx, track, n, "resolved");
+    if (t != NULL && t->resolved + n > t->given)
+        note_broken("resolved", t, n); /* an event resolved twice */
+    if (t != NULL)
+        t->resolved += n;
+    pthread_mutex_unlock(&sink.lock);
+}
+
+static void on_acked(void *ctx, struct al_track *track, int64_t n)
+{
+    tally_t *t;
+    pthread_mutex_lock(&sink.lock);
+    t = tally_of(ctx, track, n, "acked");
+    /* acknowledged events are told before they are resolved: n of the
+     * track's events must still be open */
+    if (t != NULL && (t->acked + n > t->given || t->resolved + n > t->given))
+        note_broken("acked", t, n);
+    if (t != NULL)
+        t->acked += n;
+    pthread_mutex_unlock(&sink.lock);
+}
+
+static void sink_reset(void)
+{
+    pthread_mutex_lock(&sink.lock);
+    memset(sink.t, 0, sizeof(sink.t));
+    sink.untracked = 0;
+    sink.broken[0] = '\0';
+    pthread_mutex_unlock(&sink.lock);
+}
+
+/* Totals over every track, into *resolved and *acked. */
+static void sink_totals(int64_t *resolved, int64_t *acked)
+{
+    *resolved = *acked = 0;
+    pthread_mutex_lock(&sink.lock);
+    for (int i = 0; i < TRACKS; i++) {
+        *resolved += sink.t[i].resolved;
+        *acked += sink.t[i].acked;
+    }
+    pthread_mutex_unlock(&sink.lock);
+}
+
 static void setup(void)
 {
     dir = fx_tempdir();
     al_batch_opts_init(&bopts);
     snprintf(bopts.api_key, sizeof(bopts.api_key), "%s", KEY);
+    sink.untracked_every = 0;
 }
 
 static void teardown(void)
@@ -47,7 +154,7 @@ static al_batch_t *make_batch(uint32_t first, uint32_t n, uint32_t users, uint32
     char ev[256];
     ck_assert_ptr_nonnull(b);
     for (uint32_t i = first; i < first + n; i++) {
-        al_origin_t o = {.line = i + 1, .offset = (uint64_t)i * 100};
+        al_origin_t o = {.line = i + 1, .offset = (uint64_t)i * 100, .track = track_of(i)};
         int len =
             bopts.form
                 ? snprintf(ev, sizeof(ev),
@@ -64,6 +171,12 @@ static al_batch_t *make_batch(uint32_t first, uint32_t n, uint32_t users, uint32
         o.uid = al_id_hash(uid, strlen(uid));
         ck_assert(al_batch_fits(b, (size_t)len));
         ck_assert_int_eq(al_batch_add(b, ev, (size_t)len, &o), AL_ERR_OK);
+        pthread_mutex_lock(&sink.lock);
+        if (o.track != NULL)
+            ((tally_t *)(void *)o.track)->given++;
+        else
+            sink.untracked++;
+        pthread_mutex_unlock(&sink.lock);
     }
     ck_assert_int_eq(al_batch_finish(b), AL_ERR_OK);
     return b;
@@ -76,6 +189,7 @@ typedef struct {
     long rejected_lines, failed_lines;
     long accepted, requests; /* the mock's */
     uint32_t window;         /* the sender's window at the end */
+    int64_t resolved, acked; /* reported through the sink, over every track */
 } outcome_t;
 
 static long lines_of(const char *name)
@@ -107,6 +221,7 @@ static void run(const char *const *args, int closed, al_send_opts_t *o, uint32_t
 
     memset(out, 0, sizeof(*out));
     memset(&live, 0, sizeof(live));
+    sink_reset();
     if (closed) {
         struct sockaddr_in a = {0};
         socklen_t alen = sizeof(a);
@@ -132,6 +247,14 @@ static void run(const char *const *args, int closed, al_send_opts_t *o, uint32_t
     al_sender_finish(s);
     out->err = al_sender_join(s, &out->st, &out->diag);
     out->window = atomic_load(&live.window);
+    sink_totals(&out->resolved, &out->acked);
+    ck_assert_msg(sink.broken[0] == '\0', "the sink was told: %s", sink.broken);
+    /* whatever the verdicts, a resolution is reported exactly when counted */
+    if (o->resolution.resolved != NULL && sink.untracked == 0)
+        ck_assert_int_eq(out->resolved, (int64_t)(out->st.events_sent + out->st.rejected_server +
+                                                  out->st.failed + out->st.non_idempotent_held));
+    if (o->resolution.acked != NULL && sink.untracked == 0)
+        ck_assert_int_eq(out->acked, (int64_t)out->st.events_sent);
     ck_assert_int_eq(al_deadletter_close(rej, &d), AL_ERR_OK);
     ck_assert_int_eq(al_deadletter_close(failed, &d), AL_ERR_OK);
     out->rejected_lines = lines_of("rejected.ndjson");
@@ -153,14 +276,23 @@ static void opts(al_send_opts_t *o)
     o->resumable = 1;
     o->retry_time_ms = 20000;
     o->throttle_wait_ms = 500;
+    o->resolution.resolved = on_resolved;
+    o->resolution.acked = on_acked;
+    o->resolution.ctx = &sink;
 }
 
-/* Every event resolved once: acknowledged, rejected or failed. */
+/* Every event resolved once: acknowledged, rejected or failed - and
+ * reported so, each track's events all resolved and its acknowledged ones
+ * told as such. */
 static void assert_resolved(const outcome_t *r, uint64_t events)
 {
     ck_assert_uint_eq(r->st.events_sent + r->st.rejected_server + r->st.failed, events);
     ck_assert_int_eq(r->rejected_lines, (long)r->st.rejected_server);
     ck_assert_int_eq(r->failed_lines, (long)r->st.failed);
+    ck_assert_int_eq(r->resolved, (int64_t)events);
+    ck_assert_int_eq(r->acked, (int64_t)r->st.events_sent);
+    for (int i = 0; i < TRACKS; i++)
+        ck_assert_int_eq(sink.t[i].resolved, sink.t[i].given);
 }
 
 START_TEST(a_200_acknowledges_every_event)
@@ -300,6 +432,8 @@ START_TEST(an_endpoint_that_never_answers_stops_without_resolving)
     ck_assert_ptr_nonnull(strstr(r.diag.detail, "no answer to any request"));
     ck_assert_uint_eq(r.st.events_sent + r.st.failed + r.st.rejected_server, 0);
     ck_assert_int_eq(r.failed_lines, 0);
+    ck_assert_int_eq(r.resolved, 0);
+    ck_assert_int_eq(r.acked, 0);
 }
 END_TEST
 
@@ -314,6 +448,9 @@ START_TEST(a_refused_key_stops_and_leaves_the_events_unresolved)
     ck_assert_uint_eq(r.st.events_sent + r.st.failed, 0);
     ck_assert_int_eq(r.failed_lines, 0);
     ck_assert_int_le(r.requests, 9); /* one window, not 20 batches */
+    /* left for the resume: not one of the 2000 reported */
+    ck_assert_int_eq(r.resolved, 0);
+    ck_assert_int_eq(r.acked, 0);
 }
 END_TEST
 
@@ -346,6 +483,7 @@ START_TEST(an_endpoint_never_reached_is_a_configuration_error_in_time)
     ck_assert_ptr_nonnull(strstr(r.diag.detail, "connection refused"));
     ck_assert_uint_eq(r.st.failed, 0);
     ck_assert_uint_gt(r.st.retries, 0);
+    ck_assert_int_eq(r.resolved, 0);
 }
 END_TEST
 
@@ -395,7 +533,65 @@ START_TEST(identify_holds_non_idempotent_identifications_in_doubt)
     ck_assert_int_eq(lines_of("held.ndjson"), 20);
     ck_assert_uint_eq(r.st.failed, 20);
     ck_assert_uint_eq(r.st.events_sent, 0);
+    ck_assert_int_eq(r.resolved, 40); /* held or failed: each resolved once */
+    ck_assert_int_eq(r.acked, 0);
     free(held_path);
+}
+END_TEST
+
+/* Splits, refusals and retries at once, with some events carrying no track:
+ * each tracked event is reported resolved exactly once, the acknowledged
+ * ones acknowledged too, and no call names a missing track. */
+START_TEST(reports_every_event_resolved_once_through_the_sink)
+{
+    const char *args[] = {"--reject-event-type", "Bad", "--max-body", "6000", "--fail-rate", "0.3",
+                          "--fail-status",       "503", NULL};
+    int64_t acked[TRACKS] = {0}, tracked = 0;
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    sink.untracked_every = 3; /* groups 2, 5, 8, ...: some in every batch */
+    run(args, 0, &o, 4, 100, 50, 10, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.rejected_server, 40);
+    ck_assert_uint_eq(r.st.events_sent, 360);
+    ck_assert_uint_gt(r.st.retries, 0);
+    ck_assert_uint_gt(r.st.requests, 8); /* split, too */
+    ck_assert_int_eq(sink.untracked, 125);
+    for (uint32_t i = 0; i < 400; i++) {
+        struct al_track *t = track_of(i);
+        if (t == NULL)
+            continue;
+        tracked++;
+        acked[(tally_t *)(void *)t - sink.t] += i % 10 != 0; /* "Bad" is refused */
+    }
+    ck_assert_int_eq(r.resolved, tracked);
+    for (int i = 0; i < TRACKS; i++) {
+        ck_assert_int_eq(sink.t[i].resolved, sink.t[i].given);
+        ck_assert_int_eq(sink.t[i].acked, acked[i]);
+    }
+}
+END_TEST
+
+/* A NULL callback is not called: without acked, resolutions still come;
+ * without either, the run is the same and nothing is told. */
+START_TEST(a_sink_without_callbacks_is_told_nothing)
+{
+    al_send_opts_t o;
+    outcome_t r;
+    opts(&o);
+    o.resolution.acked = NULL;
+    run(NULL, 0, &o, 2, 100, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.events_sent, 200);
+    ck_assert_int_eq(r.resolved, 200);
+    ck_assert_int_eq(r.acked, 0);
+    opts(&o);
+    memset(&o.resolution, 0, sizeof(o.resolution));
+    run(NULL, 0, &o, 2, 100, 50, 0, &r);
+    ck_assert_int_eq(r.err, AL_ERR_OK);
+    ck_assert_uint_eq(r.st.events_sent, 200);
+    ck_assert_int_eq(r.resolved + r.acked, 0);
 }
 END_TEST
 
@@ -419,6 +615,8 @@ static Suite *send_suite(void)
     tcase_add_test(tc, an_endpoint_never_reached_is_a_configuration_error_in_time);
     tcase_add_test(tc, the_window_grows_on_success_and_shrinks_on_503);
     tcase_add_test(tc, identify_holds_non_idempotent_identifications_in_doubt);
+    tcase_add_test(tc, reports_every_event_resolved_once_through_the_sink);
+    tcase_add_test(tc, a_sink_without_callbacks_is_told_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,7 +38,7 @@ typedef struct {
     al_deadletter_t *failed_file;
     al_deadletter_t *held_file; /* identify: identifications in doubt */
     al_journal_t *journal;      /* identify: sent and acknowledged */
-    al_send_opts_t send;        /* the caller's, with the files above */
+    al_send_opts_t send;        /* the caller's, with the files above and the tracks' sink */
     al_sender_t *sender;
     al_batch_sink_fn sink;
     void *sink_ctx;
@@ -589,6 +589,20 @@ static void *parser_main(void *arg)
 
 /* ---- the checkpointer ---------------------------------------------------- */
 
+/* The sender's resolution sink (send.h): what it resolves or sees
+ * acknowledged comes off the event's chunk track, so the mark can pass it. */
+static void track_resolved(void *ctx, struct al_track *t, int64_t n)
+{
+    (void)ctx;
+    al_track_resolve(t, n);
+}
+
+static void track_acked(void *ctx, struct al_track *t, int64_t n)
+{
+    (void)ctx;
+    al_track_acked(t, n);
+}
+
 static al_err_t save_checkpoint(run_t *run, al_diag_t *d)
 {
     al_deadletter_t *files[3] = {run->dl, run->failed_file, run->held_file};
@@ -857,6 +871,13 @@ static al_err_t start_delivery(run_t *run, al_diag_t *diag)
         err = al_journal_open(&run->journal, al_state_path(st, AL_STATE_JOURNAL), diag);
     run->send.held = run->held_file;
     run->send.journal = run->journal;
+    /* with a checkpoint every chunk has a track, and resolutions move its
+     * mark; set before the sender starts, as it copies its options */
+    if (al_state_checkpointing(st)) {
+        run->send.resolution.resolved = track_resolved;
+        run->send.resolution.acked = track_acked;
+        run->send.resolution.ctx = NULL;
+    }
     if (err == AL_ERR_OK)
         err = al_sender_start(&run->sender, &run->send, run->dl, run->failed_file, o->paths,
                               o->live, diag);

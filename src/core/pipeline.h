@@ -74,7 +74,9 @@ typedef struct {
      * AL_ORIGIN_WAS_SENT for the sender to decide). Borrowed, read-only. */
     const al_state_t *state;
     /* Where batches go: a sender (send != NULL), the caller's sink, or, when
-     * both are NULL, nowhere (dry run: batches are counted and discarded). */
+     * both are NULL, nowhere (dry run: batches are counted and discarded).
+     * When the state keeps a checkpoint, the sender's resolution sink
+     * (send->resolution) is the run's own: it feeds the chunks' tracks. */
     const al_send_opts_t *send;
     al_batch_sink_fn sink;
     void *sink_ctx;

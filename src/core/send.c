@@ -24,11 +24,17 @@
  * A configuration error (bad key, 401/403/404, TLS failure, an endpoint to
  * which no connection could be made since the first request for
  * o.unreachable_ms) stops delivery: the input queue is closed so the
- * parsers stop, and every event still held here stays unresolved - the
- * checkpoint stays below it and the same command sends it after the fix -
- * unless the run cannot be resumed (standard input), when it goes to the
- * failed file. The failed file is for events that were tried and could not
- * be delivered on their own account, not for a wrong key or URL.
+ * parsers stop, and every event still held here stays unresolved - never
+ * reported, so the same command sends it after the fix - unless the run
+ * cannot be resumed (standard input), when it goes to the failed file. The
+ * failed file is for events that were tried and could not be delivered on
+ * their own account, not for a wrong key or URL.
+ *
+ * Resolutions go out through the caller's sink (o.resolution), by origin
+ * track, only after the outcome is durable: the acknowledgement (and the
+ * journal's ACKED), or the reject, failed or held records written. The
+ * sender never learns what a track is; the pipeline makes it a checkpoint
+ * track, so this layer does not depend on how a run resumes.
  *
  * What a request is comes from its kind (reqkind.h: /batch or /identify):
  * the body's headers, how an answer is read, and whether its fate matters.
@@ -48,7 +54,6 @@
 #include "send.h"
 
 #include "aimd.h"
-#include "checkpoint.h"
 #include "clock.h"
 #include "http.h"
 #include "queue.h"
@@ -251,36 +256,40 @@ static void write_failed(al_sender_t *s, al_dl_writer_t *w, const al_batch_t *b,
         write_fatal(s, &d);
 }
 
-/* Applies `apply` (resolved, or acknowledged) to the checkpoint tracks of
- * the events of b selected by `pick`, once per run of events from the same
- * chunk. */
-static void for_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
-                       const uint8_t *marks, uint8_t mark, void (*apply)(al_track_t *, int64_t))
+typedef int (*pick_fn)(const uint8_t *marks, uint32_t i, uint8_t mark);
+
+/* Reports the events of b selected by `pick` (all when NULL) to `tell`
+ * under their origin tracks, once per run of events sharing a track: one
+ * call per chunk of input in the usual batch, not one per event. */
+static void for_tracks(const al_sender_t *s, const al_batch_t *b, pick_fn pick,
+                       const uint8_t *marks, uint8_t mark, al_resolution_fn tell)
 {
-    al_track_t *cur = NULL;
+    struct al_track *cur = NULL;
     int64_t n = 0;
+    if (tell == NULL)
+        return;
     for (uint32_t i = 0; i < b->events; i++) {
-        al_track_t *t = b->origin[i].track;
+        struct al_track *t = b->origin[i].track;
         if (t == NULL || (pick != NULL && !pick(marks, i, mark)))
             continue;
         if (t != cur) {
             if (cur != NULL)
-                apply(cur, n);
+                tell(s->o.resolution.ctx, cur, n);
             cur = t;
             n = 0;
         }
         n++;
     }
     if (cur != NULL)
-        apply(cur, n);
+        tell(s->o.resolution.ctx, cur, n);
 }
 
-/* Tells the checkpoint tracks that the events of b selected by `pick` are
- * resolved. */
-static void resolve_tracks(const al_batch_t *b, int (*pick)(const uint8_t *, uint32_t, uint8_t),
+/* Reports the events of b selected by `pick` resolved: only once their
+ * outcome is durable (send.h, al_resolution_sink_t). */
+static void resolve_tracks(const al_sender_t *s, const al_batch_t *b, pick_fn pick,
                            const uint8_t *marks, uint8_t mark)
 {
-    for_tracks(b, pick, marks, mark, al_track_resolve);
+    for_tracks(s, b, pick, marks, mark, s->o.resolution.resolved);
 }
 
 static int marked_as(const uint8_t *marks, uint32_t i, uint8_t mark)
@@ -314,7 +323,7 @@ static void fail_events(al_sender_t *s, const al_batch_t *b, const uint8_t *mark
         write_fatal(s, &d);
         return; /* not durable: not resolved */
     }
-    resolve_tracks(b, marks != NULL ? marked_as : NULL, marks, mark);
+    resolve_tracks(s, b, marks != NULL ? marked_as : NULL, marks, mark);
     COUNT(s, failed, failed, n);
     s->st.failed_by_cause[cause] += n;
 }
@@ -433,7 +442,7 @@ static req_t *hold_in_doubt(al_sender_t *s, req_t *r, uint32_t need)
         req_free(s, r);
         return NULL;
     }
-    resolve_tracks(b, marked_as, marks, 1);
+    resolve_tracks(s, b, marked_as, marks, 1);
     s->st.non_idempotent_held += held;
     if (held == b->events) {
         req_free(s, r);
@@ -791,8 +800,8 @@ static void on_ok(al_sender_t *s, req_t *r, uint64_t latency, uint64_t now)
     al_batch_t *b = r->batch;
     al_aimd_success(&s->aimd, latency, s->in_flight + 1, now);
     journal(s, AL_JOURNAL_ACKED, b); /* written before the line counts as resolved */
-    for_tracks(b, NULL, NULL, 0, al_track_acked);
-    resolve_tracks(b, NULL, NULL, 0);
+    for_tracks(s, b, NULL, NULL, 0, s->o.resolution.acked); /* before they count as resolved */
+    resolve_tracks(s, b, NULL, NULL, 0);
     COUNT(s, events_sent, events_sent, b->events);
     s->st.batches_sent++;
     req_free(s, r);
@@ -808,7 +817,7 @@ static void on_drop(al_sender_t *s, req_t *r)
         if (rp->mark[i] != AL_MARK_NONE)
             reject_event(s, b, i, rp->reasons[rp->mark[i] - 1]);
     if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
-        resolve_tracks(b, marked_any, rp->mark, 0);
+        resolve_tracks(s, b, marked_any, rp->mark, 0);
     else
         write_fatal(s, &d);
     requeue_marked(s, r, rp->mark, AL_MARK_NONE, 0);
@@ -851,7 +860,7 @@ static void on_too_large(al_sender_t *s, req_t *r)
         al_diag_t d;
         reject_event(s, b, 0, "server: payload too large (413) even alone");
         if (al_dl_writer_commit(&s->rejw, &d) == AL_ERR_OK)
-            resolve_tracks(b, NULL, NULL, 0);
+            resolve_tracks(s, b, NULL, NULL, 0);
         else
             write_fatal(s, &d);
     } else {
@@ -1378,7 +1387,7 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
     for (uint32_t i = 0; i < b->events; i++)
         write_failed(s, &w, b, i);
     if (al_dl_writer_flush(&w, &d) == AL_ERR_OK)
-        resolve_tracks(b, NULL, NULL, 0);
+        resolve_tracks(s, b, NULL, NULL, 0); /* on the submitting thread (send.h) */
     atomic_fetch_add(&s->submit_failed, b->events);
     if (s->live != NULL)
         atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);

@@ -10,8 +10,10 @@
  * rejected_server), or undeliverable (failed file, failed) - unless the run
  * is interrupted, or stopped by a configuration error in a resumable run
  * (o.resumable), when what is not resolved is left for a resume. Each
- * resolution is reported to the event's checkpoint track after its record is
- * written.
+ * resolution is reported, once its outcome is durable, through the caller's
+ * resolution sink (o.resolution) under the event's origin track: the sender
+ * knows events and outcomes, not what a track counts or where a run resumes
+ * (the pipeline connects the sink to checkpoint.h).
  *
  * Thread-safety: al_sender_submit from any thread; the rest from the thread
  * that started the sender.
@@ -55,6 +57,43 @@ typedef struct {
 /* Called on the sender thread after every attempt; must be quick. */
 typedef void (*al_request_fn)(void *ctx, const al_request_info_t *info);
 
+/* Where the sender reports what became of each event, by its origin track
+ * (al_origin_t.track: an opaque token the sender never reads; events whose
+ * track is NULL are not reported).
+ *
+ * resolved(ctx, track, n): n events of `track` are resolved - acknowledged,
+ * refused or undeliverable - and their outcome is durable: the server
+ * acknowledged them (after the journal's ACKED record, with a journal), or
+ * their records were appended to the reject, failed or held file, so they
+ * survive the process being killed. A record that could not be written
+ * leaves its event unreported. Every event is reported resolved at most
+ * once, and exactly once unless the run is interrupted, stopped by a
+ * configuration error in a resumable run, or stopped by a record file that
+ * cannot be written: what is left unresolved then is never reported, for a
+ * resume to send.
+ *
+ * acked(ctx, track, n): n of those events were acknowledged by the server;
+ * called before resolved() reports the same events, so a counter of
+ * acknowledgements is complete by the time their resolution is seen.
+ *
+ * Events that resolve together (one answer, one failure) are reported with
+ * one call per run of consecutive events sharing a track (n >= 1); nothing
+ * else about the grouping is promised.
+ *
+ * Thread-safety: called on the sender thread; resolved() also on a thread
+ * calling al_sender_submit, for a batch handed over after delivery stopped
+ * in a run that cannot resume, possibly while the sender thread calls
+ * either: the callbacks must be safe to call from two threads at once. They
+ * must be quick and must not call into the sender. A NULL callback reports
+ * nothing. */
+typedef void (*al_resolution_fn)(void *ctx, struct al_track *track, int64_t n);
+
+typedef struct {
+    al_resolution_fn resolved; /* may be NULL */
+    al_resolution_fn acked;    /* may be NULL */
+    void *ctx;                 /* passed to both; borrowed until al_sender_join() returns */
+} al_resolution_sink_t;
+
 typedef struct {
     char url[512];
     uint32_t concurrency;      /* most requests in flight, 1..AL_MAX_CONCURRENCY */
@@ -93,6 +132,7 @@ typedef struct {
     uint64_t unreachable_ms;
     al_request_fn on_request; /* may be NULL */
     void *on_request_ctx;
+    al_resolution_sink_t resolution; /* zeroed (nothing reported) by default */
     /* What a request is (reqkind.h): al_req_batch by default. With a kind
      * whose fate matters (al_req_identify), an item whose fate is in doubt -
      * its request met a 5xx or lost its connection after leaving, or it was
