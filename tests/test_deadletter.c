@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -192,6 +194,42 @@ START_TEST(never_interleaves_records_from_threads)
 }
 END_TEST
 
+/* A record that could not be appended (the file hit its size limit) is
+ * lost; a commit after it must not say the later records are written, or
+ * their events would be resolved while an earlier one is in no file. The
+ * limit is lifted before the second commit, which would succeed on its own. */
+START_TEST(a_failed_append_fails_every_later_commit)
+{
+    const char raw[] = "{\"event_type\":\"x\",\"user_id\":\"someone\"}";
+    al_reject_t r = {.file = "in.ndjson",
+                     .line = 1,
+                     .reason = "test",
+                     .raw = raw,
+                     .raw_len = sizeof(raw) - 1,
+                     .full_len = sizeof(raw) - 1};
+    struct rlimit old, tiny = {16, 16};
+    al_deadletter_t *dl;
+    al_dl_writer_t w;
+    al_diag_t d;
+
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny.rlim_max = old.rlim_max;
+    ck_assert_int_eq(al_deadletter_open(&dl, path, AL_DL_RECORDS, 0, NULL, &d), AL_ERR_OK);
+    al_dl_writer_init(&w, dl);
+    ck_assert_int_eq(al_dl_write(&w, &r, &d), AL_ERR_OK);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    ck_assert_int_eq(al_dl_writer_commit(&w, &d), AL_ERR_WRITE);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    r.line = 2;
+    ck_assert_int_ne(al_dl_write(&w, &r, &d), AL_ERR_OK);
+    ck_assert_int_eq(al_dl_writer_commit(&w, &d), AL_ERR_WRITE);
+    ck_assert_str_eq(d.path, path);
+    ck_assert_int_eq(al_dl_writer_flush(&w, &d), AL_ERR_WRITE);
+    al_deadletter_close(dl, &d);
+}
+END_TEST
+
 static Suite *deadletter_suite(void)
 {
     Suite *s = suite_create("deadletter");
@@ -203,6 +241,7 @@ static Suite *deadletter_suite(void)
     tcase_add_test(tc, raw_format_writes_the_event_line_itself);
     tcase_add_test(tc, creates_no_file_when_nothing_is_rejected);
     tcase_add_test(tc, never_interleaves_records_from_threads);
+    tcase_add_test(tc, a_failed_append_fails_every_later_commit);
     suite_add_tcase(s, tc);
     return s;
 }

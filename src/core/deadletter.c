@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,7 +88,35 @@ static void put(al_dl_writer_t *w, const char *s, size_t n)
     w->len += n;
 }
 
+/* A failure is kept: see al_dl_writer_t.err. */
+static al_err_t sticky(al_dl_writer_t *w, al_err_t err, al_diag_t *diag)
+{
+    if (err != AL_ERR_OK && w->err == AL_ERR_OK) {
+        w->err = err;
+        if (err == AL_ERR_NOMEM)
+            al_diag_set(diag, w->dl->path, ENOMEM);
+    }
+    return err;
+}
+
+/* What a writer that failed before answers: the same failure, naming the file. */
+static al_err_t failed_before(const al_dl_writer_t *w, al_diag_t *diag)
+{
+    al_diag_set(diag, w->dl->path, 0);
+    snprintf(diag->detail, sizeof(diag->detail), "an earlier record could not be written");
+    return w->err;
+}
+
+static al_err_t write_record(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag);
+
 al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
+{
+    if (w->err != AL_ERR_OK)
+        return failed_before(w, diag);
+    return sticky(w, write_record(w, rec, diag), diag);
+}
+
+static al_err_t write_record(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
 {
     size_t flen, rlen, need;
     int utf8;
@@ -188,7 +217,9 @@ static al_err_t append(al_dl_writer_t *w, al_diag_t *diag)
 
 al_err_t al_dl_writer_commit(al_dl_writer_t *w, al_diag_t *diag)
 {
-    return append(w, diag);
+    if (w->err != AL_ERR_OK)
+        return failed_before(w, diag);
+    return sticky(w, append(w, diag), diag);
 }
 
 al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag)
@@ -208,7 +239,7 @@ al_err_t al_deadletter_sync(al_deadletter_t *dl, al_diag_t *diag)
 
 al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag)
 {
-    al_err_t err = append(w, diag);
+    al_err_t err = w->err != AL_ERR_OK ? failed_before(w, diag) : sticky(w, append(w, diag), diag);
     free(w->buf);
     free(w->ibuf);
     w->buf = w->ibuf = NULL;

@@ -39,6 +39,10 @@ typedef struct {
     size_t len, cap;
     char *ibuf; /* origins index lines (failed file only) */
     size_t ilen, icap;
+    /* The first failure (a record not gathered, or records gathered and not
+     * appended): every later write and commit returns it, so that no record
+     * after a lost one is taken for written, and its event resolved. */
+    al_err_t err;
 } al_dl_writer_t;
 
 /* What one rejected line was and why. Pointers are borrowed for the call. */
@@ -70,7 +74,8 @@ al_err_t al_deadletter_open(al_deadletter_t **out, const char *path, al_dl_forma
 /* Attaches a per-thread writer to dl. */
 void al_dl_writer_init(al_dl_writer_t *w, al_deadletter_t *dl);
 
-/* Records one rejected line. @return AL_ERR_OK, or WRITE/NOMEM (diag filled). */
+/* Records one rejected line. @return AL_ERR_OK, or WRITE/NOMEM (diag filled);
+ * after a failure, that failure again (the writer's err). */
 al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag);
 
 /* Appends what the writer holds to the file and frees its buffer.
@@ -78,7 +83,8 @@ al_err_t al_dl_write(al_dl_writer_t *w, const al_reject_t *rec, al_diag_t *diag)
 al_err_t al_dl_writer_flush(al_dl_writer_t *w, al_diag_t *diag);
 
 /* Appends what the writer holds to the file now, keeping its buffer. Once it
- * returns AL_ERR_OK the records survive the process being killed.
+ * returns AL_ERR_OK the records survive the process being killed; it never
+ * does after any write or commit of this writer failed.
  * @return AL_ERR_OK or WRITE. */
 al_err_t al_dl_writer_commit(al_dl_writer_t *w, al_diag_t *diag);
 

@@ -1386,11 +1386,14 @@ al_err_t al_sender_submit(void *ctx, al_batch_t *b)
     al_dl_writer_init(&w, s->failed);
     for (uint32_t i = 0; i < b->events; i++)
         write_failed(s, &w, b, i);
-    if (al_dl_writer_flush(&w, &d) == AL_ERR_OK)
+    if (al_dl_writer_flush(&w, &d) == AL_ERR_OK) {
         resolve_tracks(s, b, NULL, NULL, 0); /* on the submitting thread (send.h) */
-    atomic_fetch_add(&s->submit_failed, b->events);
-    if (s->live != NULL)
-        atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);
+        atomic_fetch_add(&s->submit_failed, b->events);
+        if (s->live != NULL)
+            atomic_fetch_add_explicit(&s->live->failed, b->events, memory_order_relaxed);
+    } else {
+        write_fatal(s, &d); /* not in the failed file: neither failed nor resolved */
+    }
     al_batch_free(b);
     err = al_first_err_get(&s->first, NULL);
     if (err == AL_ERR_OK)
