@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # certificate for the TLS checks.
 packages=(build-essential cmake pkg-config clang-format
           libcurl4-openssl-dev libzstd-dev zstd check libjansson-dev libmicrohttpd-dev libxxhash-dev
-          zlib1g-dev libisal-dev libzip-dev libssl-dev python3
+          zlib1g-dev libisal-dev libzip-dev libssl-dev libexpat1-dev python3
           clang libclang-rt-14-dev gzip util-linux time curl gnuplot-nox openssl)
 # and what a caller adds: scripts/test.sh adds slurm-wlm and munge
 # shellcheck disable=SC2206

@@ -24,6 +24,7 @@
  *   derive.c      identify --from amplitude-export: derived identifications
  *   dirs.c        mkdir -p and its undo; whether an output file can be written
  *   endpoint.c    the one rule of which URL a command sends to
+ *   awscreds.c    objects in buckets: endpoint, region, AWS credentials
  *   run.h         what changes during a load (cli_run_t)
  * Settings (cli_settings_t) are fixed once parsing is done; what changes
  * during a run lives in the run's own struct (run.h's cli_run_t).
@@ -102,6 +103,11 @@ typedef struct {
     const char *url_source;                /* what chose send.url (cli_resolve_url) */
     char state_buf[PATH_MAX];
     al_edits_t edits; /* --from, --rename, --drop, --set, --skip-user-properties-sync */
+    /* objects in buckets (awscreds.c): --s3-endpoint as given, --s3-addressing
+     * (0 auto, 1 path, 2 virtual), and what they make with the environment */
+    const char *s3_endpoint_arg;
+    int s3_addressing;
+    al_s3_conf_t s3;
 } cli_settings_t;
 
 /* `ampload export`'s options (cmd_export.c), filled through the table. */
@@ -156,6 +162,12 @@ int cli_read_secret(const char *opt, const char *file, const char *env, char *ke
 
 /* @return the secret every message must be redacted of ("" if none). */
 const char *cli_secret(void);
+
+/* awscreds.c: when an input is an object URL, fills s->s3 (endpoint,
+ * addressing, region, credentials from the environment and the shared AWS
+ * files) and points s->pipe.s3 at it. @return 0 or an exit code after a
+ * message. */
+int cli_object_store(cli_settings_t *s);
 
 /* ---- endpoint.c ------------------------------------------------------------ */
 

@@ -42,9 +42,9 @@ int cli_expand_inputs(cli_run_t *r)
     al_diag_t d;
     /* the manifest of a zipped export is no rows (a plain file named so is
      * refused before: cli_refuse_export_inputs) */
-    al_err_t err =
-        al_sources_expand_skip(&r->sources, s->pipe.paths, s->pipe.npaths,
-                               s->edits.from_export ? al_state_name(AL_STATE_MANIFEST) : NULL, &d);
+    al_err_t err = al_sources_expand_objects(
+        &r->sources, s->pipe.paths, s->pipe.npaths,
+        s->edits.from_export ? al_state_name(AL_STATE_MANIFEST) : NULL, s->pipe.s3, &d);
 
     if (err != AL_ERR_OK) {
         cli_print_error(err, &d);

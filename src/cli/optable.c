@@ -271,6 +271,7 @@ static int want_version(void *t, const char *name, const cli_optval_t *v)
 #define EVENTS   "Events"
 #define EDITS    "Edits (top-level fields, before validation; repeatable)"
 #define IDENTIFY "Identify"
+#define OBJECTS  "Objects in buckets (s3://bucket/key, s3://bucket/prefix/, a glob; gs://)"
 #define EXPORTS  "Export"
 #define REPORTS  "Report merge"
 #define GENERAL  "General"
@@ -422,6 +423,31 @@ static const cli_opt_t rows[] = {
              "and the line's byte offset); keep: never",
      .deflt = "auto",
      .refusal = "identifications have no insert_id"},
+
+    /* Objects in buckets */
+    {.name = "s3-endpoint",
+     .cmds = LOADS,
+     .type = OPT_TEXT,
+     .meta = "URL",
+     S(s3_endpoint_arg),
+     .fn = check_endpoint,
+     .section = OBJECTS,
+     .help = "an S3-compatible store for s3:// inputs (MinIO, Ceph, R2, ...); else "
+             "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL",
+     .deflt = "AWS's, by region",
+     .more = "credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+             "AWS_SESSION_TOKEN, else the shared credentials file under AWS_PROFILE; the region "
+             "from AWS_REGION, AWS_DEFAULT_REGION or the shared config file. They are never "
+             "printed"},
+    {.name = "s3-addressing",
+     .cmds = LOADS,
+     .type = OPT_CHOICE,
+     .meta = "auto|path|virtual",
+     S(s3_addressing),
+     .section = OBJECTS,
+     .help = "path-style (ENDPOINT/bucket/key) or virtual-hosted (bucket.ENDPOINT/key) "
+             "requests; auto: path-style with --s3-endpoint, else virtual-hosted",
+     .deflt = "auto"},
 
     /* Run */
     {.name = "dry-run",

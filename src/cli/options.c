@@ -161,6 +161,8 @@ int cli_settle(cli_settings_t *s, int argc, char **argv, int mode, int *rc)
         return 0;
     }
     if (*rc == 0)
+        *rc = cli_object_store(s);
+    if (*rc == 0)
         *rc = cli_load_key(s);
     if (*rc != 0)
         return 0;

@@ -46,9 +46,11 @@ int cli_exit_code(al_err_t err)
     case AL_ERR_SAME_PROJECT:
     case AL_ERR_INPUT_SHAPE:
     case AL_ERR_ALL_REJECTED:
+    case AL_ERR_OBJECT_MISSING:
         return EXIT_INPUT;
     case AL_ERR_CONFIG:
     case AL_ERR_UNREACHABLE:
+    case AL_ERR_OBJECT_ACCESS:
         return EXIT_CONFIG;
     default:
         return EXIT_INTERNAL;

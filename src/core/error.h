@@ -77,7 +77,13 @@
     X(32, ALL_REJECTED, "every line of this input was rejected",                                   \
       "is it NDJSON, one event (or identification) per line? see the reason and the reject file; " \
       "fix or convert it, then load that file alone (its own --state): the same command on a "     \
-      "changed input needs --restart, which sends the other inputs again")
+      "changed input needs --restart, which sends the other inputs again")                         \
+    X(33, OBJECT_ACCESS, "the object store refused the request",                                   \
+      "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), "      \
+      "the bucket's region (AWS_REGION) and --s3-endpoint; nothing was sent")                      \
+    X(34, OBJECT_MISSING, "no such object",                                                        \
+      "check the bucket and the key or pattern (aws s3 ls lists them); a pattern that matches "    \
+      "nothing is an error, so that a typo does not end as an empty run")
 
 typedef enum {
 #define AL_ERR_ENUM(code, name, msg, hint) AL_ERR_##name = code,

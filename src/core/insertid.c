@@ -21,6 +21,12 @@ al_err_t al_insert_id_input_key(const char *path, const char *member, uint64_t *
     al_err_t err;
 
     *key = 0;
+    if (al_s3_is_url(path)) {
+        /* an object: its URL, the same on every run (two objects never
+         * share the key their events' insert_ids come from) */
+        *key = XXH3_64bits(path, strlen(path));
+        return AL_ERR_OK;
+    }
     if (al_input_is_stream(path))
         return AL_ERR_OK;
     err = al_file_identity(path, &id, diag);

@@ -150,6 +150,7 @@ static void reader_opts(const run_t *run, uint32_t i, al_reader_opts_t *ropts)
     ropts->chunk_bytes = run->chunk_bytes;
     ropts->start_offset = start != NULL ? start->offset : 0;
     ropts->start_line = start != NULL ? start->line : 1;
+    ropts->s3 = o->s3;
     member_opts(o, i, ropts);
     part_opts(o, i, ropts);
 }
@@ -807,12 +808,14 @@ static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_dia
         al_err_t err;
         if (!part_taken(o, i))
             continue; /* not this copy's */
-        if (al_input_is_stream(file_of(o, i))) {
+        if (al_input_is_stream(file_of(o, i)) && !al_s3_is_url(file_of(o, i))) {
+            /* an object can be read again: it is sniffed and closed as a file is */
             err = open_stream(run, i, diag);
             if (err != AL_ERR_OK)
                 return err;
             continue;
         }
+        ropts.s3 = o->s3;
         member_opts(o, i, &ropts);
         part_opts(o, i, &ropts);
         err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);

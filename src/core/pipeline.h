@@ -58,6 +58,9 @@ typedef struct {
      * names paths must be (npaths = its n); NULL when every path is a file
      * of its own. */
     const al_sources_t *sources;
+    /* How inputs that are objects in a bucket (s3://, gs://) are reached;
+     * NULL when there are none. Borrowed for the run. */
+    const al_s3_conf_t *s3;
     uint32_t threads;   /* parser threads, 1..AL_MAX_THREADS */
     size_t chunk_bytes; /* 0 = default; raised to hold two maximal events */
     al_rules_t rules;

@@ -119,6 +119,7 @@ struct al_reader {
     /* stream path */
     ZSTD_DCtx *dctx;
     al_zip_member_t *member; /* the source is this zip member, not fd */
+    al_s3_object_t *object;  /* the source is this object, not fd */
     const struct decoder *dec;
     struct inflate_state *gz; /* gzip input: ISA-L's streaming inflate */
     int gz_in_member;         /* a gzip member has begun and not ended */
@@ -216,7 +217,7 @@ static int is_zstd(const unsigned char *m, size_t n)
 int al_input_is_stream(const char *path)
 {
     struct stat st;
-    if (strcmp(path, "-") == 0)
+    if (strcmp(path, "-") == 0 || al_s3_is_url(path))
         return 1;
     return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
@@ -251,6 +252,16 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, const al_reader
         al_err_t err = open_member(r, opts, diag);
         if (err != AL_ERR_OK)
             return err;
+    } else if (al_s3_is_url(path)) {
+        al_err_t err = AL_ERR_INVALID_ARG;
+        if (opts == NULL || opts->s3 == NULL) {
+            al_diag_set(diag, path, 0);
+            snprintf(diag->detail, sizeof(diag->detail), "objects are not read here");
+        } else {
+            err = al_s3_open(opts->s3, path, NULL, 0, &r->object, diag);
+        }
+        if (err != AL_ERR_OK)
+            return err;
     } else if (strcmp(path, "-") == 0) {
         r->fd = STDIN_FILENO;
     } else {
@@ -264,12 +275,12 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, const al_reader
         r->own_fd = 1;
         (void)fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
     }
-    if (r->member == NULL && fstat(r->fd, &st) != 0) {
+    if (r->member == NULL && r->object == NULL && fstat(r->fd, &st) != 0) {
         int e = errno;
         return fail(r, AL_ERR_IO, e, diag);
     }
-    if (r->member != NULL) {
-        /* streamed from the archive */
+    if (r->member != NULL || r->object != NULL) {
+        /* streamed from the archive, or from the bucket */
     } else if (S_ISDIR(st.st_mode))
         return fail(r, AL_ERR_IS_DIR, 0, diag);
     else if (S_ISREG(st.st_mode)) {
@@ -703,6 +714,7 @@ void al_reader_close(al_reader_t *r)
     if (r->own_fd && r->fd >= 0)
         close(r->fd);
     al_zip_member_close(r->member);
+    al_s3_close(r->object);
     ZSTD_freeDCtx(r->dctx);
     free(r->gz);
     free(r->in);
@@ -870,6 +882,17 @@ static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t o
  * error (recorded as pending). */
 static ssize_t src_read(al_reader_t *r, void *dst, size_t cap)
 {
+    if (r->object != NULL) {
+        al_err_t err;
+        al_diag_t d;
+        ssize_t k = al_s3_read(r->object, dst, cap, &err, &d);
+        if (k < 0) {
+            r->pending = err;
+            r->pending_diag = d;
+        }
+        r->file_size = al_s3_size(r->object);
+        return k;
+    }
     if (r->member != NULL) {
         al_err_t err;
         al_diag_t d;

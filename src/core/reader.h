@@ -6,7 +6,8 @@
  * one window per chunk (MADV_SEQUENTIAL); releasing a chunk unmaps it, so the
  * resident size of a 100 GB input stays at a few chunks. Everything else
  * is streamed into heap buffers through one decoder interface: a source of
- * bytes (a file, a stream, or a zip member inflated by zipfile.h) under a
+ * bytes (a file, a stream, a zip member inflated by zipfile.h, or an object
+ * in a bucket read by s3.h) under a
  * format decoder (plain, zstd or gzip, found by magic number, not by name),
  * so a gzip file inside a zip (Amplitude's export layout) is decoded twice
  * with nothing special. Offsets of compressed input count decompressed
@@ -24,6 +25,7 @@
 #define AL_READER_H
 
 #include "error.h"
+#include "s3.h"
 #include "zipfile.h"
 
 #include <stddef.h>
@@ -75,6 +77,10 @@ typedef struct {
      * range_start is 0. start_offset, when set, is where to resume inside
      * the range. Only for plain regular files. */
     uint64_t range_start, range_end;
+    /* How objects are reached: needed when path is an object URL (s3://,
+     * gs://; s3.h), which is then read as a stream of ranged GETs. NULL
+     * refuses such a path. Borrowed for the reader's life. */
+    const al_s3_conf_t *s3;
 } al_reader_opts_t;
 
 #define AL_RANGE_END UINT64_MAX
@@ -128,8 +134,9 @@ void al_reader_close(al_reader_t *r);
 /* Frees a chunk and its memory. Any thread. NULL is ignored. */
 void al_chunk_release(al_chunk_t *c);
 
-/* @return 1 when path is read as a stream: '-' (standard input) or not a
- * regular file (a pipe, <(cmd), a FIFO, a device). A stream is read once,
+/* @return 1 when path is read as a stream: '-' (standard input), not a
+ * regular file (a pipe, <(cmd), a FIFO, a device), or an object in a
+ * bucket (s3://, gs://: read once in order, and not resumed yet). A stream is read once,
  * in order, is never sniffed ahead of the run, and cannot be resumed.
  * Thread-safety: any thread. */
 int al_input_is_stream(const char *path);

@@ -178,7 +178,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, co
             break;
         }
         snprintf(name, len, "%s:%s", path, mem[k].name);
-        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].stored, 0};
+        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].stored, 0, NULL};
     }
 out:
     free(mem);
@@ -206,8 +206,59 @@ al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t
     return al_sources_expand_skip(out, paths, n, NULL, diag);
 }
 
+typedef struct {
+    al_sources_t *s;
+    uint32_t *cap;
+    const char *url; /* as given: its "s3://bucket/" names the objects */
+    size_t base;     /* the length of that */
+    al_err_t err;
+    al_diag_t *diag;
+} listed_t;
+
+static int add_object(void *ctx, const al_s3_entry_t *e)
+{
+    listed_t *l = ctx;
+    size_t n = l->base + strlen(e->key) + 1;
+    char *url = malloc(n);
+    if (url == NULL) {
+        l->err = AL_ERR_NOMEM;
+        return 1;
+    }
+    snprintf(url, n, "%.*s%s", (int)l->base, l->url, e->key);
+    l->err = grow(l->s, l->cap, 1, l->diag, l->url);
+    if (l->err != AL_ERR_OK) {
+        free(url);
+        return 1;
+    }
+    l->s->v[l->s->n++] = (al_source_t){url, url, NULL, 0, e->size, 0, url};
+    return 0;
+}
+
+/* Lists the objects url names into s. */
+static al_err_t add_objects(al_sources_t *s, uint32_t *cap, const char *url, const al_s3_conf_t *s3,
+                            al_diag_t *diag)
+{
+    const char *slash = strchr(url + 5, '/');
+    listed_t l = {s,         cap, url, slash != NULL ? (size_t)(slash - url) + 1 : strlen(url),
+                  AL_ERR_OK, diag};
+    al_err_t err;
+    if (s3 == NULL) {
+        al_diag_set(diag, url, 0);
+        snprintf(diag->detail, sizeof(diag->detail), "objects are not read here");
+        return AL_ERR_INVALID_ARG;
+    }
+    err = al_s3_list(s3, url, add_object, &l, diag);
+    return err != AL_ERR_OK ? err : l.err;
+}
+
 al_err_t al_sources_expand_skip(al_sources_t *out, const char *const *paths, uint32_t n,
                                 const char *skip, al_diag_t *diag)
+{
+    return al_sources_expand_objects(out, paths, n, skip, NULL, diag);
+}
+
+al_err_t al_sources_expand_objects(al_sources_t *out, const char *const *paths, uint32_t n,
+                                   const char *skip, const al_s3_conf_t *s3, al_diag_t *diag)
 {
     uint32_t cap = 0;
     al_err_t err = AL_ERR_OK;
@@ -215,14 +266,20 @@ al_err_t al_sources_expand_skip(al_sources_t *out, const char *const *paths, uin
     memset(out, 0, sizeof(*out));
     for (uint32_t i = 0; i < n && err == AL_ERR_OK; i++) {
         uint64_t size;
-        int kind = file_kind(paths[i], &size);
+        int kind;
+        if (al_s3_is_url(paths[i])) {
+            err = add_objects(out, &cap, paths[i], s3, diag);
+            continue;
+        }
+        kind = file_kind(paths[i], &size);
         if (kind == KIND_ZIP) {
             err = add_archive(out, &cap, paths[i], skip, diag);
             continue;
         }
         err = grow(out, &cap, 1, diag, paths[i]);
         if (err == AL_ERR_OK)
-            out->v[out->n++] = (al_source_t){paths[i], paths[i], NULL, 0, size, kind == KIND_PLAIN};
+            out->v[out->n++] =
+                (al_source_t){paths[i], paths[i], NULL, 0, size, kind == KIND_PLAIN, NULL};
     }
     if (err == AL_ERR_OK)
         err = index_names(out);
@@ -235,9 +292,11 @@ void al_sources_free(al_sources_t *s)
 {
     if (s == NULL)
         return;
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->n; i++) {
         if (s->v[i].zip != NULL)
             free((char *)s->v[i].name);
+        free(s->v[i].own);
+    }
     for (uint32_t i = 0; i < s->nzips; i++)
         al_zip_close(s->zips[i]);
     free(s->v);

@@ -20,6 +20,7 @@
 #define AL_SOURCES_H
 
 #include "error.h"
+#include "s3.h"
 #include "zipfile.h"
 
 #include <stdint.h>
@@ -34,6 +35,7 @@ typedef struct {
     uint64_t
         stored;     /* bytes as stored: a file's size, a member's compressed size; 0 for a stream */
     int splittable; /* a plain regular file: copies can read byte ranges of it (shard.h) */
+    char *own;      /* an object's URL, name and path both, allocated by the list; or NULL */
 } al_source_t;
 
 typedef struct {
@@ -61,6 +63,13 @@ al_err_t al_sources_expand(al_sources_t *out, const char *const *paths, uint32_t
  * export directory, with --from amplitude-export. */
 al_err_t al_sources_expand_skip(al_sources_t *out, const char *const *paths, uint32_t n,
                                 const char *skip, al_diag_t *diag);
+
+/* As al_sources_expand_skip, and an object URL (s3://, gs://; s3.h) stands
+ * for the objects its listing through s3 names, in key order, each an input
+ * named by its own URL, its size as stored. s3 NULL refuses object URLs.
+ * @return also OBJECT_MISSING (nothing matches), OBJECT_ACCESS, IO. */
+al_err_t al_sources_expand_objects(al_sources_t *out, const char *const *paths, uint32_t n,
+                                   const char *skip, const al_s3_conf_t *s3, al_diag_t *diag);
 
 /* Releases names and archives. NULL or a zeroed list is fine. */
 void al_sources_free(al_sources_t *s);
