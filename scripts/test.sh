@@ -11,8 +11,12 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 # The Slurm test (label slurm) starts a one-node cluster of its own: it needs
-# Debian's Slurm and munge, which nothing else does.
-EXTRA_PACKAGES="slurm-wlm munge" scripts/setup.sh
+# Debian's Slurm and munge, which nothing else does; the object storage test
+# needs Node.js (with npm).
+EXTRA_PACKAGES="slurm-wlm munge nodejs" scripts/setup.sh
+# The object storage test (cli_s3) runs s3rver and AWS's own SigV4 signer,
+# pinned in tests/s3/package-lock.json.
+npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error
 
 if [ $quick -eq 0 ]; then
     echo "== format (clang-format --dry-run)"

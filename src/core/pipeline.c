@@ -151,6 +151,7 @@ static void reader_opts(const run_t *run, uint32_t i, al_reader_opts_t *ropts)
     ropts->start_offset = start != NULL ? start->offset : 0;
     ropts->start_line = start != NULL ? start->line : 1;
     ropts->s3 = o->s3;
+    ropts->etag = o->sources != NULL ? o->sources->v[i].etag : NULL;
     member_opts(o, i, ropts);
     part_opts(o, i, ropts);
 }
@@ -816,6 +817,7 @@ static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_dia
             continue;
         }
         ropts.s3 = o->s3;
+        ropts.etag = o->sources != NULL ? o->sources->v[i].etag : NULL;
         member_opts(o, i, &ropts);
         part_opts(o, i, &ropts);
         err = al_reader_open(&r, file_of(o, i), i, &ropts, diag);

@@ -258,7 +258,7 @@ static al_err_t open_and_sniff(al_reader_t *r, const char *path, const al_reader
             al_diag_set(diag, path, 0);
             snprintf(diag->detail, sizeof(diag->detail), "objects are not read here");
         } else {
-            err = al_s3_open(opts->s3, path, NULL, 0, &r->object, diag);
+            err = al_s3_open(opts->s3, path, opts->etag, 0, &r->object, diag);
         }
         if (err != AL_ERR_OK)
             return err;

@@ -81,6 +81,8 @@ typedef struct {
      * gs://; s3.h), which is then read as a stream of ranged GETs. NULL
      * refuses such a path. Borrowed for the reader's life. */
     const al_s3_conf_t *s3;
+    const char
+        *etag; /* the object's ETag in its listing, to hold it to; NULL: the first answer's */
 } al_reader_opts_t;
 
 #define AL_RANGE_END UINT64_MAX

@@ -178,7 +178,7 @@ static al_err_t add_archive(al_sources_t *s, uint32_t *cap, const char *path, co
             break;
         }
         snprintf(name, len, "%s:%s", path, mem[k].name);
-        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].stored, 0, NULL};
+        s->v[s->n++] = (al_source_t){name, path, z, mem[k].index, mem[k].stored, 0, NULL, NULL};
     }
 out:
     free(mem);
@@ -230,7 +230,11 @@ static int add_object(void *ctx, const al_s3_entry_t *e)
         free(url);
         return 1;
     }
-    l->s->v[l->s->n++] = (al_source_t){url, url, NULL, 0, e->size, 0, url};
+    l->s->v[l->s->n] = (al_source_t){url, url, NULL, 0, e->size, 0, url, strdup(e->etag)};
+    if (l->s->v[l->s->n++].etag == NULL) {
+        l->err = AL_ERR_NOMEM;
+        return 1;
+    }
     return 0;
 }
 
@@ -279,7 +283,7 @@ al_err_t al_sources_expand_objects(al_sources_t *out, const char *const *paths, 
         err = grow(out, &cap, 1, diag, paths[i]);
         if (err == AL_ERR_OK)
             out->v[out->n++] =
-                (al_source_t){paths[i], paths[i], NULL, 0, size, kind == KIND_PLAIN, NULL};
+                (al_source_t){paths[i], paths[i], NULL, 0, size, kind == KIND_PLAIN, NULL, NULL};
     }
     if (err == AL_ERR_OK)
         err = index_names(out);
@@ -296,6 +300,7 @@ void al_sources_free(al_sources_t *s)
         if (s->v[i].zip != NULL)
             free((char *)s->v[i].name);
         free(s->v[i].own);
+        free(s->v[i].etag);
     }
     for (uint32_t i = 0; i < s->nzips; i++)
         al_zip_close(s->zips[i]);

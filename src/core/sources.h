@@ -36,6 +36,7 @@ typedef struct {
         stored;     /* bytes as stored: a file's size, a member's compressed size; 0 for a stream */
     int splittable; /* a plain regular file: copies can read byte ranges of it (shard.h) */
     char *own;      /* an object's URL, name and path both, allocated by the list; or NULL */
+    char *etag;     /* an object's ETag in its listing (the reader holds it to it); or NULL */
 } al_source_t;
 
 typedef struct {
