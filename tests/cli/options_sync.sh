@@ -36,7 +36,7 @@ want_regions "$src/README.md" load identify export mock
 "$optdoc" names | sort -u >"$tmp/names"
 grep -q '^AMPLOAD_SHARD_BY$' "$tmp/names" || bad "names lists no environment variables"
 foreign="array wait install quick for from-file icsv itsv ojsonl bad-rate blank-rate crlf
-no-newline-at-end identify users export- build target"
+no-newline-at-end identify users export- build target prefix"
 printf '%s\n' $foreign >>"$tmp/names"
 for f in "${pages[@]}" "$src/docs/scale-out.md"; do
     sed 's/\\-/-/g' "$f" | grep -oE '(^|[^A-Za-z0-9_-])--[a-z][a-z0-9-]+' |
