@@ -57,11 +57,11 @@ typedef struct {
 
 /* What a signed request carries. */
 typedef struct {
-    char path[3072];         /* the encoded path, for the URL */
-    char query[8192];        /* the encoded, sorted query ("" when none), for the URL after '?' */
-    char amz_date[17];       /* x-amz-date: YYYYMMDDTHHMMSSZ */
-    char content_sha256[65]; /* x-amz-content-sha256 */
-    char authorization[640]; /* Authorization */
+    char path[3072];          /* the encoded path, for the URL */
+    char query[8192];         /* the encoded, sorted query ("" when none), for the URL after '?' */
+    char amz_date[17];        /* x-amz-date: YYYYMMDDTHHMMSSZ */
+    char content_sha256[65];  /* x-amz-content-sha256 */
+    char authorization[2048]; /* Authorization */
 } al_sigv4_out_t;
 
 /* Signs r with c into out. @return AL_ERR_OK, or INVALID_ARG when the path,
