@@ -48,7 +48,8 @@ typedef struct {
     int gzip_level;        /* --gzip: the test request goes compressed too */
     int from_export;       /* --from amplitude-export: an export's files */
     int allow_same_project;
-    int color; /* ANSI colours for the marks */
+    const al_s3_conf_t *s3; /* how objects are reached, or NULL */
+    int color;              /* ANSI colours for the marks */
     FILE *out;
 } cli_check_opts_t;
 
@@ -335,10 +336,10 @@ static void human_bytes(uint64_t n, char *buf, size_t cap)
 
 /* Opens one input (a file, or a member of src's archive) and reads its
  * first chunk, as the run will. @return AL_ERR_OK or the error (d filled). */
-static al_err_t probe_input(const char *path, const al_source_t *src, al_format_t *format,
-                            uint64_t *size, int *empty, al_diag_t *d)
+static al_err_t probe_input(const char *path, const al_source_t *src, const al_s3_conf_t *s3,
+                            al_format_t *format, uint64_t *size, int *empty, al_diag_t *d)
 {
-    al_reader_opts_t ro = {.chunk_bytes = 65536};
+    al_reader_opts_t ro = {.chunk_bytes = 65536, .s3 = s3, .etag = src != NULL ? src->etag : NULL};
     al_reader_t *r = NULL;
     al_chunk_t *c = NULL;
     al_err_t err;
@@ -361,6 +362,33 @@ static al_err_t probe_input(const char *path, const al_source_t *src, al_format_
     return err;
 }
 
+static const char *format_text(al_format_t f);
+
+/* An object URL: the listing worked (permission, bucket, pattern), and the
+ * first object's first bytes read as a run would read them. */
+static void check_objects(checklist_t *cl, const char *url, const al_sources_t *one)
+{
+    char detail[1400], msg[1024], size[32];
+    uint64_t total = 0, sz = 0;
+    al_format_t format = AL_FORMAT_PLAIN;
+    int empty = 0;
+    al_diag_t d;
+    al_err_t err;
+    for (uint32_t k = 0; k < one->n; k++)
+        total += one->v[k].stored;
+    err = probe_input(one->v[0].path, &one->v[0], cl->o->s3, &format, &sz, &empty, &d);
+    if (err != AL_ERR_OK) {
+        al_diag_format(err, &d, msg, sizeof(msg));
+        item(cl, MARK_FAIL, "input", msg, al_errhint(err), cli_exit_code(err));
+        return;
+    }
+    human_bytes(total, size, sizeof(size));
+    snprintf(detail, sizeof(detail), "%.300s: %" PRIu32 " object%s, %s; the first (%.300s) %s%s",
+             url, one->n, one->n == 1 ? "" : "s", size, one->v[0].name, format_text(format),
+             empty ? ", empty" : "");
+    item(cl, MARK_PASS, "input", detail, NULL, 0);
+}
+
 static const char *format_text(al_format_t f)
 {
     return f == AL_FORMAT_ZSTD   ? "zstd-compressed NDJSON"
@@ -380,10 +408,11 @@ static void check_archive(checklist_t *cl, const char *path, const al_sources_t 
         uint64_t sz = 0;
         int empty = 0;
         al_diag_t d;
-        al_err_t err = probe_input(path, &one->v[m], &format, &sz, &empty, &d);
+        al_err_t err = probe_input(path, &one->v[m], NULL, &format, &sz, &empty, &d);
         if (err != AL_ERR_OK) {
             al_diag_format(err, &d, msg, sizeof(msg));
-            item(cl, MARK_FAIL, "input", msg, al_errhint(err), EXIT_INPUT);
+            item(cl, MARK_FAIL, "input", msg, al_errhint(err),
+                 err == AL_ERR_OBJECT_ACCESS ? EXIT_CONFIG : EXIT_INPUT);
             return;
         }
         formats |= 1u << format;
@@ -427,7 +456,12 @@ static void check_inputs(checklist_t *cl)
             item(cl, MARK_SKIP, "input", detail, NULL, 0);
             continue;
         }
-        err = al_sources_expand_skip(&one, &path, 1, export_skip(o), &d);
+        err = al_sources_expand_objects(&one, &path, 1, export_skip(o), o->s3, &d);
+        if (err == AL_ERR_OK && al_s3_is_url(path)) {
+            check_objects(cl, path, &one);
+            al_sources_free(&one);
+            continue;
+        }
         if (err == AL_ERR_OK && one.nzips > 0) {
             check_archive(cl, path, &one);
             al_sources_free(&one);
@@ -435,10 +469,11 @@ static void check_inputs(checklist_t *cl)
         }
         al_sources_free(&one);
         if (err == AL_ERR_OK)
-            err = probe_input(path, NULL, &format, &sz, &empty, &d);
+            err = probe_input(path, NULL, NULL, &format, &sz, &empty, &d);
         if (err != AL_ERR_OK) {
             al_diag_format(err, &d, msg, sizeof(msg));
-            item(cl, MARK_FAIL, "input", msg, al_errhint(err), EXIT_INPUT);
+            item(cl, MARK_FAIL, "input", msg, al_errhint(err),
+                 err == AL_ERR_OBJECT_ACCESS ? EXIT_CONFIG : EXIT_INPUT);
         } else {
             human_bytes(sz, size, sizeof(size));
             snprintf(detail, sizeof(detail), "%s: %s, %s%s", path, format_text(format), size,
@@ -490,7 +525,8 @@ static void check_checkpoint(checklist_t *cl, const al_state_t *st)
             item(cl, MARK_SKIP, CKPT_ITEM, "none for a stream (standard input, a pipe)", NULL, 0);
             return;
         }
-    if (al_sources_expand_skip(&all, o->paths, o->npaths, export_skip(o), &d) != AL_ERR_OK) {
+    if (al_sources_expand_objects(&all, o->paths, o->npaths, export_skip(o), o->s3, &d) !=
+        AL_ERR_OK) {
         item(cl, MARK_SKIP, CKPT_ITEM, "not checked: an input cannot be read", NULL, 0);
         return;
     }
@@ -624,6 +660,7 @@ int cmd_check(int argc, char **argv)
         .gzip_level = set.pipe.batch.gzip_level,
         .from_export = set.edits.from_export,
         .allow_same_project = set.allow_same_project,
+        .s3 = set.pipe.s3,
         .color = isatty(1) && (nc == NULL || nc[0] == '\0') &&
                  !(term != NULL && strcmp(term, "dumb") == 0),
         .out = stdout,

@@ -25,8 +25,16 @@ typedef struct {
 } al_file_identity_t;
 
 /* Takes the identity of the file at path; a FIFO is opened without waiting
- * for a writer and gets regular = 0. Thread-safety: any thread.
- * @return AL_ERR_OK, or IO (diag names the file and carries errno). */
+ * for a writer and gets regular = 0. An object URL (s3.h) has the identity
+ * its listing noted: its size, the hash of its ETag as head, of its URL as
+ * tail, no time. Thread-safety: any thread.
+ * @return AL_ERR_OK, or IO (diag names the file and carries errno; for an
+ * object never noted, says so). */
 al_err_t al_file_identity(const char *path, al_file_identity_t *id, al_diag_t *diag);
+
+/* Notes what a listing says of an object (its URL, size and ETag), for
+ * al_file_identity. Kept for the life of the process. Thread-safety: any
+ * thread. @return AL_ERR_OK or NOMEM. */
+al_err_t al_file_identity_note(const char *url, uint64_t size, const char *etag);
 
 #endif

@@ -809,8 +809,7 @@ static al_err_t preflight(run_t *run, al_input_t *inputs, uint64_t *keys, al_dia
         al_err_t err;
         if (!part_taken(o, i))
             continue; /* not this copy's */
-        if (al_input_is_stream(file_of(o, i)) && !al_s3_is_url(file_of(o, i))) {
-            /* an object can be read again: it is sniffed and closed as a file is */
+        if (al_input_is_stream(file_of(o, i))) {
             err = open_stream(run, i, diag);
             if (err != AL_ERR_OK)
                 return err;

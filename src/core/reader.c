@@ -217,8 +217,10 @@ static int is_zstd(const unsigned char *m, size_t n)
 int al_input_is_stream(const char *path)
 {
     struct stat st;
-    if (strcmp(path, "-") == 0 || al_s3_is_url(path))
+    if (strcmp(path, "-") == 0)
         return 1;
+    if (al_s3_is_url(path))
+        return 0; /* an object can be read again, from any byte */
     return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 

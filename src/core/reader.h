@@ -136,9 +136,9 @@ void al_reader_close(al_reader_t *r);
 /* Frees a chunk and its memory. Any thread. NULL is ignored. */
 void al_chunk_release(al_chunk_t *c);
 
-/* @return 1 when path is read as a stream: '-' (standard input), not a
- * regular file (a pipe, <(cmd), a FIFO, a device), or an object in a
- * bucket (s3://, gs://: read once in order, and not resumed yet). A stream is read once,
+/* @return 1 when path is read as a stream: '-' (standard input) or not a
+ * regular file (a pipe, <(cmd), a FIFO, a device). An object in a bucket
+ * (s3://, gs://) is not: it can be read again. A stream is read once,
  * in order, is never sniffed ahead of the run, and cannot be resumed.
  * Thread-safety: any thread. */
 int al_input_is_stream(const char *path);

@@ -1,6 +1,8 @@
 /* sources.c - inputs with zip archives opened up into their members (sources.h). */
 #include "sources.h"
 
+#include "fileid.h"
+
 #include "reader.h"
 
 #include <ctype.h>
@@ -235,7 +237,8 @@ static int add_object(void *ctx, const al_s3_entry_t *e)
         l->err = AL_ERR_NOMEM;
         return 1;
     }
-    return 0;
+    l->err = al_file_identity_note(url, e->size, e->etag); /* for the checkpoint */
+    return l->err != AL_ERR_OK;
 }
 
 /* Lists the objects url names into s. */
