@@ -460,8 +460,10 @@ static void list_entry(listing_t *l)
 {
     al_s3_entry_t e = {l->ekey, l->esize, l->etag};
     size_t n = strlen(l->key);
-    if (l->stop)
-        return;
+    if (l->stop || l->ekey[0] == '\0')
+        return; /* no key: nothing to read */
+    if (strncmp(l->ekey, l->key, l->literal) != 0)
+        return; /* outside the prefix asked for: not the store's to add */
     if (l->pattern) {
         if (!glob_match(l->key, l->ekey))
             return;
@@ -514,6 +516,39 @@ static int parse_page(listing_t *l, const answer_t *a)
     ok = a->body != NULL && XML_Parse(p, a->body, (int)a->len, 1) == XML_STATUS_OK;
     XML_ParserFree(p);
     return ok ? 0 : -1;
+}
+
+int al_s3_parse_listing(const char *xml, size_t n, const char *key,
+                        int (*fn)(void *ctx, const al_s3_entry_t *e), void *ctx, int *truncated,
+                        char *token, size_t cap)
+{
+    listing_t *l = calloc(1, sizeof(*l));
+    answer_t a = {.body = (char *)xml, .len = n};
+    int rc = -1;
+    if (l == NULL || n > BODY_CAP)
+        goto out;
+    l->key = key;
+    l->literal = strcspn(key, "*?");
+    l->pattern = key[l->literal] != '\0';
+    l->prefix = !l->pattern && (key[0] == '\0' || key[strlen(key) - 1] == '/');
+    l->fn = fn;
+    l->ctx = ctx;
+    rc = parse_page(l, &a);
+    *truncated = l->truncated;
+    snprintf(token, cap, "%s", l->token);
+out:
+    free(l);
+    return rc;
+}
+
+void al_s3_parse_error(const char *xml, size_t n, char *code, size_t ccap, char *message,
+                       size_t mcap)
+{
+    errdoc_t d;
+    answer_t a = {.body = (char *)xml, .len = n};
+    read_error(&a, &d);
+    snprintf(code, ccap, "%s", d.code);
+    snprintf(message, mcap, "%s", d.message);
 }
 
 al_err_t al_s3_list(const al_s3_conf_t *c, const char *url,

@@ -69,6 +69,20 @@ typedef struct {
 al_err_t al_s3_list(const al_s3_conf_t *c, const char *url,
                     int (*fn)(void *ctx, const al_s3_entry_t *e), void *ctx, al_diag_t *diag);
 
+/* Reads one ListObjectsV2 page (n bytes of XML, not NUL-terminated) as
+ * the listing of key (the URL's key part: a key, a prefix or a pattern)
+ * would: fn gets each object it names. *truncated and token[cap] get the
+ * page's continuation. For the unit tests and the fuzzer, and al_s3_list.
+ * @return 0, or -1 when the bytes are not such a page. */
+int al_s3_parse_listing(const char *xml, size_t n, const char *key,
+                        int (*fn)(void *ctx, const al_s3_entry_t *e), void *ctx, int *truncated,
+                        char *token, size_t cap);
+
+/* Reads the code and message of an S3 error document into code[ccap] and
+ * message[mcap] ("" when absent). */
+void al_s3_parse_error(const char *xml, size_t n, char *code, size_t ccap, char *message,
+                       size_t mcap);
+
 typedef struct al_s3_object al_s3_object_t;
 
 /* Opens the object url names (one object: s3://bucket/key) for reading
