@@ -19,6 +19,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <expat.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +111,15 @@ typedef struct {
     char region[64]; /* x-amz-bucket-region */
     uint64_t total;  /* from Content-Range */
     char retry_after[64];
+    atomic_int *stop; /* set: the transfer gives up at once; may be NULL */
 } answer_t;
+
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    const answer_t *a = ctx;
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return a->stop != NULL && atomic_load(a->stop); /* non-zero aborts */
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
@@ -214,6 +224,9 @@ static CURLcode perform(CURL *e, const al_s3_conf_t *c, const where_t *w, const 
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (c->stall_ms > 0 ? c->stall_ms : 60000) / 1000 + 1);
@@ -351,12 +364,13 @@ static void sleep_ms(uint64_t ms)
 typedef void (*again_fn)(void *ctx, request_t *rq);
 
 static al_err_t run(CURL *e, const al_s3_conf_t *c, const where_t *w, request_t *rq, answer_t *a,
-                    again_fn again, void *ctx, const char *what, al_diag_t *diag)
+                    again_fn again, void *ctx, const char *what, atomic_int *stop, al_diag_t *diag)
 {
     uint64_t budget = c->retry_time_ms > 0 ? c->retry_time_ms : 600000;
     double t0 = al_mono_s();
     al_rng_t rng;
     al_rng_seed(&rng, (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)a);
+    a->stop = stop;
     for (uint32_t attempt = 1;; attempt++) {
         long status;
         CURLcode rc;
@@ -365,6 +379,8 @@ static al_err_t run(CURL *e, const al_s3_conf_t *c, const where_t *w, request_t 
         a->len = 0;
         a->etag[0] = a->retry_after[0] = '\0';
         rc = perform(e, c, w, rq, a, &status, diag);
+        if (stop != NULL && atomic_load(stop))
+            return AL_ERR_INTERRUPTED;
         verdict = classify(rc, status, a, what, diag);
         if (verdict >= 0)
             return (al_err_t)verdict;
@@ -376,7 +392,10 @@ static al_err_t run(CURL *e, const al_s3_conf_t *c, const where_t *w, request_t 
                      al_mono_s() - t0);
             return AL_ERR_IO;
         }
-        sleep_ms(wait);
+        for (uint64_t slept = 0; slept < wait && !(stop != NULL && atomic_load(stop)); slept += 100)
+            sleep_ms(wait - slept < 100 ? wait - slept : 100);
+        if (stop != NULL && atomic_load(stop))
+            return AL_ERR_INTERRUPTED;
         if (again != NULL)
             again(ctx, rq);
     }
@@ -587,7 +606,7 @@ al_err_t al_s3_list(const al_s3_conf_t *c, const char *url,
                            l->token,
                            NULL};
         request_t rq = {"/", q, NULL, NULL};
-        err = run(e, c, &w, &rq, &a, NULL, NULL, url, diag);
+        err = run(e, c, &w, &rq, &a, NULL, NULL, url, NULL, diag);
         if (err == AL_ERR_OK && parse_page(l, &a) != 0) {
             al_diag_set(diag, url, 0);
             snprintf(diag->detail, sizeof(diag->detail),
@@ -613,6 +632,13 @@ out:
 
 /* ---- reading an object ---------------------------------------------------------- */
 
+/* One object being read. The first part is fetched by the reader itself
+ * (opening an input only sniffs it); from the second on, a thread of the
+ * object's own fetches part k+1 into `next` while the reader consumes part
+ * k from `buf`, so the store's latency is paid once per part in the
+ * background: two parts of memory at most. The fetch side (curl handle,
+ * pos, total, etag, fetched) belongs to the thread once it runs; what the
+ * reader sees of it crosses under `lock` with each part. */
 struct al_s3_object {
     const al_s3_conf_t *conf; /* borrowed */
     where_t where;
@@ -620,15 +646,28 @@ struct al_s3_object {
     char path[1100]; /* "/key" */
     char etag[128];  /* "" until the first answer (or the listing's) */
     CURL *easy;
-    char *buf; /* one part */
-    size_t blen, boff;
-    uint64_t pos;   /* the object offset of buf[blen] - the next byte to fetch */
+    uint64_t pos;   /* the object offset of the next byte to fetch */
     uint64_t start; /* where reading began */
     uint64_t total; /* the object's size, once an answer said; UINT64_MAX unknown */
     uint64_t fetched;
+    /* the reader's side */
+    char *buf; /* the part being consumed */
+    size_t blen, boff;
     int eof;
     al_err_t err; /* sticky */
     al_diag_t err_diag;
+    uint64_t seen_total, seen_fetched; /* as of the last part handed over */
+    /* the hand-over */
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char *next;      /* the part being fetched, or fetched */
+    size_t next_len; /* 0 with next_err OK: the end of the object */
+    int next_ready;  /* next holds a part (or the end, or an error) for the reader */
+    al_err_t next_err;
+    al_diag_t next_diag;
+    atomic_int stop; /* closing: the thread's transfer and backoff give up */
 };
 
 al_err_t al_s3_open(const al_s3_conf_t *c, const char *url, const char *etag, uint64_t offset,
@@ -655,11 +694,13 @@ al_err_t al_s3_open(const al_s3_conf_t *c, const char *url, const char *etag, ui
         return err;
     }
     o->conf = c;
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->cond, NULL);
     snprintf(o->url, sizeof(o->url), "%s", url);
     snprintf(o->path, sizeof(o->path), "/%s", o->where.key);
     snprintf(o->etag, sizeof(o->etag), "%s", etag != NULL ? etag : "");
     o->pos = o->start = offset;
-    o->total = UINT64_MAX;
+    o->total = o->seen_total = UINT64_MAX;
     *out = o;
     return AL_ERR_OK;
 }
@@ -681,21 +722,22 @@ static void part_again(void *ctx, request_t *rq)
     rq->if_match = p->o->etag[0] != '\0' ? p->o->etag : NULL;
 }
 
-/* Fetches the next part into buf. @return AL_ERR_OK (blen 0 at the end). */
-static al_err_t fetch_part(al_s3_object_t *o, al_diag_t *diag)
+/* Fetches the next part into dst (len 0 at the end of the object).
+ * @return AL_ERR_OK or the error (diag filled). */
+static al_err_t fetch_into(al_s3_object_t *o, char *dst, size_t *len, al_diag_t *diag)
 {
     answer_t a = {0};
     part_t p = {o, &a, ""};
     request_t rq = {o->path, NULL, NULL, NULL};
     al_err_t err;
 
-    o->blen = o->boff = 0;
+    *len = 0;
     if (o->total != UINT64_MAX && o->pos >= o->total)
         return AL_ERR_OK;
-    a.dst = o->buf;
+    a.dst = dst;
     a.dcap = o->fetched == 0 && o->pos == o->start ? FIRST_PART : AL_S3_PART_BYTES;
     part_again(&p, &rq);
-    err = run(o->easy, o->conf, &o->where, &rq, &a, part_again, &p, o->url, diag);
+    err = run(o->easy, o->conf, &o->where, &rq, &a, part_again, &p, o->url, &o->stop, diag);
     o->fetched += a.dlen;
     free(a.body);
     if (err == AL_ERR_OBJECT_ACCESS && strstr(diag->detail, "InvalidRange") != NULL) {
@@ -715,10 +757,79 @@ static al_err_t fetch_part(al_s3_object_t *o, al_diag_t *diag)
         return AL_ERR_INPUT_CHANGED;
     }
     if (a.total > 0 || o->total == UINT64_MAX)
-        o->total = a.total;
-    o->blen = a.dlen;
+        o->total = a.total; /* no Content-Range: the whole object came */
+    *len = a.dlen;
     o->pos += a.dlen;
     return AL_ERR_OK;
+}
+
+/* The fetch thread: fills `next` whenever the reader has taken it. */
+static void *fetcher(void *arg)
+{
+    al_s3_object_t *o = arg;
+    for (;;) {
+        size_t len;
+        al_diag_t d;
+        al_err_t err;
+        pthread_mutex_lock(&o->lock);
+        while (o->next_ready && !atomic_load(&o->stop))
+            pthread_cond_wait(&o->cond, &o->lock);
+        pthread_mutex_unlock(&o->lock);
+        if (atomic_load(&o->stop))
+            return NULL;
+        memset(&d, 0, sizeof(d));
+        err = fetch_into(o, o->next, &len, &d);
+        pthread_mutex_lock(&o->lock);
+        o->next_len = len;
+        o->next_err = err;
+        o->next_diag = d;
+        o->next_ready = 1;
+        pthread_cond_broadcast(&o->cond);
+        pthread_mutex_unlock(&o->lock);
+        if (err != AL_ERR_OK || len == 0)
+            return NULL; /* the end, or a failure: nothing more to fetch */
+    }
+}
+
+/* The next part into buf: the first by the reader itself, the others from
+ * the thread (started after the first). @return AL_ERR_OK (blen 0 at the
+ * end) or the error. */
+static al_err_t next_part(al_s3_object_t *o, al_diag_t *diag)
+{
+    char *t;
+    al_err_t err;
+    o->boff = o->blen = 0;
+    if (!o->started) {
+        err = fetch_into(o, o->buf, &o->blen, diag);
+        o->seen_total = o->total;
+        o->seen_fetched = o->fetched;
+        if (err != AL_ERR_OK || o->blen == 0)
+            return err;
+        o->next = malloc(AL_S3_PART_BYTES);
+        if (o->next == NULL)
+            return AL_ERR_NOMEM;
+        if (pthread_create(&o->thread, NULL, fetcher, o) != 0)
+            return AL_ERR_THREAD;
+        o->started = 1;
+        return AL_ERR_OK;
+    }
+    pthread_mutex_lock(&o->lock);
+    while (!o->next_ready)
+        pthread_cond_wait(&o->cond, &o->lock);
+    /* the thread waits for the hand-over: what it knows is the reader's to read */
+    o->seen_total = o->total;
+    o->seen_fetched = o->fetched;
+    t = o->buf; /* the consumed part becomes the one to fill */
+    o->buf = o->next;
+    o->next = t;
+    o->blen = o->next_len;
+    err = o->next_err;
+    if (err != AL_ERR_OK)
+        *diag = o->next_diag;
+    o->next_ready = err != AL_ERR_OK || o->blen == 0; /* the thread has ended */
+    pthread_cond_broadcast(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+    return err;
 }
 
 ssize_t al_s3_read(al_s3_object_t *o, void *dst, size_t cap, al_err_t *err, al_diag_t *diag)
@@ -730,7 +841,7 @@ ssize_t al_s3_read(al_s3_object_t *o, void *dst, size_t cap, al_err_t *err, al_d
         return -1;
     }
     if (o->boff == o->blen) {
-        al_err_t e = o->eof ? AL_ERR_OK : fetch_part(o, &o->err_diag);
+        al_err_t e = o->eof ? AL_ERR_OK : next_part(o, &o->err_diag);
         if (e != AL_ERR_OK) {
             if (e == AL_ERR_INPUT_CHANGED && strstr(o->err_diag.detail, "replaced") == NULL)
                 snprintf(o->err_diag.detail, sizeof(o->err_diag.detail),
@@ -755,20 +866,30 @@ ssize_t al_s3_read(al_s3_object_t *o, void *dst, size_t cap, al_err_t *err, al_d
 
 uint64_t al_s3_size(const al_s3_object_t *o)
 {
-    return o->total == UINT64_MAX ? 0 : o->total;
+    return o->seen_total == UINT64_MAX ? 0 : o->seen_total;
 }
 
 uint64_t al_s3_fetched(const al_s3_object_t *o)
 {
-    return o->fetched;
+    return o->seen_fetched;
 }
 
 void al_s3_close(al_s3_object_t *o)
 {
     if (o == NULL)
         return;
+    if (o->started) {
+        pthread_mutex_lock(&o->lock);
+        atomic_store(&o->stop, 1);
+        pthread_cond_broadcast(&o->cond);
+        pthread_mutex_unlock(&o->lock);
+        pthread_join(o->thread, NULL);
+    }
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->cond);
     if (o->easy != NULL)
         curl_easy_cleanup(o->easy);
     free(o->buf);
+    free(o->next);
     free(o);
 }

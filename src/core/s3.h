@@ -16,13 +16,16 @@
  * an object replaced while it is read is refused (INPUT_CHANGED), never
  * mixed. A part that breaks off or stalls (no byte for the timeout) is
  * asked for again from the byte where it stopped, with backoff, until the
- * retry budget is spent; memory is one part whatever the object's size.
+ * retry budget is spent. While the reader consumes one part, a thread of
+ * the object's own fetches the next: two parts of memory, whatever the
+ * object's size; closing the reader stops that transfer at once.
  *
  * Every request is signed with SigV4 (sigv4.h). The credentials are never
  * written anywhere but the signature and the session token header.
  *
  * Thread-safety: a configuration is read-only once made; an object reader
- * belongs to one thread; listing from any thread.
+ * belongs to one thread (its fetch thread is its own business); listing
+ * from any thread.
  */
 #ifndef AL_S3_H
 #define AL_S3_H

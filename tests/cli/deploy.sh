@@ -2,7 +2,8 @@
 # deploy.sh - the shipped scheduler files stay in step with the options:
 # deploy/k8s/indexed-job.yaml's completions, parallelism and --shard auto/N
 # agree, the key comes from a mounted Secret file (never the environment),
-# and its ampload arguments, run here as pod 3 would run them (inputs and
+# the inputs are read from a bucket with credentials from a Secret file,
+# and its ampload arguments, run here as pod 3 would run them (the bucket and
 # paths swapped for local ones, --dry-run), are accepted and give shard 3/8;
 # scripts/slurm/ampload-array.sbatch passes --shard auto/$AMPLOAD_SHARDS.
 # Usage: deploy.sh AMPLOAD GEN_EVENTS SOURCE_DIR
@@ -25,6 +26,10 @@ grep -q 'backoffLimitPerIndex' "$yaml" && grep -q 'completionMode: Indexed' "$ya
     bad "indexed-job.yaml: not an Indexed Job with a per-index backoff"
 grep -q -- '--api-key-file' "$yaml" && ! grep -q 'AMPLITUDE_API_KEY' "$yaml" && ok ||
     bad "indexed-job.yaml: the key must come from the Secret file"
+# the inputs come from a bucket, read by each pod for its share: no volume
+grep -q '"s3://' "$yaml" && ! grep -q 'claimName: backfill-inputs' "$yaml" &&
+    ! grep -q 'AWS_SECRET_ACCESS_KEY' "$yaml" && grep -q 'AWS_SHARED_CREDENTIALS_FILE' "$yaml" && ok ||
+    bad "indexed-job.yaml: the inputs must be read from the bucket, its credentials from a Secret file"
 
 # pod 3's command, with local stand-ins for the volumes
 "$gen" -n 2000 --seed 3 -o events.ndjson
@@ -36,7 +41,7 @@ for a in "${args[@]}"; do
     case $a in
     /secrets/*) a=$PWD/api-key ;;
     /state/*) a=$PWD/state${a#/state} ;;
-    /inputs/*.ndjson.zst) continue ;;
+    s3://*) continue ;; # the bucket: local stand-ins below
     esac
     local_args+=("$a")
 done
