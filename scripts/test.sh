@@ -14,6 +14,12 @@ quick=0
 # Debian's Slurm and munge, which nothing else does; the object storage test
 # needs Node.js (with npm).
 EXTRA_PACKAGES="slurm-wlm munge nodejs" scripts/setup.sh
+# NodeSource's nodejs carries npm; Debian's has it in a package of its own
+if ! command -v npm >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
+fi
 # The object storage test (cli_s3) runs s3rver and AWS's own SigV4 signer,
 # pinned in tests/s3/package-lock.json.
 npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error

@@ -205,8 +205,12 @@ EOF
     fetched=$(python3 -c "import json;print(sum(json.loads(l).get('bytes',0) for l in open('$name/front.log') if 'object_get' in l))")
     case $fault in
     --slowdown*) if grep -q '"fault":"slowdown"' "$name/front.log"; then ok; else bad "no SlowDown was answered"; fi ;;
-    *) if [ "$resumed" -ge 1 ] && [ "$fetched" -lt $(( $(stat -c %s a.ndjson) * 2 + 200000 )) ]; then ok
-       else bad "$fault: $resumed ranges went on mid-part, $fetched bytes fetched"; fi ;;
+    --reset*) if [ "$resumed" -ge 1 ] && [ "$fetched" -lt $(( $(stat -c %s a.ndjson) * 2 + 200000 )) ]; then ok
+       else bad "$fault: $resumed ranges went on mid-part, $fetched bytes fetched: $(grep -o '"range":"[^"]*"' "$name/front.log" | tr '\n' ' ')"; fi ;;
+    # a stall: the transfer given up and the part asked for again, not the object
+    *) if grep -q '"fault":"stall"' "$name/front.log" &&
+          [ "$fetched" -lt $(( $(stat -c %s a.ndjson) * 2 + 200000 )) ]; then ok
+       else bad "$fault: no stall answered, or $fetched bytes fetched: $(grep -o '"range":"[^"]*"' "$name/front.log" | tr '\n' ' ')"; fi ;;
     esac
 done
 
