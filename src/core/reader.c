@@ -879,9 +879,9 @@ static void stream_error(al_reader_t *r, al_err_t err, int sys_errno, uint64_t o
         snprintf(r->pending_diag.detail, sizeof(r->pending_diag.detail), "%s", detail);
 }
 
-/* Reads up to cap bytes of the source: the file descriptor, or the zip
- * member's decompressed bytes. @return bytes, 0 at its end, -1 after an
- * error (recorded as pending). */
+/* Reads up to cap bytes of the source: the object in its bucket, the zip
+ * member's decompressed bytes, or the file descriptor. @return bytes, 0 at
+ * its end, -1 after an error (recorded as pending). */
 static ssize_t src_read(al_reader_t *r, void *dst, size_t cap)
 {
     if (r->object != NULL) {
